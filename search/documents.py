@@ -1,0 +1,548 @@
+"""Reading the archive: files on disk -> normalised articles + problems.
+
+The moving parts:
+
+* ``find_article_files`` walks a data folder for ``*.md`` files.
+* ``read_article`` turns one file into an ``Article`` (or ``None``) and the
+  ``Problem`` list that explains everything odd found on the way. It never
+  raises for bad input: every fault of a real archive (broken YAML, wrong
+  encodings, NUL bytes, impossible dates, alias bombs...) becomes a problem
+  naming the file, and anything that can still be indexed is.
+* ``Article`` holds the normalised fields the schema indexes; fields the
+  schema does not know are kept in ``Article.extra``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import html
+import math
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+import frontmatter
+import yaml
+from frontmatter.default_handlers import YAMLHandler
+
+DEFAULT_MAX_BYTES = 5 * 1024 * 1024
+MAX_YAML_ALIASES = 64
+NEVER_KEPT = {"secured"}
+
+ERROR = "error"  # the file was skipped
+WARNING = "warning"  # the file was indexed, but something was off
+
+
+@dataclass(frozen=True)
+class Problem:
+    path: str  # relative to the data folder
+    level: str  # ERROR or WARNING
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.level}: {self.message}"
+
+
+@dataclass
+class Related:
+    title: str
+    excerpt: str = ""
+    url: str = ""
+    provider: str = ""
+    domain: str = ""
+    published: dt.datetime | None = None
+
+
+@dataclass
+class Article:
+    id: str
+    path: str
+    title: str
+    excerpt: str = ""
+    body: str = ""
+    topics: list[str] = field(default_factory=list)
+    provider: str = ""
+    domain: str = ""
+    published: dt.datetime | None = None
+    updated: dt.datetime | None = None
+    url: str = ""
+    original_url: str = ""
+    image: str = ""
+    related: list[Related] = field(default_factory=list)
+    category: str = ""
+    type: str = ""
+    quality: float | None = None
+    heat: float | None = None
+    is_published: bool | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+    fingerprint: str = ""
+
+
+def article_id(relpath: str) -> str:
+    """``2022/07/foo.md`` -> ``2022/07/foo`` (always ``/``-separated)."""
+    rel = relpath.replace(os.sep, "/")
+    return rel[:-3] if rel.endswith(".md") else rel
+
+
+def find_article_files(root: Path) -> list[str]:
+    """Relative paths (``/``-separated) of every ``*.md`` under ``root``, sorted.
+
+    README files describe an archive rather than being part of it.
+    """
+    found = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for name in filenames:
+            if name.endswith(".md") and not name.startswith(".") and name.lower() != "readme.md":
+                rel = os.path.relpath(os.path.join(dirpath, name), root)
+                found.append(rel.replace(os.sep, "/"))
+    found.sort()
+    return found
+
+
+# ---------------------------------------------------------------- decoding
+
+
+def decode(raw: bytes, note) -> str | None:
+    """Bytes -> text, noting BOMs, non-UTF-8 encodings and CRLF line endings."""
+    if raw.startswith(b"\xef\xbb\xbf"):
+        note(WARNING, "starts with a UTF-8 byte-order mark (ignored)")
+        raw = raw[3:]
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        bad = f"byte 0x{raw[exc.start]:02x} at offset {exc.start}"
+        try:
+            text = raw.decode("cp1252")
+            note(WARNING, f"not valid UTF-8 ({bad}); decoded as cp1252")
+        except UnicodeDecodeError:
+            text = raw.decode("latin-1")
+            note(WARNING, f"not valid UTF-8 ({bad}); decoded as latin-1")
+    if "\r" in text:
+        note(WARNING, "has CRLF (Windows) line endings; normalised")
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return text
+
+
+# ---------------------------------------------------------------- YAML
+
+
+class _ArticleLoader(yaml.CSafeLoader if hasattr(yaml, "CSafeLoader") else yaml.SafeLoader):
+    """Safe YAML without implicit timestamps.
+
+    PyYAML turns ``2021-02-30`` into a date and fails the whole document
+    when the date is impossible; we read dates ourselves so one bad date
+    costs only the date.
+    """
+
+
+_ArticleLoader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+class _ArticleYAML(YAMLHandler):
+    def load(self, fm: str, **kwargs: object) -> Any:
+        return yaml.load(fm, Loader=_ArticleLoader)  # noqa: S506 - a safe loader
+
+
+_YAML = _ArticleYAML()
+_ALIAS = re.compile(r"(?:^|[\s\[{,:-])\*[^\s\]},]+", re.M)
+
+
+def parse_front_matter(text: str, note) -> tuple[dict | None, str]:
+    """Split and parse the front matter; ``None`` metadata means unusable."""
+    if not _YAML.detect(text):
+        note(WARNING, "has no YAML front matter; the whole file is read as the body")
+        return {}, text
+    try:
+        fm, content = _YAML.split(text)
+    except ValueError:
+        note(WARNING, "front matter is not closed by a '---' line; the whole file is read as the body")
+        return {}, text
+    if len(_ALIAS.findall(fm)) > MAX_YAML_ALIASES:
+        note(ERROR, f"front matter uses more than {MAX_YAML_ALIASES} YAML aliases (a possible alias bomb); skipped")
+        return None, ""
+    try:
+        data = _YAML.load(fm)
+    except yaml.YAMLError as exc:
+        where = getattr(exc, "problem_mark", None)
+        at = f" at line {where.line + 2}, column {where.column + 1}" if where else ""
+        reason = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        note(ERROR, f"invalid YAML front matter{at}: {reason}")
+        return None, ""
+    except (ValueError, TypeError, RecursionError) as exc:
+        note(ERROR, f"invalid YAML front matter: {exc}")
+        return None, ""
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        note(ERROR, f"front matter is a {type(data).__name__}, not a mapping of fields")
+        return None, ""
+    return data, content
+
+
+# ---------------------------------------------------------------- values
+
+
+def text_value(value: Any, name: str, note, *, required: bool = False) -> str:
+    """A scalar field as clean text; numbers become their text, lists are reported."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return str(value)
+    if isinstance(value, str):
+        return clean_inline(value)
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    note(WARNING, f"'{name}' is a {_kind(value)}, not text; ignored")
+    return ""
+
+
+def _kind(value: Any) -> str:
+    return {list: "list", dict: "mapping"}.get(type(value), type(value).__name__)
+
+
+def topics_value(value: Any, note) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return _unique(t for t in (clean_inline(p) for p in value.split(",")) if t)
+    if isinstance(value, (int, float)):
+        return [str(value)]
+    if isinstance(value, list):
+        kept = []
+        for item in value:
+            if isinstance(item, (str, int, float)) and not isinstance(item, bool):
+                if text := clean_inline(str(item)):
+                    kept.append(text)
+            elif isinstance(item, dict) and isinstance(item.get("name"), str):
+                kept.append(clean_inline(item["name"]))
+            else:
+                note(WARNING, f"a topic is a {_kind(item)}, not text; ignored")
+        return _unique(kept)
+    note(WARNING, f"'topics' is a {_kind(value)}, not a list; ignored")
+    return []
+
+
+def _unique(items) -> list[str]:
+    seen: dict[str, str] = {}
+    for item in items:
+        seen.setdefault(item.casefold(), item)
+    return list(seen.values())
+
+
+def provider_value(value: Any, note) -> tuple[str, str]:
+    if value is None:
+        return "", ""
+    if isinstance(value, str):
+        name = clean_inline(value)
+        return (name, name.lower()) if _looks_like_domain(name) else (name, "")
+    if isinstance(value, dict):
+        name = text_value(value.get("name"), "provider.name", note)
+        domain = text_value(value.get("domain"), "provider.domain", note).lower()
+        return name or domain, domain
+    note(WARNING, f"'provider' is a {_kind(value)}, not a name or mapping; ignored")
+    return "", ""
+
+
+def _looks_like_domain(text: str) -> bool:
+    return bool(re.fullmatch(r"[a-z0-9-]+(\.[a-z0-9-]+)+", text.lower()))
+
+
+_ISO_DATE = re.compile(
+    r"(\d{4})-(\d{1,2})-(\d{1,2})"
+    r"(?:[T ](\d{1,2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6})\d*)?)?)?"
+    r"\s*(Z|[+-]\d{2}:?\d{2})?$",
+    re.I,
+)
+
+
+def date_value(value: Any, name: str, note) -> dt.datetime | None:
+    """Any date the archives use -> an aware UTC datetime; impossible -> None + warning."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, dt.datetime):
+        return _as_utc(value)
+    if isinstance(value, dt.date):
+        return dt.datetime(value.year, value.month, value.day, tzinfo=dt.timezone.utc)
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value < 1e11:
+        return dt.datetime.fromtimestamp(value, dt.timezone.utc)
+    if isinstance(value, str):
+        parsed = _parse_date_text(value.strip())
+        if parsed is not None:
+            return parsed
+    note(WARNING, f"'{name}' has an impossible or unreadable date {str(value)[:40]!r}; kept without a date")
+    return None
+
+
+def _parse_date_text(text: str) -> dt.datetime | None:
+    match = _ISO_DATE.match(text)
+    if not match:
+        return None
+    year, month, day, hour, minute, second, frac, zone = match.groups()
+    try:
+        tz = dt.timezone.utc
+        if zone and zone.upper() != "Z":
+            sign = -1 if zone[0] == "-" else 1
+            digits = zone[1:].replace(":", "")
+            tz = dt.timezone(sign * dt.timedelta(hours=int(digits[:2]), minutes=int(digits[2:])))
+        stamp = dt.datetime(
+            int(year), int(month), int(day), int(hour or 0), int(minute or 0), int(second or 0),
+            int((frac or "0").ljust(6, "0")), tzinfo=tz,
+        )
+    except ValueError:
+        return None
+    return _as_utc(stamp)
+
+
+def _as_utc(stamp: dt.datetime) -> dt.datetime:
+    if stamp.tzinfo is None:
+        return stamp.replace(tzinfo=dt.timezone.utc)
+    return stamp.astimezone(dt.timezone.utc)
+
+
+def number_value(value: Any, name: str, note) -> float | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        note(WARNING, f"'{name}' is a boolean, not a number; ignored")
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        note(WARNING, f"'{name}' is not a number ({str(value)[:40]!r}); ignored")
+        return None
+    return number if math.isfinite(number) else None
+
+
+def bool_value(value: Any, name: str, note) -> bool | None:
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in {"true", "yes", "1", "false", "no", "0"}:
+        return value.strip().lower() in {"true", "yes", "1"}
+    note(WARNING, f"'{name}' is not true/false ({str(value)[:40]!r}); ignored")
+    return None
+
+
+def first_image(value: Any) -> str:
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, list):
+        for item in value:
+            url = item.get("url") if isinstance(item, dict) else item
+            if isinstance(url, str) and url.strip():
+                return url.strip()
+    return ""
+
+
+def related_value(value: Any, note) -> list[Related]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        note(WARNING, f"'related' is a {_kind(value)}, not a list; ignored")
+        return []
+    items = []
+    for entry in value:
+        if not isinstance(entry, dict):
+            note(WARNING, "a 'related' entry is not a mapping; ignored")
+            continue
+        name, domain = provider_value(entry.get("provider"), note)
+        items.append(
+            Related(
+                title=text_value(entry.get("title"), "related.title", note),
+                excerpt=text_value(entry.get("excerpt"), "related.excerpt", note),
+                url=text_value(entry.get("webUrl") or entry.get("originalUrl") or entry.get("url"), "related.webUrl", note),
+                provider=name,
+                domain=domain,
+                published=date_value(entry.get("publishedDateTime"), "related.publishedDateTime", note),
+            )
+        )
+    return items
+
+
+# ---------------------------------------------------------------- text
+
+
+_SCRIPT_STYLE = re.compile(r"<(script|style|noscript|template)\b[^>]*>.*?</\1\s*>", re.I | re.S)
+_UNCLOSED_SCRIPT = re.compile(r"<(script|style)\b.*", re.I | re.S)
+_COMMENT = re.compile(r"<!--.*?(-->|$)", re.S)
+_BLOCK_TAG = re.compile(r"</?(p|div|br|li|ul|ol|h[1-6]|tr|table|blockquote|section|article|figure|header|footer)\b[^>]*>", re.I)
+# Only real HTML tag names: Reuters writes tickers as <BP> and those are words.
+_INLINE_TAG = re.compile(
+    r"</?(a|abbr|b|i|em|strong|span|img|iframe|figcaption|small|sup|sub|u|s|code|pre|hr|td|th|thead|tbody|"
+    r"font|center|video|audio|source|picture|time|mark|cite|q|dl|dt|dd|nav|aside|main|label|button|input|form|embed|object)\b[^>]*>",
+    re.I,
+)
+_MD_IMAGE = re.compile(r"!\[([^\]]*)\]\([^)]*\)")
+_MD_LINK = re.compile(r"\[([^\]]+)\]\([^)]*\)")
+_MD_MARKS = re.compile(r"^\s{0,3}(#{1,6}\s+|>\s?|[-*+]\s+|\d+\.\s+)|(\*\*|__|`+)", re.M)
+_SPACES = re.compile(r"[ \t\f\v\u00a0]+")
+
+
+def plain_text(markup: str) -> str:
+    """Markdown/HTML body -> plain text, dropping scripts, styles and markup."""
+    text = markup
+    if "<" in text:
+        text = _SCRIPT_STYLE.sub(" ", text)
+        text = _UNCLOSED_SCRIPT.sub(" ", text)
+        text = _COMMENT.sub(" ", text)
+        text = _BLOCK_TAG.sub("\n", text)
+        text = _INLINE_TAG.sub("", text)
+    text = _MD_IMAGE.sub(r"\1", text)
+    text = _MD_LINK.sub(r"\1", text)
+    text = _MD_MARKS.sub("", text)
+    if "&" in text:
+        text = html.unescape(text)
+    lines = (_SPACES.sub(" ", line).strip() for line in text.split("\n"))
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
+def clean_inline(text: str) -> str:
+    """A one-line field (title, excerpt, name): markup and runs of space removed."""
+    if "<" in text or "&" in text:
+        text = plain_text(text)
+    return " ".join(text.split())
+
+
+def title_from_body(body: str, relpath: str) -> str:
+    for line in body.splitlines():
+        line = line.strip()
+        if line:
+            return line[:200]
+    slug = Path(relpath).stem
+    slug = re.sub(r"^\d{4}-\d{2}-\d{2}-(\d+-)?", "", slug)
+    return slug.replace("-", " ").replace("_", " ").strip().capitalize() or relpath
+
+
+# ---------------------------------------------------------------- the article
+
+
+KNOWN_FIELDS = {
+    "title", "excerpt", "topics", "provider", "publishedDateTime", "updatedDateTime", "webUrl",
+    "originalUrl", "images", "related", "category", "type", "quality", "heat", "published", "secured",
+}
+
+
+def read_article(root: Path, relpath: str, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[Article | None, list[Problem]]:
+    """Read one file; never raises for bad content."""
+    problems: list[Problem] = []
+
+    def note(level: str, message: str) -> None:
+        problems.append(Problem(relpath, level, message))
+
+    full = root / relpath
+    try:
+        size = full.stat().st_size
+        if size > max_bytes:
+            note(ERROR, f"is {size:,} bytes, over the {max_bytes:,}-byte limit; skipped")
+            return None, problems
+        raw = full.read_bytes()
+    except OSError as exc:
+        note(ERROR, f"cannot be read: {exc.strerror or exc}")
+        return None, problems
+    return parse_article(raw, relpath, note), problems
+
+
+def parse_article(raw: bytes, relpath: str, note) -> Article | None:
+    if not raw.strip():
+        note(ERROR, "is empty")
+        return None
+    if b"\x00" in raw:
+        note(ERROR, "contains NUL bytes (a binary file, not a markdown article)")
+        return None
+    text = decode(raw, note)
+    metadata, content = parse_front_matter(text, note)
+    if metadata is None:
+        return None
+    return build_article(metadata, content, relpath, hashlib.sha1(raw).hexdigest(), note)
+
+
+def build_article(meta: dict, content: str, relpath: str, fingerprint: str, note) -> Article:
+    body = plain_text(content) if content.strip() else ""
+    title = _title(meta, body, relpath, note)
+    provider, domain = provider_value(meta.get("provider"), note)
+    url = text_value(meta.get("webUrl"), "webUrl", note)
+    original = text_value(meta.get("originalUrl"), "originalUrl", note)
+    return Article(
+        id=article_id(relpath),
+        path=relpath,
+        title=title,
+        excerpt=text_value(meta.get("excerpt"), "excerpt", note),
+        body=body,
+        topics=topics_value(meta.get("topics"), note),
+        provider=provider,
+        domain=domain,
+        published=date_value(meta.get("publishedDateTime"), "publishedDateTime", note),
+        updated=date_value(meta.get("updatedDateTime"), "updatedDateTime", note),
+        url=url or original,
+        original_url=original,
+        image=first_image(meta.get("images")),
+        related=related_value(meta.get("related"), note),
+        category=text_value(meta.get("category"), "category", note),
+        type=text_value(meta.get("type"), "type", note),
+        quality=number_value(meta.get("quality"), "quality", note),
+        heat=number_value(meta.get("heat"), "heat", note),
+        is_published=bool_value(meta.get("published"), "published", note),
+        extra=_extra_fields(meta, note),
+        fingerprint=fingerprint,
+    )
+
+
+def _title(meta: dict, body: str, relpath: str, note) -> str:
+    value = meta.get("title")
+    if isinstance(value, (list, dict)):
+        note(WARNING, f"'title' is a {_kind(value)}, not text; using a title from the body or file name")
+        value = None
+    title = text_value(value, "title", note)
+    if not title:
+        if "title" not in meta or value is None:
+            note(WARNING, "has no title; using the first line of the body or the file name")
+        title = title_from_body(body, relpath)
+    return title
+
+
+def _extra_fields(meta: dict, note) -> dict[str, Any]:
+    extra = {}
+    for key, value in meta.items():
+        key = str(key)
+        if key in KNOWN_FIELDS or key in NEVER_KEPT:
+            continue
+        try:
+            extra[key] = _bounded_copy(value, [MAX_EXTRA_NODES])
+        except OverflowError:
+            note(WARNING, f"unknown field '{key}' is too large or too deeply nested to keep; not kept")
+    return extra
+
+
+MAX_EXTRA_NODES = 5_000
+
+
+def _bounded_copy(value: Any, budget: list[int], depth: int = 0) -> Any:
+    """A JSON-safe copy that gives up (OverflowError) past a node budget.
+
+    YAML aliases share objects, so a small file can describe an enormous
+    tree; counting nodes as we copy keeps that bounded.
+    """
+    budget[0] -= 1
+    if budget[0] < 0 or depth > 20:
+        raise OverflowError
+    if isinstance(value, dict):
+        return {str(k): _bounded_copy(v, budget, depth + 1) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_bounded_copy(v, budget, depth + 1) for v in value]
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return str(value)
+
+
+def iter_articles(root: Path, relpaths: list[str], max_bytes: int = DEFAULT_MAX_BYTES) -> Iterator[tuple[str, Article | None, list[Problem]]]:
+    for relpath in relpaths:
+        article, problems = read_article(root, relpath, max_bytes)
+        yield relpath, article, problems

@@ -1,0 +1,468 @@
+"""Building and updating the index: build, update, swap, lock.
+
+The moving parts:
+
+* ``IndexHome`` is the index folder. It holds generations (``gen-000001``
+  ...), each a complete Whoosh index with ``meta.json`` (when and from what
+  it was built) and ``manifest.json`` (per article: file mtime, size and
+  content fingerprint). ``CURRENT`` names the live generation.
+* ``build`` writes a new generation beside the live one, using worker
+  processes that each read their share of the files and write one Whoosh
+  segment, then switches ``CURRENT`` in one atomic rename. A search running
+  meanwhile keeps the old generation; a killed build leaves it untouched.
+* ``update`` compares the data folder with the manifest and re-indexes only
+  what was added, changed or removed, in one Whoosh commit on the live
+  generation (Whoosh commits are atomic for readers too).
+* ``writer_lock`` makes sure only one build or update runs at a time.
+* ``check`` reads every file and reports problems without indexing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import multiprocessing
+import os
+import shutil
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator
+
+from whoosh import index as whoosh_index
+from whoosh.util.filelock import FileLock
+from whoosh.writing import SegmentWriter
+
+from .documents import DEFAULT_MAX_BYTES, ERROR, Problem, article_id, find_article_files, read_article
+from .schema import SCHEMA_VERSION, build_schema, index_fields
+
+PARALLEL_THRESHOLD = 2000  # fewer files than this are indexed in-process
+WRITER_MEMORY_MB = 256
+
+Progress = Callable[[int, int], None]
+
+
+class IndexProblem(Exception):
+    """A problem with the index itself (missing, locked, incompatible)."""
+
+
+class IndexBusy(IndexProblem):
+    pass
+
+
+class NoIndex(IndexProblem):
+    pass
+
+
+@dataclass
+class Report:
+    """What a build, update or check did; every command prints one."""
+
+    action: str
+    data: str
+    index: str = ""
+    files: int = 0
+    indexed: int = 0
+    updated: int = 0
+    removed: int = 0
+    unchanged: int = 0
+    documents: int = 0
+    problems: list[Problem] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def skipped(self) -> list[Problem]:
+        return [p for p in self.problems if p.level == ERROR]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if p.level != ERROR]
+
+    def to_json(self) -> dict:
+        return {
+            "action": self.action,
+            "data": self.data,
+            "index": self.index,
+            "files": self.files,
+            "indexed": self.indexed,
+            "updated": self.updated,
+            "removed": self.removed,
+            "unchanged": self.unchanged,
+            "documents": self.documents,
+            "skipped": [{"path": p.path, "reason": p.message} for p in self.skipped],
+            "warnings": [{"path": p.path, "message": p.message} for p in self.warnings],
+            "seconds": round(self.seconds, 3),
+        }
+
+
+# ---------------------------------------------------------------- the folder
+
+
+class IndexHome:
+    """The index folder and its generations."""
+
+    def __init__(self, path: Path | str):
+        self.path = Path(path)
+
+    @property
+    def pointer(self) -> Path:
+        return self.path / "CURRENT"
+
+    def current(self) -> Path | None:
+        try:
+            name = self.pointer.read_text(encoding="utf-8").strip()
+        except OSError:
+            return None
+        gen = self.path / name
+        return gen if name and whoosh_index.exists_in(gen) else None
+
+    def require_current(self) -> Path:
+        gen = self.current()
+        if gen is None:
+            raise NoIndex(f"no index at {self.path}; run 'newsearch index build' first")
+        return gen
+
+    def generations(self) -> list[Path]:
+        if not self.path.is_dir():
+            return []
+        return sorted(p for p in self.path.iterdir() if p.is_dir() and p.name.startswith("gen-"))
+
+    def new_generation(self) -> Path:
+        gens = self.generations()
+        number = int(gens[-1].name[4:]) + 1 if gens else 1
+        gen = self.path / f"gen-{number:06d}"
+        gen.mkdir(parents=True)
+        return gen
+
+    def switch_to(self, gen: Path) -> None:
+        """Make ``gen`` live in one atomic rename, then drop all but the previous generation."""
+        previous = self.current()
+        temp = self.path / f".CURRENT.{os.getpid()}"
+        temp.write_text(gen.name + "\n", encoding="utf-8")
+        os.replace(temp, self.pointer)
+        keep = {gen, previous}
+        for old in self.generations():
+            if old not in keep:
+                shutil.rmtree(old, ignore_errors=True)
+
+    def drop_unfinished(self) -> None:
+        """Remove generations newer than the live one: builds that were killed."""
+        live = self.current()
+        for gen in self.generations():
+            if live is None or gen.name > live.name:
+                shutil.rmtree(gen, ignore_errors=True)
+
+
+def read_json(path: Path, default):
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return default
+
+
+def write_json(path: Path, value) -> None:
+    temp = path.with_name(f".{path.name}.{os.getpid()}")
+    temp.write_text(json.dumps(value, ensure_ascii=False), encoding="utf-8")
+    os.replace(temp, path)
+
+
+def now_iso() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+@contextmanager
+def writer_lock(home: IndexHome) -> Iterator[None]:
+    """One writer at a time. The OS drops the lock if the holder dies."""
+    home.path.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(home.path / ".writer.lock"))
+    if not lock.acquire(blocking=False):
+        holder = read_json(home.path / ".writer.json", {})
+        who = f" ({holder.get('action', 'a writer')}, pid {holder.get('pid', '?')}, since {holder.get('since', '?')})"
+        raise IndexBusy(f"another build or update is already running on {home.path}{who}; try again when it finishes")
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def _announce(home: IndexHome, action: str) -> None:
+    write_json(home.path / ".writer.json", {"action": action, "pid": os.getpid(), "since": now_iso()})
+
+
+# ---------------------------------------------------------------- reading files
+
+
+def _stat(path: Path) -> list[int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return [st.st_mtime_ns, st.st_size]
+
+
+def _index_files(writer, data: Path, relpaths: list[str], max_bytes: int, tick) -> tuple[dict, list[Problem]]:
+    """Read, normalise and add ``relpaths``; returns (manifest entries, problems)."""
+    manifest: dict[str, list] = {}
+    problems: list[Problem] = []
+    for number, relpath in enumerate(relpaths, 1):
+        stamp = _stat(data / relpath)
+        article, found = read_article(data, relpath, max_bytes)
+        problems.extend(found)
+        if article is not None:
+            try:
+                writer.add_document(**index_fields(article))
+            except Exception as exc:  # a value Whoosh refuses must not stop the build
+                problems.append(Problem(relpath, ERROR, f"could not be indexed: {exc}"))
+            else:
+                manifest[article.id] = (stamp or [0, 0]) + [article.fingerprint]
+        if number % 200 == 0:
+            tick(200)
+    tick(len(relpaths) % 200)
+    return manifest, problems
+
+
+_progress_counter = None
+
+
+def _init_worker(counter) -> None:
+    global _progress_counter
+    _progress_counter = counter
+
+
+def _worker_tick(n: int) -> None:
+    if _progress_counter is not None and n:
+        with _progress_counter.get_lock():
+            _progress_counter.value += n
+
+
+def _index_share(gen: str, data: str, relpaths: list[str], max_bytes: int):
+    """Worker process: index one share of the files into one new segment."""
+    ix = whoosh_index.open_dir(gen)
+    # The parent holds the locks; each worker writes its own segment and
+    # hands it back, as Whoosh's own multiprocessing writer does.
+    writer = SegmentWriter(ix, _lk=False, limitmb=WRITER_MEMORY_MB)
+    manifest, problems = _index_files(writer, Path(data), relpaths, max_bytes, _worker_tick)
+    if not manifest:
+        writer.cancel()
+        return None, manifest, problems
+    return writer._finalize_segment(), manifest, problems
+
+
+def _shares(data: Path, relpaths: list[str], count: int) -> list[list[str]]:
+    """Split into ``count`` contiguous runs of about equal bytes (files are date-sorted, so are segments)."""
+    sizes = [(_stat(data / r) or [0, 0])[1] + 512 for r in relpaths]
+    target = sum(sizes) / count
+    shares: list[list[str]] = [[]]
+    filled = 0.0
+    for relpath, size in zip(relpaths, sizes):
+        if filled >= target * len(shares) and len(shares) < count:
+            shares.append([])
+        shares[-1].append(relpath)
+        filled += size
+    return shares
+
+
+def _start_method() -> multiprocessing.context.BaseContext:
+    methods = multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+
+
+# ---------------------------------------------------------------- build
+
+
+def build(data: Path, home: IndexHome, *, workers: int | None = None, max_bytes: int = DEFAULT_MAX_BYTES,
+          progress: Progress | None = None) -> Report:
+    """Full rebuild into a new generation, swapped in only when complete."""
+    started = time.perf_counter()
+    data = Path(data)
+    if not data.is_dir():
+        raise FileNotFoundError(f"data folder {data} does not exist or is not a folder")
+    report = Report("build", str(data), str(home.path))
+    with writer_lock(home):
+        _announce(home, "build")
+        home.drop_unfinished()
+        gen = home.new_generation()
+        try:
+            relpaths = find_article_files(data)
+            report.files = len(relpaths)
+            manifest = _build_into(gen, data, relpaths, workers, max_bytes, progress, report)
+            report.indexed = report.documents = len(manifest)
+            write_json(gen / "manifest.json", manifest)
+            write_json(gen / "meta.json", {
+                "schema_version": SCHEMA_VERSION, "data": str(data.resolve()), "built": now_iso(),
+                "updated": None, "documents": report.documents,
+                "build_seconds": round(time.perf_counter() - started, 3),
+            })
+            home.switch_to(gen)
+        except BaseException:
+            shutil.rmtree(gen, ignore_errors=True)
+            raise
+    report.index = str(gen)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _build_into(gen: Path, data: Path, relpaths: list[str], workers: int | None, max_bytes: int,
+                progress: Progress | None, report: Report) -> dict:
+    ix = whoosh_index.create_in(gen, build_schema())
+    total = len(relpaths)
+    workers = workers or (os.cpu_count() or 1)
+    if workers <= 1 or total < PARALLEL_THRESHOLD:
+        done = [0]
+
+        def tick(n: int) -> None:
+            done[0] += n
+            if progress:
+                progress(done[0], total)
+
+        writer = ix.writer(limitmb=WRITER_MEMORY_MB)
+        manifest, problems = _index_files(writer, data, relpaths, max_bytes, tick)
+        writer.commit()
+        report.problems.extend(problems)
+        return manifest
+    return _build_parallel(ix, gen, data, relpaths, workers, max_bytes, progress, report)
+
+
+def _build_parallel(ix, gen: Path, data: Path, relpaths: list[str], workers: int, max_bytes: int,
+                    progress: Progress | None, report: Report) -> dict:
+    context = _start_method()
+    counter = context.Value("i", 0)
+    shares = _shares(data, relpaths, workers)
+    manifest: dict = {}
+    segments = []
+    with context.Pool(len(shares), initializer=_init_worker, initargs=(counter,)) as pool:
+        pending = [pool.apply_async(_index_share, (str(gen), str(data), share, max_bytes)) for share in shares]
+        while not all(p.ready() for p in pending):
+            if progress:
+                progress(counter.value, len(relpaths))
+            time.sleep(0.1)
+        for result in pending:
+            segment, entries, problems = result.get()
+            if segment is not None:
+                segments.append(segment)
+            manifest.update(entries)
+            report.problems.extend(problems)
+    if progress:
+        progress(len(relpaths), len(relpaths))
+    writer = ix.writer()
+    writer.commit(mergetype=lambda _writer, existing: list(existing) + segments)
+    return manifest
+
+
+# ---------------------------------------------------------------- update
+
+
+def update(data: Path, home: IndexHome, *, max_bytes: int = DEFAULT_MAX_BYTES,
+           progress: Progress | None = None) -> Report:
+    """Add new files, re-index changed ones, remove deleted ones; nothing else."""
+    started = time.perf_counter()
+    data = Path(data)
+    if not data.is_dir():
+        raise FileNotFoundError(f"data folder {data} does not exist or is not a folder")
+    if home.current() is None:
+        report = build(data, home, max_bytes=max_bytes, progress=progress)
+        report.action = "update (no index yet: full build)"
+        return report
+    report = Report("update", str(data), str(home.path))
+    with writer_lock(home):
+        _announce(home, "update")
+        gen = home.require_current()
+        meta = read_json(gen / "meta.json", {})
+        if meta.get("schema_version") != SCHEMA_VERSION:
+            raise IndexProblem(f"the index at {gen} was built by another version of newsearch; run 'newsearch index build'")
+        manifest: dict = read_json(gen / "manifest.json", {})
+        relpaths = find_article_files(data)
+        report.files = len(relpaths)
+        changed, touched = _find_changes(data, relpaths, manifest)
+        on_disk = {article_id(r) for r in relpaths}
+        removed = [doc_id for doc_id in manifest if doc_id not in on_disk]
+        _apply_changes(gen, data, changed, removed, manifest, max_bytes, report)
+        for doc_id, stamp in touched.items():
+            manifest[doc_id][:2] = stamp
+        report.unchanged = len(relpaths) - len(changed)
+        if changed or removed or touched:
+            write_json(gen / "manifest.json", manifest)
+        meta.update(updated=now_iso(), documents=len(manifest))
+        write_json(gen / "meta.json", meta)
+        report.documents = len(manifest)
+        report.index = str(gen)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _find_changes(data: Path, relpaths: list[str], manifest: dict) -> tuple[list[str], dict]:
+    """Files whose mtime or size moved; ``touched`` are those whose content did not."""
+    changed, touched = [], {}
+    for relpath in relpaths:
+        doc_id = article_id(relpath)
+        known = manifest.get(doc_id)
+        stamp = _stat(data / relpath)
+        if known and stamp == known[:2]:
+            continue
+        if known and stamp and _same_content(data / relpath, known[2]):
+            touched[doc_id] = stamp
+            continue
+        changed.append(relpath)
+    return changed, touched
+
+
+def _same_content(path: Path, fingerprint: str) -> bool:
+    import hashlib
+
+    try:
+        return hashlib.sha1(path.read_bytes()).hexdigest() == fingerprint
+    except OSError:
+        return False
+
+
+def _apply_changes(gen: Path, data: Path, changed: list[str], removed: list[str], manifest: dict,
+                   max_bytes: int, report: Report) -> None:
+    if not changed and not removed:
+        return
+    ix = whoosh_index.open_dir(gen)
+    writer = ix.writer()
+    try:
+        for doc_id in removed:
+            writer.delete_by_term("id", doc_id)
+            del manifest[doc_id]
+        report.removed = len(removed)
+        previously = set(manifest)
+        for relpath in changed:
+            writer.delete_by_term("id", article_id(relpath))
+        entries, problems = _index_files(writer, data, changed, max_bytes, lambda n: None)
+        report.problems.extend(problems)
+        for relpath in changed:
+            doc_id = article_id(relpath)
+            if doc_id not in entries and doc_id in manifest:
+                del manifest[doc_id]  # it became unreadable: its old version is gone too
+                report.removed += 1
+        manifest.update(entries)
+        report.updated = sum(1 for doc_id in entries if doc_id in previously)
+        report.indexed = len(entries) - report.updated
+        writer.commit()
+    except BaseException:
+        writer.cancel()
+        raise
+
+
+# ---------------------------------------------------------------- check
+
+
+def check(data: Path, *, max_bytes: int = DEFAULT_MAX_BYTES, progress: Progress | None = None) -> Report:
+    """Read every file as a build would, index nothing, report every problem."""
+    started = time.perf_counter()
+    data = Path(data)
+    if not data.is_dir():
+        raise FileNotFoundError(f"data folder {data} does not exist or is not a folder")
+    report = Report("check", str(data))
+    relpaths = find_article_files(data)
+    report.files = len(relpaths)
+    for number, relpath in enumerate(relpaths, 1):
+        article, problems = read_article(data, relpath, max_bytes)
+        report.problems.extend(problems)
+        report.indexed += article is not None
+        if progress and number % 200 == 0:
+            progress(number, len(relpaths))
+    report.seconds = time.perf_counter() - started
+    return report

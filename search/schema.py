@@ -1,0 +1,131 @@
+"""Article -> index fields: the Whoosh schema and the mapping into it.
+
+Searchable text (all through the one analyzer): ``title``, ``excerpt``,
+``body``, ``topics`` and ``related``. Exact values for filters and facets:
+``topic`` (one term per topic, original spelling), ``source`` (provider
+name), ``domain``, ``category``, ``type``, ``year``. ``published`` is a
+sortable date. Everything a result or an article page shows is stored.
+``secured`` never reaches the index.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from whoosh import fields
+
+from .analysis import NewsAnalyzer, term_positions
+from .documents import Article
+
+SCHEMA_VERSION = 1
+
+# BM25F field weights used at query time: title over excerpt over body/related.
+FIELD_WEIGHTS = {"title": 4.0, "topics": 2.0, "excerpt": 1.6, "body": 1.0, "related": 0.4}
+TEXT_FIELDS = tuple(FIELD_WEIGHTS)
+
+NO_DATE = dt.datetime(1, 1, 1)
+
+
+class NewsText(fields.TEXT):
+    """TEXT with positions whose indexing bypasses the Token machinery.
+
+    ``term_positions`` yields exactly the terms ``NewsAnalyzer`` does, so
+    queries and highlights agree with the index; it is just much cheaper
+    per token, which is most of the cost of a build.
+    """
+
+    def __init__(self, stored: bool = False):
+        super().__init__(analyzer=NewsAnalyzer(), stored=stored, phrase=True)
+
+    def index(self, value, **kwargs):
+        if isinstance(value, (list, tuple)):
+            value = "\n".join(value)
+        encode = self.format.encode
+        boost = self.format.field_boost
+        for term, positions in term_positions(value).items():
+            yield term.encode("utf-8"), len(positions), len(positions) * boost, encode(positions)
+
+
+def build_schema() -> fields.Schema:
+    return fields.Schema(
+        id=fields.ID(stored=True, unique=True),
+        path=fields.STORED(),
+        title=NewsText(stored=True),
+        excerpt=NewsText(stored=True),
+        body=NewsText(stored=True),
+        topics=NewsText(),
+        related=NewsText(),
+        topic=fields.KEYWORD(stored=True, scorable=False),
+        source=fields.ID(stored=True),
+        domain=fields.ID(stored=True),
+        category=fields.ID(stored=True),
+        type=fields.ID(stored=True),
+        year=fields.ID(stored=True, sortable=True),
+        published=fields.DATETIME(stored=True, sortable=True),
+        url=fields.STORED(),
+        image=fields.STORED(),
+        details=fields.STORED(),
+        quality=fields.NUMERIC(float, stored=True, sortable=True),
+        heat=fields.NUMERIC(float, stored=True, sortable=True),
+        fingerprint=fields.STORED(),
+    )
+
+
+def _iso(stamp: dt.datetime | None) -> str | None:
+    return stamp.isoformat().replace("+00:00", "Z") if stamp else None
+
+
+def index_fields(article: Article) -> dict:
+    """The keyword arguments for ``writer.add_document``."""
+    doc = {
+        "id": article.id,
+        "path": article.path,
+        "title": article.title,
+        "excerpt": article.excerpt,
+        "body": article.body,
+        "topics": article.topics,
+        "topic": article.topics,
+        "url": article.url,
+        "image": article.image,
+        "fingerprint": article.fingerprint,
+        "details": details(article),
+    }
+    related_text = [" ".join(filter(None, (r.title, r.excerpt, r.provider))) for r in article.related]
+    if related_text:
+        doc["related"] = related_text
+    for name in ("category", "type"):
+        if value := getattr(article, name):
+            doc[name] = value
+    if article.provider:
+        doc["source"] = article.provider
+    if article.domain:
+        doc["domain"] = article.domain
+    if article.published:
+        # Whoosh's DATETIME stores naive UTC.
+        doc["published"] = article.published.replace(tzinfo=None)
+        doc["year"] = str(article.published.year)
+    for name in ("quality", "heat"):
+        if (value := getattr(article, name)) is not None:
+            doc[name] = value
+    return doc
+
+
+def details(article: Article) -> dict:
+    """Stored-only fields an article page shows, JSON-ready."""
+    return {
+        "original_url": article.original_url,
+        "updated": _iso(article.updated),
+        "published_flag": article.is_published,
+        "related": [
+            {
+                "title": r.title,
+                "excerpt": r.excerpt,
+                "url": r.url,
+                "provider": r.provider,
+                "domain": r.domain,
+                "published": _iso(r.published),
+            }
+            for r in article.related
+        ],
+        "extra": article.extra,
+    }

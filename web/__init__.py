@@ -1,0 +1,1 @@
+"""The web face of newsearch (the Flask app arrives with the web issue)."""
