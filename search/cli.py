@@ -1,0 +1,245 @@
+"""The ``newsearch`` command: a thin face over the indexer and the engine.
+
+It parses options, calls ``indexer``/``engine``, and presents what they
+return -- as readable terminal text, or with ``--json`` as one JSON object.
+Exit status: 0 something matched / the command worked, 1 nothing matched
+(or ``--strict`` found skipped files), 2 a usage error or an unusable
+index or data folder.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from . import highlighting, indexer
+from .documents import DEFAULT_MAX_BYTES
+from .engine import MAX_PAGE_SIZE, SORTS, Engine
+from .querying import QueryError
+
+DEFAULT_DATA = "data"
+DEFAULT_INDEX = "index"
+
+
+class UsageProblem(click.UsageError):
+    """Exit 2 with a clear message (click prints it without a traceback)."""
+
+
+def data_option(command):
+    return click.option("--data", "data", type=click.Path(file_okay=False, path_type=Path),
+                        envvar="NEWSEARCH_DATA", default=DEFAULT_DATA, show_default=True,
+                        help="Folder of article files (env NEWSEARCH_DATA).")(command)
+
+
+def index_option(command):
+    return click.option("--index", "index", type=click.Path(file_okay=False, path_type=Path),
+                        envvar="NEWSEARCH_INDEX", default=DEFAULT_INDEX, show_default=True,
+                        help="Index folder (env NEWSEARCH_INDEX).")(command)
+
+
+def json_option(command):
+    return click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")(command)
+
+
+def emit_json(value) -> None:
+    click.echo(json.dumps(value, ensure_ascii=False, indent=2))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="newsearch")
+def main() -> None:
+    """Full-text search for a folder of news articles."""
+
+
+# ---------------------------------------------------------------- index
+
+
+@main.group("index")
+def index_group() -> None:
+    """Build, update, inspect and check the index."""
+
+
+def _progress(as_json: bool):
+    """A one-line progress display on a terminal; nothing otherwise."""
+    if as_json or not sys.stderr.isatty():
+        return None
+
+    def show(done: int, total: int) -> None:
+        click.echo(f"\r  {done:,}/{total:,} files", nl=done >= total, err=True)
+
+    return show
+
+
+def _report(report: indexer.Report, as_json: bool, strict: bool) -> None:
+    if as_json:
+        emit_json(report.to_json())
+    else:
+        _print_report(report)
+    if strict and report.skipped:
+        if not as_json:
+            click.echo(f"--strict: {len(report.skipped)} file(s) skipped", err=True)
+        sys.exit(1)
+
+
+def _print_report(report: indexer.Report) -> None:
+    for problem in report.skipped:
+        click.echo(f"skipped  {problem.path}: {problem.message}", err=True)
+    for problem in report.warnings:
+        click.echo(f"warning  {problem.path}: {problem.message}", err=True)
+    parts = [f"{report.files:,} files", f"indexed {report.indexed:,}"]
+    if report.action.startswith("update"):
+        parts += [f"updated {report.updated:,}", f"removed {report.removed:,}", f"unchanged {report.unchanged:,}"]
+    if report.action == "check":
+        parts = [f"{report.files:,} files", f"readable {report.indexed:,}"]
+    parts += [f"skipped {len(report.skipped):,}", f"warnings {len(report.warnings):,}", f"{report.seconds:.2f}s"]
+    click.echo(f"{report.action}: " + ", ".join(parts))
+    if report.action != "check":
+        click.echo(f"index: {report.index} ({report.documents:,} documents)")
+
+
+def _writer_command(run, as_json: bool, strict: bool) -> None:
+    try:
+        report = run(_progress(as_json))
+    except indexer.IndexBusy as exc:
+        raise UsageProblem(str(exc)) from None
+    except (indexer.IndexProblem, FileNotFoundError) as exc:
+        raise UsageProblem(str(exc)) from None
+    _report(report, as_json, strict)
+
+
+def _max_size_option(command):
+    return click.option("--max-size", type=click.IntRange(1), default=DEFAULT_MAX_BYTES, show_default=True,
+                        help="Skip article files larger than this many bytes.")(command)
+
+
+def _strict_option(command):
+    return click.option("--strict", is_flag=True, help="Fail (exit 1) if any file is skipped.")(command)
+
+
+@index_group.command("build")
+@data_option
+@index_option
+@click.option("--workers", type=click.IntRange(1, 64), default=None, help="Processes to index with (default: all cores).")
+@_max_size_option
+@_strict_option
+@json_option
+def index_build(data: Path, index: Path, workers, max_size: int, strict: bool, as_json: bool) -> None:
+    """Rebuild the index from scratch; swapped in only when complete."""
+    _writer_command(lambda progress: indexer.build(data, indexer.IndexHome(index), workers=workers,
+                                                   max_bytes=max_size, progress=progress), as_json, strict)
+
+
+@index_group.command("update")
+@data_option
+@index_option
+@_max_size_option
+@_strict_option
+@json_option
+def index_update(data: Path, index: Path, max_size: int, strict: bool, as_json: bool) -> None:
+    """Index new and changed files, drop deleted ones; touch nothing else."""
+    _writer_command(lambda progress: indexer.update(data, indexer.IndexHome(index), max_bytes=max_size,
+                                                    progress=progress), as_json, strict)
+
+
+@index_group.command("check")
+@data_option
+@_max_size_option
+@_strict_option
+@json_option
+def index_check(data: Path, max_size: int, strict: bool, as_json: bool) -> None:
+    """Read every file as a build would and list every problem; index nothing."""
+    _writer_command(lambda progress: indexer.check(data, max_bytes=max_size, progress=progress), as_json, strict)
+
+
+@index_group.command("stats")
+@index_option
+@json_option
+def index_stats(index: Path, as_json: bool) -> None:
+    """Documents, size, last build and update, top topics and providers."""
+    stats = _engine_call(lambda: Engine(index).stats())
+    if as_json:
+        emit_json(stats)
+        return
+    click.echo(f"index      {stats['index']} ({stats['generation']})")
+    click.echo(f"documents  {stats['documents']:,}")
+    click.echo(f"size       {stats['size_bytes'] / 1e6:,.1f} MB")
+    click.echo(f"built      {stats['built']} from {stats['data']} in {stats['build_seconds']}s")
+    click.echo(f"updated    {stats['updated'] or 'never'}")
+    for title, key in (("top topics", "top_topics"), ("top providers", "top_providers")):
+        listed = ", ".join(f"{item['value']} ({item['count']:,})" for item in stats[key]) or "none"
+        click.echo(f"{title:<10} {listed}")
+
+
+def _engine_call(call):
+    try:
+        return call()
+    except indexer.NoIndex as exc:
+        raise UsageProblem(str(exc)) from None
+    except QueryError as exc:
+        raise UsageProblem(str(exc)) from None
+
+
+# ---------------------------------------------------------------- search
+
+
+@main.command("search")
+@click.argument("words", nargs=-1, required=True)
+@index_option
+@click.option("--topic", "topics", multiple=True, help="Only articles with this topic (repeatable).")
+@click.option("--source", "sources", multiple=True, help="Only articles from this provider name or domain (repeatable).")
+@click.option("--since", help="Published on or after: 2022, 2022-07, 2022-07-08, 7d, 2w, 3m, 1y.")
+@click.option("--until", help="Published on or before (same forms as --since).")
+@click.option("--sort", type=click.Choice(SORTS), default="relevance", show_default=True)
+@click.option("--limit", type=click.IntRange(1, MAX_PAGE_SIZE), default=10, show_default=True, help="Results per page.")
+@click.option("--page", type=click.IntRange(1, 1000), default=1, show_default=True)
+@json_option
+def search_command(words, index: Path, topics, sources, since, until, sort, limit, page, as_json) -> None:
+    """Search the index. WORDS use the query language (see README)."""
+    engine = Engine(index)
+    response = _engine_call(lambda: engine.search(
+        " ".join(words), topics=topics, sources=sources, since=since, until=until,
+        sort=sort, page=page, page_size=limit))
+    if as_json:
+        emit_json(response.to_json())
+    else:
+        _print_results(response)
+    sys.exit(0 if response.total else 1)
+
+
+def _styled(segments, **style) -> str:
+    return "".join(click.style(text, bold=True, **style) if hit else text for text, hit in segments)
+
+
+def _print_results(response) -> None:
+    for note in response.notes:
+        click.secho(f"note: {note}", fg="yellow", err=True)
+    if not response.total:
+        click.echo(f"No results for '{response.text}'.")
+        return
+    first = (response.page - 1) * response.page_size + 1
+    last = first + len(response.hits) - 1
+    shown = f"{first}-{last} of " if response.hits else "none of "
+    click.echo(f"{shown}{response.total:,} results for '{response.read_as or response.text}' "
+               f"({response.took_ms:.0f} ms, sorted by {response.sort})\n")
+    for number, hit in enumerate(response.hits, first):
+        click.echo(f"{number:>3}. " + _styled(hit.title_segments, fg="cyan"))
+        meta = " · ".join(filter(None, [hit.provider, (hit.published or "")[:10], ", ".join(hit.topics)]))
+        click.echo(f"     {meta}")
+        click.echo(f"     {hit.url or hit.id}")
+        snippet = highlighting.to_text(hit.snippet_segments)
+        if snippet:
+            click.echo("     " + _styled(hit.snippet_segments))
+        click.echo()
+    for name, counts in response.facets.items():
+        if counts:
+            click.echo(f"{name}: " + ", ".join(f"{c['value']} ({c['count']:,})" for c in counts[:8]))
+    if response.pages > response.page:
+        click.echo(f"page {response.page} of {response.pages}: --page {response.page + 1} for more")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,303 @@
+"""Searching the index: the one place the faces (CLI, web) get answers from.
+
+The moving parts:
+
+* ``Engine`` owns an open Whoosh searcher on the live generation and
+  reopens it when the index changes on disk (a new build swapped in, or an
+  update committed), so a long-running server never needs a restart.
+* ``Engine.search`` reads the query (``querying``), applies filters, runs
+  it with BM25F, falls back to "most of the words" when all of them find
+  nothing, counts facets over the whole result set, and returns a
+  ``SearchResponse`` whose ``to_json`` is the documented schema.
+* ``Engine.article`` and ``Engine.stats`` serve the other commands.
+
+Every index access goes through here, so the index can later be split
+(for example by year) or served differently without touching the faces.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from whoosh import index as whoosh_index
+from whoosh import query as Q
+from whoosh import scoring, sorting
+
+from . import highlighting
+from .indexer import IndexHome, NoIndex, read_json
+from .querying import QueryError, Reading, date_filter, filter_query, parse, parse_date_bound
+
+SORTS = ("relevance", "newest", "oldest")
+MAX_PAGE_SIZE = 100
+MAX_PAGE = 1000
+FACET_SIZE = 20
+FACETS = {"topics": ("topic", True), "providers": ("source", False), "years": ("year", False)}
+
+
+def _utc(stamp: dt.datetime | None) -> str | None:
+    if stamp is None:
+        return None
+    if stamp.tzinfo is None:
+        stamp = stamp.replace(tzinfo=dt.timezone.utc)
+    return stamp.astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+@dataclass
+class Hit:
+    id: str
+    title: str
+    excerpt: str
+    url: str
+    provider: str
+    domain: str
+    published: str | None
+    topics: list[str]
+    image: str
+    score: float
+    title_segments: highlighting.Segments
+    snippet_segments: highlighting.Segments
+
+    def to_json(self) -> dict:
+        return {
+            "id": self.id,
+            "title": self.title,
+            "excerpt": self.excerpt,
+            "url": self.url,
+            "provider": {"name": self.provider, "domain": self.domain},
+            "published": self.published,
+            "topics": self.topics,
+            "image": self.image,
+            "score": round(self.score, 4),
+            "highlights": {
+                "title": highlighting.to_html(self.title_segments),
+                "snippet": highlighting.to_html(self.snippet_segments),
+            },
+        }
+
+
+@dataclass
+class SearchResponse:
+    text: str
+    read_as: str
+    notes: list[str]
+    fallback: bool
+    filters: dict
+    sort: str
+    total: int
+    page: int
+    page_size: int
+    hits: list[Hit] = field(default_factory=list)
+    facets: dict[str, list[dict]] = field(default_factory=dict)
+    took_ms: float = 0.0
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(self.total / self.page_size)) if self.total else 0
+
+    def to_json(self) -> dict:
+        return {
+            "query": {
+                "text": self.text,
+                "read_as": self.read_as,
+                "notes": self.notes,
+                "fallback": self.fallback,
+                "filters": self.filters,
+            },
+            "sort": self.sort,
+            "total": self.total,
+            "page": self.page,
+            "page_size": self.page_size,
+            "pages": self.pages,
+            "results": [hit.to_json() for hit in self.hits],
+            "facets": self.facets,
+            "took_ms": round(self.took_ms, 2),
+        }
+
+
+class Engine:
+    """Search over the index in ``index_path`` (an ``IndexHome`` folder)."""
+
+    def __init__(self, index_path: Path | str, *, recheck_seconds: float = 0.5):
+        self.home = IndexHome(index_path)
+        self.recheck_seconds = recheck_seconds
+        self._lock = threading.Lock()
+        self._searcher = None
+        self._generation: Path | None = None
+        self._checked = 0.0
+        self.weighting = scoring.BM25F(title_B=0.3, topics_B=0.2)
+
+    # ------------------------------------------------------------ searcher
+
+    def searcher(self):
+        """The current searcher, reopened if the index changed on disk."""
+        now = time.monotonic()
+        if self._searcher is not None and now - self._checked < self.recheck_seconds:
+            return self._searcher
+        with self._lock:
+            self._checked = now
+            gen = self.home.current()
+            if gen is None:
+                raise NoIndex(f"no index at {self.home.path}; run 'newsearch index build' first")
+            if self._searcher is None or gen != self._generation:
+                self._open(gen)
+            elif not self._searcher.up_to_date():
+                self._searcher = self._searcher.refresh()
+            return self._searcher
+
+    def _open(self, gen: Path) -> None:
+        ix = whoosh_index.open_dir(str(gen))
+        # The old searcher is left to the garbage collector: requests in
+        # flight may still be using it.
+        self._searcher = ix.searcher(weighting=self.weighting)
+        self._generation = gen
+
+    def close(self) -> None:
+        with self._lock:
+            if self._searcher is not None:
+                self._searcher.close()
+                self._searcher = None
+
+    # ------------------------------------------------------------ search
+
+    def search(self, text: str = "", *, topics=(), sources=(), since=None, until=None, sort: str = "relevance",
+               page: int = 1, page_size: int = 10, now: dt.datetime | None = None) -> SearchResponse:
+        """Search; raises ``QueryError`` only for bad option values (not for typed text)."""
+        started = time.perf_counter()
+        if sort not in SORTS:
+            raise QueryError(f"sort must be one of {', '.join(SORTS)}, not '{sort}'")
+        if not 1 <= page_size <= MAX_PAGE_SIZE:
+            raise QueryError(f"page size must be between 1 and {MAX_PAGE_SIZE}")
+        if not 1 <= page <= MAX_PAGE:
+            raise QueryError(f"page must be between 1 and {MAX_PAGE}")
+        since = _bound(since, end=False, now=now)
+        until = _bound(until, end=True, now=now)
+        searcher = self.searcher()
+        reading = parse(text or "", searcher, now=now)
+        since = max(filter(None, (since, reading.since)), default=None)
+        until = min(filter(None, (until, reading.until)), default=None)
+        filters = filter_query(searcher, topics=topics, sources=sources)
+        if dates := date_filter(since, until):
+            filters.append(dates)
+        response = SearchResponse(
+            text=text or "", read_as=reading.read_as, notes=list(reading.notes), fallback=False,
+            filters={"topics": list(topics), "sources": list(sources), "since": _utc(since), "until": _utc(until)},
+            sort=sort, total=0, page=page, page_size=page_size,
+        )
+        q = reading.query
+        if q is Q.NullQuery:
+            if not filters:
+                response.took_ms = (time.perf_counter() - started) * 1000
+                return response
+            q = Q.Every()  # filters alone: browse them, newest first by default
+            if sort == "relevance":
+                sort = response.sort = "newest"
+        results = self._run(searcher, q, filters, sort, page, page_size)
+        if results.total == 0 and reading.loose is not None:
+            fallback = self._run(searcher, reading.loose, filters, sort, page, page_size)
+            if fallback.total:
+                results = fallback
+                response.fallback = True
+                response.notes.append("No article has all of the words; showing articles that match most of them.")
+        response.total = results.total
+        terms = highlighting.query_terms(reading.loose if response.fallback else reading.query)
+        response.hits = [self._hit(hit, terms) for hit in results.page_hits]
+        response.facets = results.facets
+        response.took_ms = (time.perf_counter() - started) * 1000
+        return response
+
+    def _run(self, searcher, q: Q.Query, filters: list[Q.Query], sort: str, page: int, page_size: int) -> "_Results":
+        facets = {name: sorting.FieldFacet(field, allow_overlap=overlap) for name, (field, overlap) in FACETS.items()}
+        kwargs = {}
+        if sort != "relevance":
+            kwargs["sortedby"] = sorting.FieldFacet("published", reverse=(sort == "newest"))
+        combined = None
+        if filters:
+            combined = filters[0] if len(filters) == 1 else Q.And(filters)
+        results = searcher.search(q, limit=page * page_size, filter=combined, groupedby=facets,
+                                  maptype=sorting.Count, **kwargs)
+        start = (page - 1) * page_size
+        hits = [(results[i], results.score(i) or 0.0) for i in range(start, min(len(results.top_n), start + page_size))]
+        counted = {name: _top_counts(results.groups(name)) for name in FACETS}
+        return _Results(total=len(results), page_hits=hits, facets=counted)
+
+    def _hit(self, found, terms: frozenset[str]) -> Hit:
+        hit, score = found
+        stored = hit.fields()
+        title = stored.get("title", "")
+        excerpt = stored.get("excerpt", "")
+        snippet = highlighting.snippet(excerpt, terms) or highlighting.snippet(stored.get("body", ""), terms)
+        return Hit(
+            id=stored["id"], title=title, excerpt=excerpt, url=stored.get("url", ""),
+            provider=stored.get("source", ""), domain=stored.get("domain", ""),
+            published=_utc(stored.get("published")), topics=list(stored.get("topic") or []),
+            image=stored.get("image", ""), score=float(score),
+            title_segments=highlighting.whole(title, terms),
+            snippet_segments=snippet or highlighting.shorten(excerpt or stored.get("body", "")),
+        )
+
+    # ------------------------------------------------------------ articles and stats
+
+    def article(self, doc_id: str) -> dict | None:
+        stored = self.searcher().document(id=doc_id)
+        if stored is None:
+            return None
+        details = stored.get("details") or {}
+        return {
+            "id": stored["id"], "path": stored.get("path"), "title": stored.get("title", ""),
+            "excerpt": stored.get("excerpt", ""), "body": stored.get("body", ""),
+            "url": stored.get("url", ""), "original_url": details.get("original_url", ""),
+            "provider": {"name": stored.get("source", ""), "domain": stored.get("domain", "")},
+            "published": _utc(stored.get("published")), "updated": details.get("updated"),
+            "topics": list(stored.get("topic") or []), "image": stored.get("image", ""),
+            "category": stored.get("category", ""), "type": stored.get("type", ""),
+            "quality": stored.get("quality"), "heat": stored.get("heat"),
+            "published_flag": details.get("published_flag"), "related": details.get("related", []),
+            "extra": details.get("extra", {}),
+        }
+
+    def stats(self, top: int = 10) -> dict:
+        searcher = self.searcher()
+        gen = self._generation
+        meta = read_json(gen / "meta.json", {})
+        reader = searcher.reader()
+        size = sum(f.stat().st_size for f in gen.iterdir() if f.is_file())
+        return {
+            "index": str(self.home.path), "generation": gen.name, "documents": searcher.doc_count(),
+            "size_bytes": size, "built": meta.get("built"), "updated": meta.get("updated"),
+            "data": meta.get("data"), "build_seconds": meta.get("build_seconds"),
+            "top_topics": _most_frequent(reader, "topic", top),
+            "top_providers": _most_frequent(reader, "source", top),
+        }
+
+
+@dataclass
+class _Results:
+    total: int
+    page_hits: list
+    facets: dict
+
+
+def _bound(value, *, end: bool, now) -> dt.datetime | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, dt.datetime):
+        return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+    return parse_date_bound(str(value), end=end, now=now)
+
+
+def _top_counts(groups: dict) -> list[dict]:
+    pairs = [(label, count) for label, count in groups.items() if label not in (None, "")]
+    pairs.sort(key=lambda p: (-p[1], str(p[0]).casefold()))
+    return [{"value": label, "count": count} for label, count in pairs[:FACET_SIZE]]
+
+
+def _most_frequent(reader, field: str, top: int) -> list[dict]:
+    counts = [(reader.doc_frequency(field, term), term) for term in reader.lexicon(field)]
+    counts.sort(key=lambda p: -p[0])
+    return [{"value": t.decode("utf-8") if isinstance(t, bytes) else t, "count": n} for n, t in counts[:top]]

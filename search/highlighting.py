@@ -1,0 +1,132 @@
+"""Where the words matched: highlighted titles and snippets.
+
+Whoosh's fragmenters, scorer and formatter do the work; this module feeds
+them tokens from our analyzer (one token per span of text, matched when
+any of the terms the span indexes under -- ``COVID-19`` is indexed as
+``covid-19``, ``covid`` and ``19`` -- is a query term) and formats
+fragments as ``(text, matched)`` segments, which each face renders its
+own way (HTML ``<mark>``, terminal bold).
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Iterable
+
+from whoosh import query as Q
+from whoosh.analysis import Token
+from whoosh.highlight import (
+    BasicFragmentScorer,
+    ContextFragmenter,
+    Formatter,
+    WholeFragmenter,
+    top_fragments,
+)
+
+from .analysis import analyze
+
+Segments = list[tuple[str, bool]]
+ELLIPSIS = "…"
+
+
+def query_terms(q: Q.Query) -> frozenset[str]:
+    """Index terms a result should show as matched (not the excluded ones)."""
+    found: set[str] = set()
+
+    def walk(node: Q.Query) -> None:
+        if isinstance(node, Q.Not):
+            return
+        if isinstance(node, Q.AndNot):
+            walk(node.a)
+            return
+        if isinstance(node, Q.Phrase):
+            found.update(node.words)
+        elif isinstance(node, Q.Term) and isinstance(node.text, str):
+            found.add(node.text)
+        elif not node.is_leaf():
+            for sub in node.children():
+                walk(sub)
+
+    walk(q)
+    return frozenset(found)
+
+
+def _tokens(text: str, terms: frozenset[str]) -> Iterable[Token]:
+    span, matched = None, False
+    for term, _pos, start, end in analyze(text, mode="index"):
+        if (start, end) != span:
+            if span is not None:
+                yield Token(startchar=span[0], endchar=span[1], matched=matched, text=text[span[0]:span[1]])
+            span, matched = (start, end), False
+        matched = matched or term in terms
+    if span is not None:
+        yield Token(startchar=span[0], endchar=span[1], matched=matched, text=text[span[0]:span[1]])
+
+
+class SegmentFormatter(Formatter):
+    """Formats fragments as lists of ``(text, matched)`` pairs."""
+
+    def format_fragment(self, fragment, replace=False) -> Segments:
+        segments: Segments = []
+        index, text = fragment.startchar, fragment.text
+        for token in sorted(fragment.matches, key=lambda t: (t.startchar, -t.endchar)):
+            if token.startchar < index:
+                continue
+            if token.startchar > index:
+                segments.append((text[index:token.startchar], False))
+            segments.append((text[token.startchar:token.endchar], True))
+            index = token.endchar
+        segments.append((text[index:fragment.endchar], False))
+        # Snippets are one line: paragraph breaks become spaces.
+        return [(" ".join(t.split()) if "\n" in t else t, hit) for t, hit in segments if t]
+
+    def format(self, fragments, replace=False) -> Segments:
+        joined: Segments = []
+        for number, fragment in enumerate(fragments):
+            if number:
+                joined.append((f" {ELLIPSIS} ", False))
+            joined.extend(self.format_fragment(fragment))
+        return joined
+
+
+_FORMATTER = SegmentFormatter()
+
+
+def whole(text: str, terms: frozenset[str]) -> Segments:
+    """All of ``text`` with matched words marked (for titles)."""
+    if not text:
+        return []
+    fragments = list(WholeFragmenter().fragment_tokens(text, _tokens(text, terms)))
+    return _FORMATTER.format(fragments) if fragments else [(text, False)]
+
+
+def snippet(text: str, terms: frozenset[str], maxchars: int = 220, count: int = 2) -> Segments | None:
+    """The best passages of ``text`` around matched words, or None if none match."""
+    if not text or not terms:
+        return None
+    fragmenter = ContextFragmenter(maxchars=maxchars, surround=60)
+    fragments = top_fragments(fragmenter.fragment_tokens(text, _tokens(text, terms)), count,
+                              BasicFragmentScorer(), lambda f: f.startchar, minscore=1)
+    if not fragments:
+        return None
+    segments = _FORMATTER.format(fragments)
+    if fragments[0].startchar > 0:
+        segments.insert(0, (ELLIPSIS, False))
+    if fragments[-1].endchar < len(text):
+        segments.append((ELLIPSIS, False))
+    return segments
+
+
+def shorten(text: str, maxchars: int = 220) -> Segments:
+    if len(text) <= maxchars:
+        return [(text, False)] if text else []
+    cut = text[:maxchars].rsplit(" ", 1)[0]
+    return [(cut, False), (ELLIPSIS, False)]
+
+
+def to_html(segments: Segments) -> str:
+    return "".join(f"<mark>{html.escape(t)}</mark>" if hit else html.escape(t) for t, hit in segments)
+
+
+def to_text(segments: Segments) -> str:
+    return "".join(t for t, _ in segments)

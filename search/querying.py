@@ -1,0 +1,429 @@
+"""User text and filters -> a Whoosh query, and how it was read.
+
+The moving parts:
+
+* ``tidy`` repairs what people really type before Whoosh sees it: it
+  bounds the length, pulls out ``since:``/``until:``, turns unknown or
+  empty ``field:`` prefixes into words, drops an unbalanced quote or
+  parenthesis and reduces wildcards to plain ``prefix*``. Every repair
+  adds a note, so the response can say how the query was read.
+* ``parse`` runs Whoosh's own parser (words, ``OR``, ``NOT``/``-word``,
+  phrases, ``prefix*``, groups, ``field:``) over the default fields with
+  their BM25F weights, then resolves what needs the index: ``topic:`` and
+  ``source:`` match the stored names case-insensitively, and prefixes are
+  expanded to at most ``MAX_PREFIX_TERMS`` of their most common words.
+* ``parse_date_bound`` reads ``2022``, ``2022-07``, ``2022-07-08``, ``7d``,
+  ``2w``, ``3m``, ``1y``.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+
+from whoosh import query as Q
+from whoosh.qparser import (
+    FieldAliasPlugin,
+    MultifieldParser,
+    OperatorsPlugin,
+    PlusMinusPlugin,
+    syntax,
+)
+from whoosh.qparser.plugins import BoostPlugin, EveryPlugin, RangePlugin, SingleQuotePlugin
+
+from .analysis import analyze
+from .schema import FIELD_WEIGHTS, TEXT_FIELDS
+
+MAX_QUERY_CHARS = 400
+MAX_PREFIX_TERMS = 64
+MIN_PREFIX_CHARS = 2
+MAX_CLAUSES = 40
+
+# What users may write before a colon -> the schema field it means.
+FIELD_NAMES = {
+    "title": "title", "excerpt": "excerpt", "body": "body", "text": "body",
+    "topic": "topic", "topics": "topic", "source": "source", "provider": "source",
+    "site": "source", "domain": "source", "category": "category", "type": "type", "year": "year",
+}
+DATE_FIELDS = ("since", "until")
+EXACT_FIELDS = {"topic", "source", "category", "type", "year"}
+
+
+class QueryError(ValueError):
+    """A filter value that cannot be read (for options, not for typed queries)."""
+
+
+@dataclass
+class Reading:
+    """A query as the engine understood it."""
+
+    text: str
+    query: Q.Query
+    loose: Q.Query | None  # "most of the words", for the fallback
+    filters: list[Q.Query] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    read_as: str = ""
+    since: dt.datetime | None = None
+    until: dt.datetime | None = None
+
+    @property
+    def is_empty(self) -> bool:
+        return self.query is Q.NullQuery or isinstance(self.query, Q.NullQuery.__class__)
+
+
+# ---------------------------------------------------------------- dates
+
+
+_RELATIVE = re.compile(r"(\d{1,4})\s*([hdwmy])", re.I)
+_ABSOLUTE = re.compile(r"(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?")
+
+
+def parse_date_bound(text: str, *, end: bool, now: dt.datetime | None = None) -> dt.datetime:
+    """A date filter value -> an aware UTC instant.
+
+    ``end`` picks the end of a calendar period (``until:2022`` includes all
+    of 2022). Relative forms count back from now. Raises ``QueryError``.
+    """
+    value = text.strip().lower()
+    now = now or dt.datetime.now(dt.timezone.utc)
+    if match := _RELATIVE.fullmatch(value):
+        amount, unit = int(match.group(1)), match.group(2)
+        if unit in "hdw":
+            return now - dt.timedelta(hours=amount * {"h": 1, "d": 24, "w": 24 * 7}[unit])
+        months = amount * (12 if unit == "y" else 1)
+        year, month = divmod(now.year * 12 + now.month - 1 - months, 12)
+        if year < 1:
+            raise QueryError(f"'{text}' reaches back before year 1")
+        day = min(now.day, calendar.monthrange(year, month + 1)[1])
+        return now.replace(year=year, month=month + 1, day=day)
+    if match := _ABSOLUTE.fullmatch(value):
+        year, month, day = (int(g) if g else None for g in match.groups())
+        try:
+            start = dt.datetime(year, month or 1, day or 1, tzinfo=dt.timezone.utc)
+        except ValueError as exc:
+            raise QueryError(f"'{text}' is not a real date ({exc})") from None
+        if not end:
+            return start
+        if day:
+            return start + dt.timedelta(days=1)
+        if month:
+            return dt.datetime(year + (month == 12), month % 12 + 1, 1, tzinfo=dt.timezone.utc)
+        return start.replace(year=year + 1) if year < 9999 else start.replace(month=12, day=31)
+    raise QueryError(f"'{text}' is not a date: use 2022, 2022-07, 2022-07-08, or 7d, 2w, 3m, 1y")
+
+
+def date_filter(since: dt.datetime | None, until: dt.datetime | None) -> Q.Query | None:
+    if since is None and until is None:
+        return None
+    naive = lambda d: d.astimezone(dt.timezone.utc).replace(tzinfo=None) if d else None  # noqa: E731
+    return Q.DateRange("published", naive(since), naive(until), endexcl=True)
+
+
+# ---------------------------------------------------------------- tidying
+
+
+_DATE_TOKEN = re.compile(r"(?<![\w:])(since|until):(\"[^\"]*\"|\S*)", re.I)
+_FIELD_TOKEN = re.compile(r"(?<![\w:])([^\W\d_][\w-]*):(?=(\S?))")
+_WILDCARD_WORD = re.compile(r"[^\s()\"]*[*?][^\s()\"]*")
+
+
+@dataclass
+class _Tidied:
+    text: str
+    notes: list[str]
+    since: dt.datetime | None = None
+    until: dt.datetime | None = None
+
+
+def tidy(text: str, now: dt.datetime | None = None) -> _Tidied:
+    notes: list[str] = []
+    text = " ".join(text.replace("\x00", " ").split())
+    if len(text) > MAX_QUERY_CHARS:
+        text = text[:MAX_QUERY_CHARS].rsplit(" ", 1)[0]
+        notes.append(f"The query was over {MAX_QUERY_CHARS} characters; only its start was used.")
+    tidied = _Tidied(text, notes)
+    tidied.text = _DATE_TOKEN.sub(lambda m: _take_date(m, tidied, now), tidied.text)
+    tidied.text = _FIELD_TOKEN.sub(lambda m: _check_field(m, notes), tidied.text)
+    tidied.text = _balance_quotes(tidied.text, notes)
+    tidied.text = _balance_parentheses(tidied.text, notes)
+    tidied.text = _WILDCARD_WORD.sub(lambda m: _check_wildcard(m.group(), notes), tidied.text)
+    tidied.text = " ".join(tidied.text.split())
+    return tidied
+
+
+def _take_date(match: re.Match, tidied: _Tidied, now) -> str:
+    name, value = match.group(1).lower(), match.group(2).strip('"')
+    if not value:
+        tidied.notes.append(f"'{name}:' had no date after it and was ignored.")
+        return " "
+    try:
+        bound = parse_date_bound(value, end=(name == "until"), now=now)
+    except QueryError as exc:
+        tidied.notes.append(f"{name}: {exc}; the date filter was ignored.")
+        return " "
+    setattr(tidied, name, bound)
+    return " "
+
+
+def _check_field(match: re.Match, notes: list[str]) -> str:
+    name, following = match.group(1), match.group(2)
+    known = FIELD_NAMES.get(name.lower())
+    if known is None:
+        notes.append(f"'{name}:' is not a field you can search; it was read as the word '{name}'.")
+        return name + " "
+    if not following or following.isspace():
+        notes.append(f"'{name}:' had nothing after it; it was read as the word '{name}'.")
+        return name + " "
+    return known + ":"
+
+
+def _balance_quotes(text: str, notes: list[str]) -> str:
+    if text.count('"') % 2:
+        index = text.rfind('"')
+        notes.append("A quotation mark was not closed; it was ignored.")
+        text = text[:index] + " " + text[index + 1:]
+    return text
+
+
+def _balance_parentheses(text: str, notes: list[str]) -> str:
+    kept, open_at, dropped, in_phrase = [], [], 0, False
+    for char in text:
+        if char == '"':
+            in_phrase = not in_phrase
+        elif not in_phrase and char == "(":
+            open_at.append(len(kept))
+        elif not in_phrase and char == ")":
+            if not open_at:
+                dropped += 1
+                kept.append(" ")
+                continue
+            open_at.pop()
+        kept.append(char)
+    for index in open_at:
+        kept[index] = " "
+        dropped += 1
+    if dropped:
+        notes.append("Unbalanced parentheses were ignored.")
+    return "".join(kept)
+
+
+def _check_wildcard(word: str, notes: list[str]) -> str:
+    prefix_field, _, body = word.rpartition(":")
+    head = body.rstrip("*")
+    if "*" not in head and "?" not in head and len(head) >= MIN_PREFIX_CHARS and body.endswith("*"):
+        return f"{prefix_field}:{head}*" if prefix_field else head + "*"
+    plain = re.sub(r"[*?]+", " ", body).strip()
+    if not plain:
+        notes.append(f"'{word}' matches everything; it was ignored.")
+    elif body.endswith("*") and len(head) < MIN_PREFIX_CHARS and "*" not in head and "?" not in head:
+        notes.append(f"'{word}' is too short a prefix to expand; it was read as the word '{plain}'.")
+    else:
+        notes.append(f"Only trailing wildcards (like 'econ*') are supported; '{word}' was read as '{plain}'.")
+    if plain and prefix_field:
+        return f"{prefix_field}:{plain}"
+    return plain
+
+
+# ---------------------------------------------------------------- parsing
+
+
+def make_parser(schema, group=syntax.AndGroup) -> MultifieldParser:
+    parser = MultifieldParser(list(TEXT_FIELDS), schema, fieldboosts=dict(FIELD_WEIGHTS), group=group)
+    for plugin in (SingleQuotePlugin, RangePlugin, BoostPlugin, EveryPlugin):
+        parser.remove_plugin_class(plugin)
+    parser.replace_plugin(OperatorsPlugin(AndNot=None, AndMaybe=None, Require=None))
+    # A minus starts a word ("-crude"); inside one ("COVID-19") it is text.
+    parser.add_plugin(PlusMinusPlugin(plusexpr=r"(?<![^\s(])\+(?=\S)", minusexpr=r"(?<![^\s(])-(?=[^\s-])"))
+    parser.add_plugin(FieldAliasPlugin({}))
+    return parser
+
+
+def parse(text: str, searcher, *, now: dt.datetime | None = None) -> Reading:
+    """Read ``text`` against the index open in ``searcher``; never raises."""
+    tidied = tidy(text, now)
+    schema = searcher.schema
+    notes = tidied.notes
+    strict, read_as = _parse_with(make_parser(schema), tidied.text, searcher, notes)
+    loose = None
+    if _word_count(strict) > 1:
+        loose, _ = _parse_with(make_parser(schema, syntax.OrGroup.factory(0.9)), tidied.text, searcher, [])
+    if tidied.text and strict is Q.NullQuery and not (tidied.since or tidied.until):
+        notes.append("The query has no searchable words (only stop words or symbols).")
+    reading = Reading(text=text, query=strict, loose=loose, notes=notes, since=tidied.since, until=tidied.until)
+    reading.read_as = read_as
+    return reading
+
+
+def _parse_with(parser, text: str, searcher, notes: list[str]) -> tuple[Q.Query, str]:
+    """The parsed query (normalised) and its description (taken before
+    normalising flattens the per-word field spreads)."""
+    try:
+        parsed = parser.parse(text)
+    except Exception as exc:  # Whoosh's parser is permissive; this is a last line of defence
+        notes.append(f"The query could not be parsed ({exc.__class__.__name__}); it was read as plain words.")
+        parsed = parser.parse(re.sub(r"[^\w\s]", " ", text))
+    read_as = describe(parsed, typed_words(text))
+    resolved = _resolve(parsed, searcher, notes)
+    if _clause_count(resolved) > MAX_CLAUSES * len(TEXT_FIELDS):
+        notes.append(f"The query has more than {MAX_CLAUSES} parts; it may be slow.")
+    return resolved.normalize(), read_as
+
+
+def _word_count(q: Q.Query) -> int:
+    if isinstance(q, Q.And):
+        return len(q.subqueries)
+    return 1 if q is not Q.NullQuery else 0
+
+
+def _clause_count(q: Q.Query) -> int:
+    return sum(1 for _ in q.leaves())
+
+
+def _resolve(q: Q.Query, searcher, notes: list[str]) -> Q.Query:
+    """Replace what needs the index: exact-value fields and prefixes."""
+    if isinstance(q, Q.Prefix):
+        return _expand_prefix(q, searcher, notes)
+    if isinstance(q, (Q.Term, Q.Phrase)) and q.field() in EXACT_FIELDS:
+        return _exact_value(q, searcher, notes)
+    if isinstance(q, Q.Phrase) and len(q.words) == 1:
+        return Q.Term(q.fieldname, q.words[0], boost=q.boost)
+    if q.is_leaf():
+        return q
+    return q.apply(lambda sub: _resolve(sub, searcher, notes))
+
+
+def _expand_prefix(q: Q.Prefix, searcher, notes: list[str]) -> Q.Query:
+    reader = searcher.reader()
+    field, prefix = q.fieldname, q.text
+    if field in EXACT_FIELDS:
+        matches = [t for t in _labels(searcher, field) if t.casefold().startswith(prefix.casefold())]
+        return Q.Or([Q.Term(field, t) for t in matches]) if matches else Q.NullQuery
+    words = list(reader.expand_prefix(field, prefix))
+    if len(words) > MAX_PREFIX_TERMS:
+        words.sort(key=lambda w: -reader.doc_frequency(field, w))
+        words = words[:MAX_PREFIX_TERMS]
+        note = f"'{prefix}*' matches many words; the {MAX_PREFIX_TERMS} most common were used."
+        if note not in notes:
+            notes.append(note)
+    words = [w.decode("utf-8") if isinstance(w, bytes) else w for w in words]
+    return Q.Or([Q.Term(field, w, boost=q.boost) for w in words]) if words else Q.NullQuery
+
+
+def _exact_value(q: Q.Query, searcher, notes: list[str]) -> Q.Query:
+    field = q.field()
+    wanted = " ".join(q.words) if isinstance(q, Q.Phrase) else q.text
+    key = wanted.casefold()
+    terms = []
+    for label in _labels(searcher, field):
+        folded = label.casefold()
+        if folded == key or (field == "source" and _domain_matches(folded, key)):
+            terms.append(Q.Term(field, label))
+    if field == "source":
+        terms += [Q.Term("domain", d) for d in _labels(searcher, "domain") if _domain_matches(d, key)]
+    if not terms:
+        notes.append(f"No article has {field} '{wanted}'.")
+        return Q.NullQuery
+    return Q.Or(terms) if len(terms) > 1 else terms[0]
+
+
+def _domain_matches(domain: str, wanted: str) -> bool:
+    return domain == wanted or domain.startswith(wanted + ".") or domain.endswith("." + wanted)
+
+
+def _labels(searcher, field: str) -> list[str]:
+    """Every distinct value of an exact field, cached per searcher."""
+    cache = searcher.__dict__.setdefault("_newsearch_labels", {})
+    if field not in cache:
+        reader = searcher.reader()
+        names = reader.lexicon(field) if field in searcher.schema else []
+        cache[field] = [n.decode("utf-8") if isinstance(n, bytes) else n for n in names]
+    return cache[field]
+
+
+def filter_query(searcher, *, topics=(), sources=(), categories=(), types=()) -> list[Q.Query]:
+    """Filters from options or facet clicks: each list is OR-ed, lists are AND-ed."""
+    filters = []
+    for field, values in (("topic", topics), ("source", sources), ("category", categories), ("type", types)):
+        values = [v for v in values if v and v.strip()]
+        if values:
+            notes: list[str] = []
+            filters.append(Q.Or([_exact_value(Q.Term(field, v.strip()), searcher, notes) for v in values]))
+    return filters
+
+
+# ---------------------------------------------------------------- describing
+
+
+def typed_words(text: str) -> dict[str, str]:
+    """Index term -> the word the user typed, so a reading shows words, not stems."""
+    words = {}
+    for word in re.findall(r"[^\s()\"*:]+", text):
+        for term, *_ in analyze(word, mode="query"):
+            words.setdefault(term, word)
+    return words
+
+
+def describe(q: Q.Query, typed: dict[str, str] | None = None) -> str:
+    """A short human reading of a parsed query; a word spread over the
+    default fields reads as just the word."""
+    if q is Q.NullQuery or isinstance(q, type(Q.NullQuery)):
+        return ""
+    if isinstance(q, (Q.And, Q.Or)):
+        parts = []
+        for group in _spreads(q.subqueries) if isinstance(q, Q.Or) else [[s] for s in q.subqueries]:
+            if len(group) > 1:
+                parts.append(_leaf(group[0], with_field=False, typed=typed))
+            elif part := describe(group[0], typed):
+                parts.append(f"({part})" if isinstance(group[0], (Q.And, Q.Or)) and " " in part else part)
+        if len(parts) == 1:
+            return parts[0]
+        return (" " if isinstance(q, Q.And) else " OR ").join(parts)
+    if isinstance(q, Q.Not):
+        return "-" + describe(q.query, typed).lstrip("-")
+    if isinstance(q, Q.AndNot):
+        return f"{describe(q.a, typed)} -{describe(q.b, typed).lstrip('-')}"
+    return _leaf(q, with_field=True, typed=typed)
+
+
+def _spreads(subqueries: list[Q.Query]) -> list[list[Q.Query]]:
+    """Group one word spread over every default field (how the multifield
+    parser expands it) so it is described once."""
+    groups: list[list[Q.Query]] = []
+    for sub in subqueries:
+        if isinstance(sub, Q.Or) and all(s.is_leaf() for s in sub.subqueries):
+            groups.extend(_spreads(sub.subqueries))
+            continue
+        last = groups[-1] if groups else None
+        if last and sub.is_leaf() and last[0].is_leaf() and _shape(sub) == _shape(last[0]) \
+                and sub.field() in TEXT_FIELDS and sub.field() not in {s.field() for s in last}:
+            last.append(sub)
+        else:
+            groups.append([sub])
+    complete = set(TEXT_FIELDS)
+    result = []
+    for group in groups:
+        if len(group) > 1 and {s.field() for s in group} != complete:
+            result.extend([s] for s in group)
+        else:
+            result.append(group)
+    return result
+
+
+def _shape(q: Q.Query) -> tuple:
+    return type(q), getattr(q, "text", None), tuple(getattr(q, "words", ()) or ())
+
+
+def _leaf(q: Q.Query, with_field: bool, typed: dict[str, str] | None = None) -> str:
+    typed = typed or {}
+    if isinstance(q, Q.Phrase):
+        body = '"' + " ".join(typed.get(w, w) for w in q.words) + '"'
+    elif isinstance(q, Q.Prefix):
+        body = f"{q.text}*"
+    elif isinstance(q, Q.Term):
+        text = typed.get(q.text, str(q.text))
+        body = f'"{text}"' if " " in text else text
+    else:
+        return str(q)
+    return f"{q.field()}:{body}" if with_field and q.field() else body
