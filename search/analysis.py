@@ -112,6 +112,34 @@ def term_positions(text: str) -> dict[str, list[int]]:
     return found
 
 
+FIELD_GAP = 100  # positions between weighted parts, so a phrase never spans two fields
+
+
+def weighted_term_positions(parts: list[tuple[str, float]]) -> dict[str, tuple[list[int], float]]:
+    """Several texts with weights -> term: (positions, summed weight).
+
+    Summing weighted term frequencies across fields before BM25's
+    saturation is the BM25F of Robertson et al.: one posting list per term
+    instead of one per field, which is also what makes searching fast.
+    """
+    found: dict[str, tuple[list[int], float]] = {}
+    offset = 0
+    for text, weight in parts:
+        last = None
+        for term, pos, _, _ in analyze(text):
+            pos += offset
+            last = pos
+            entry = found.get(term)
+            if entry is None:
+                found[term] = ([pos], weight)
+            elif entry[0][-1] != pos:
+                entry[0].append(pos)
+                found[term] = (entry[0], entry[1] + weight)
+        if last is not None:
+            offset = last + FIELD_GAP
+    return found
+
+
 class NewsAnalyzer(Composable):
     """``analyze`` in Whoosh's analyzer protocol (reuses one Token, as Whoosh does)."""
 

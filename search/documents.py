@@ -14,6 +14,7 @@ The moving parts:
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
 import hashlib
 import html
@@ -106,24 +107,37 @@ def find_article_files(root: Path) -> list[str]:
 # ---------------------------------------------------------------- decoding
 
 
-def decode(raw: bytes, note) -> str | None:
-    """Bytes -> text, noting BOMs, non-UTF-8 encodings and CRLF line endings."""
+def _cp1252_fallback(error: UnicodeDecodeError) -> tuple[str, int]:
+    bad = error.object[error.start:error.end]
+    return bad.decode("cp1252", errors="replace"), error.end
+
+
+codecs.register_error("newsearch-cp1252", _cp1252_fallback)
+_CONTROL = re.compile(r"[\x01-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def decode(raw: bytes, note) -> str:
+    """Bytes -> text, noting BOMs, non-UTF-8 bytes, control characters and CRLF line endings.
+
+    Bytes that are not UTF-8 are read as cp1252 (Windows' Western encoding,
+    a superset of latin-1's printable range) one by one, so a file with a
+    single stray byte keeps the rest of its UTF-8 intact.
+    """
     if raw.startswith(b"\xef\xbb\xbf"):
         note(WARNING, "starts with a UTF-8 byte-order mark (ignored)")
         raw = raw[3:]
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        bad = f"byte 0x{raw[exc.start]:02x} at offset {exc.start}"
-        try:
-            text = raw.decode("cp1252")
-            note(WARNING, f"not valid UTF-8 ({bad}); decoded as cp1252")
-        except UnicodeDecodeError:
-            text = raw.decode("latin-1")
-            note(WARNING, f"not valid UTF-8 ({bad}); decoded as latin-1")
+        text = raw.decode("utf-8", errors="newsearch-cp1252")
+        note(WARNING, f"is not valid UTF-8 (first bad byte 0x{raw[exc.start]:02x} at offset {exc.start}); "
+                      "those bytes were read as cp1252")
     if "\r" in text:
         note(WARNING, "has CRLF (Windows) line endings; normalised")
         text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if _CONTROL.search(text):
+        note(WARNING, "contains control characters; removed")
+        text = _CONTROL.sub("", text)
     return text
 
 
@@ -163,7 +177,7 @@ def parse_front_matter(text: str, note) -> tuple[dict | None, str]:
         fm, content = _YAML.split(text)
     except ValueError:
         note(WARNING, "front matter is not closed by a '---' line; the whole file is read as the body")
-        return {}, text
+        return {}, text.lstrip().removeprefix("---")
     if len(_ALIAS.findall(fm)) > MAX_YAML_ALIASES:
         note(ERROR, f"front matter uses more than {MAX_YAML_ALIASES} YAML aliases (a possible alias bomb); skipped")
         return None, ""
@@ -171,7 +185,8 @@ def parse_front_matter(text: str, note) -> tuple[dict | None, str]:
         data = _YAML.load(fm)
     except yaml.YAMLError as exc:
         where = getattr(exc, "problem_mark", None)
-        at = f" at line {where.line + 2}, column {where.column + 1}" if where else ""
+        # The front matter text starts with the newline after the opening '---' (file line 1).
+        at = f" at line {where.line + 1}, column {where.column + 1}" if where else ""
         reason = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         note(ERROR, f"invalid YAML front matter{at}: {reason}")
         return None, ""

@@ -18,6 +18,7 @@ Every index access goes through here, so the index can later be split
 from __future__ import annotations
 
 import datetime as dt
+import heapq
 import math
 import os
 import threading
@@ -27,17 +28,17 @@ from pathlib import Path
 
 from whoosh import index as whoosh_index
 from whoosh import query as Q
-from whoosh import scoring, sorting
 
 from . import highlighting
+from .facets import FacetTable
 from .indexer import IndexHome, NoIndex, read_json
-from .querying import QueryError, Reading, date_filter, filter_query, parse, parse_date_bound
+from .ranking import NewsBM25
+from .querying import QueryError, filter_query, loosen, parse, parse_date_bound
 
 SORTS = ("relevance", "newest", "oldest")
 MAX_PAGE_SIZE = 100
 MAX_PAGE = 1000
-FACET_SIZE = 20
-FACETS = {"topics": ("topic", True), "providers": ("source", False), "years": ("year", False)}
+SNIPPET_SOURCE_CHARS = 20_000  # a body snippet looks no further than this
 
 
 def _utc(stamp: dt.datetime | None) -> str | None:
@@ -130,7 +131,7 @@ class Engine:
         self._searcher = None
         self._generation: Path | None = None
         self._checked = 0.0
-        self.weighting = scoring.BM25F(title_B=0.3, topics_B=0.2)
+        self.weighting = NewsBM25()
 
     # ------------------------------------------------------------ searcher
 
@@ -182,8 +183,9 @@ class Engine:
         since = max(filter(None, (since, reading.since)), default=None)
         until = min(filter(None, (until, reading.until)), default=None)
         filters = filter_query(searcher, topics=topics, sources=sources)
-        if dates := date_filter(since, until):
-            filters.append(dates)
+        date_check = None
+        if since or until:
+            date_check = FacetTable.of(searcher).date_check(_naive(since), _naive(until))
         response = SearchResponse(
             text=text or "", read_as=reading.read_as, notes=list(reading.notes), fallback=False,
             filters={"topics": list(topics), "sources": list(sources), "since": _utc(since), "until": _utc(until)},
@@ -191,47 +193,54 @@ class Engine:
         )
         q = reading.query
         if q is Q.NullQuery:
-            if not filters:
+            if not filters and not date_check:
                 response.took_ms = (time.perf_counter() - started) * 1000
                 return response
             q = Q.Every()  # filters alone: browse them, newest first by default
             if sort == "relevance":
                 sort = response.sort = "newest"
-        results = self._run(searcher, q, filters, sort, page, page_size)
-        if results.total == 0 and reading.loose is not None:
-            fallback = self._run(searcher, reading.loose, filters, sort, page, page_size)
+        results = self._run(searcher, q, filters, date_check, sort, page, page_size)
+        if results.total == 0 and (loose := loosen(reading, searcher)) is not None:
+            fallback = self._run(searcher, loose, filters, date_check, sort, page, page_size)
             if fallback.total:
-                results = fallback
+                results, q = fallback, loose
                 response.fallback = True
                 response.notes.append("No article has all of the words; showing articles that match most of them.")
         response.total = results.total
-        terms = highlighting.query_terms(reading.loose if response.fallback else reading.query)
-        response.hits = [self._hit(hit, terms) for hit in results.page_hits]
+        terms = highlighting.query_terms(q)
+        response.hits = [self._hit(searcher, docnum, score, terms) for docnum, score in results.page_hits]
         response.facets = results.facets
         response.took_ms = (time.perf_counter() - started) * 1000
         return response
 
-    def _run(self, searcher, q: Q.Query, filters: list[Q.Query], sort: str, page: int, page_size: int) -> "_Results":
-        facets = {name: sorting.FieldFacet(field, allow_overlap=overlap) for name, (field, overlap) in FACETS.items()}
-        kwargs = {}
-        if sort != "relevance":
-            kwargs["sortedby"] = sorting.FieldFacet("published", reverse=(sort == "newest"))
-        combined = None
+    def _run(self, searcher, q: Q.Query, filters: list[Q.Query], date_check, sort: str, page: int,
+             page_size: int) -> "_Results":
+        """One pass over every match: score it, count it, facet it; then rank the page."""
+        allowed = None
         if filters:
-            combined = filters[0] if len(filters) == 1 else Q.And(filters)
-        results = searcher.search(q, limit=page * page_size, filter=combined, groupedby=facets,
-                                  maptype=sorting.Count, **kwargs)
-        start = (page - 1) * page_size
-        hits = [(results[i], results.score(i) or 0.0) for i in range(start, min(len(results.top_n), start + page_size))]
-        counted = {name: _top_counts(results.groups(name)) for name in FACETS}
-        return _Results(total=len(results), page_hits=hits, facets=counted)
+            allowed = set(searcher.docs_for_query(filters[0] if len(filters) == 1 else Q.And(filters)))
+        scored = _score_all(searcher, q, allowed, date_check)
+        if not scored:
+            return _Results(0, [], FacetTable.of(searcher).count([]))
+        wanted = page * page_size
+        if sort == "relevance":
+            # Ties go to the earlier document (negated docnums sort that way).
+            ranked = [(-negdoc, score) for score, negdoc in heapq.nlargest(wanted, scored)]
+        else:
+            published = FacetTable.of(searcher).published
+            oldest_first = sorted(((published[-negdoc] or _NO_DATE, -negdoc, score) for score, negdoc in scored))
+            chosen = oldest_first[::-1][:wanted] if sort == "newest" else oldest_first[:wanted]
+            ranked = [(docnum, score) for _, docnum, score in chosen]
+        docnums = [-negdoc for _, negdoc in scored]
+        return _Results(total=len(scored), page_hits=ranked[(page - 1) * page_size:wanted],
+                        facets=FacetTable.of(searcher).count(docnums))
 
-    def _hit(self, found, terms: frozenset[str]) -> Hit:
-        hit, score = found
-        stored = hit.fields()
+    def _hit(self, searcher, docnum: int, score: float, terms: frozenset[str]) -> Hit:
+        stored = searcher.stored_fields(docnum)
         title = stored.get("title", "")
         excerpt = stored.get("excerpt", "")
-        snippet = highlighting.snippet(excerpt, terms) or highlighting.snippet(stored.get("body", ""), terms)
+        snippet = (highlighting.snippet(excerpt, terms)
+                   or highlighting.snippet(stored.get("body", "")[:SNIPPET_SOURCE_CHARS], terms))
         return Hit(
             id=stored["id"], title=title, excerpt=excerpt, url=stored.get("url", ""),
             provider=stored.get("source", ""), domain=stored.get("domain", ""),
@@ -283,18 +292,37 @@ class _Results:
     facets: dict
 
 
+def _score_all(searcher, q: Q.Query, allowed: set[int] | None, date_check=None) -> list[tuple[float, int]]:
+    """``(score, -docnum)`` for every document matching ``q``, ``allowed`` and ``date_check``.
+
+    Walking the matchers once gives the total, the facets and the ranking
+    together; Whoosh's collector would need a second pass for the count.
+    """
+    scored = []
+    context = searcher.context()
+    for sub, offset in searcher.leaf_searchers():
+        matcher = q.matcher(sub, context)
+        while matcher.is_active():
+            docnum = matcher.id() + offset
+            if (allowed is None or docnum in allowed) and (date_check is None or date_check(docnum)):
+                scored.append((matcher.score(), -docnum))
+            matcher.next()
+    return scored
+
+
+_NO_DATE = dt.datetime.min
+
+
+def _naive(stamp: dt.datetime | None) -> dt.datetime | None:
+    return stamp.astimezone(dt.timezone.utc).replace(tzinfo=None) if stamp else None
+
+
 def _bound(value, *, end: bool, now) -> dt.datetime | None:
     if value is None or value == "":
         return None
     if isinstance(value, dt.datetime):
         return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
     return parse_date_bound(str(value), end=end, now=now)
-
-
-def _top_counts(groups: dict) -> list[dict]:
-    pairs = [(label, count) for label, count in groups.items() if label not in (None, "")]
-    pairs.sort(key=lambda p: (-p[1], str(p[0]).casefold()))
-    return [{"value": label, "count": count} for label, count in pairs[:FACET_SIZE]]
 
 
 def _most_frequent(reader, field: str, top: int) -> list[dict]:

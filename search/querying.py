@@ -24,17 +24,11 @@ import re
 from dataclasses import dataclass, field
 
 from whoosh import query as Q
-from whoosh.qparser import (
-    FieldAliasPlugin,
-    MultifieldParser,
-    OperatorsPlugin,
-    PlusMinusPlugin,
-    syntax,
-)
+from whoosh.qparser import OperatorsPlugin, PlusMinusPlugin, QueryParser, syntax
 from whoosh.qparser.plugins import BoostPlugin, EveryPlugin, RangePlugin, SingleQuotePlugin
 
 from .analysis import analyze
-from .schema import FIELD_WEIGHTS, TEXT_FIELDS
+from .schema import DEFAULT_FIELD
 
 MAX_QUERY_CHARS = 400
 MAX_PREFIX_TERMS = 64
@@ -43,8 +37,7 @@ MAX_CLAUSES = 40
 
 # What users may write before a colon -> the schema field it means.
 FIELD_NAMES = {
-    "title": "title", "excerpt": "excerpt", "body": "body", "text": "body",
-    "topic": "topic", "topics": "topic", "source": "source", "provider": "source",
+    "title": "title", "topic": "topic", "topics": "topic", "source": "source", "provider": "source",
     "site": "source", "domain": "source", "category": "category", "type": "type", "year": "year",
 }
 DATE_FIELDS = ("since", "until")
@@ -61,16 +54,17 @@ class Reading:
 
     text: str
     query: Q.Query
-    loose: Q.Query | None  # "most of the words", for the fallback
-    filters: list[Q.Query] = field(default_factory=list)
+    tidied: str = ""  # the text after repairs, which ``loosen`` parses again
     notes: list[str] = field(default_factory=list)
     read_as: str = ""
     since: dt.datetime | None = None
     until: dt.datetime | None = None
 
     @property
-    def is_empty(self) -> bool:
-        return self.query is Q.NullQuery or isinstance(self.query, Q.NullQuery.__class__)
+    def word_count(self) -> int:
+        if isinstance(self.query, Q.And):
+            return len(self.query.subqueries)
+        return 0 if self.query is Q.NullQuery else 1
 
 
 # ---------------------------------------------------------------- dates
@@ -229,14 +223,13 @@ def _check_wildcard(word: str, notes: list[str]) -> str:
 # ---------------------------------------------------------------- parsing
 
 
-def make_parser(schema, group=syntax.AndGroup) -> MultifieldParser:
-    parser = MultifieldParser(list(TEXT_FIELDS), schema, fieldboosts=dict(FIELD_WEIGHTS), group=group)
+def make_parser(schema, group=syntax.AndGroup) -> QueryParser:
+    parser = QueryParser(DEFAULT_FIELD, schema, group=group)
     for plugin in (SingleQuotePlugin, RangePlugin, BoostPlugin, EveryPlugin):
         parser.remove_plugin_class(plugin)
     parser.replace_plugin(OperatorsPlugin(AndNot=None, AndMaybe=None, Require=None))
     # A minus starts a word ("-crude"); inside one ("COVID-19") it is text.
     parser.add_plugin(PlusMinusPlugin(plusexpr=r"(?<![^\s(])\+(?=\S)", minusexpr=r"(?<![^\s(])-(?=[^\s-])"))
-    parser.add_plugin(FieldAliasPlugin({}))
     return parser
 
 
@@ -246,14 +239,19 @@ def parse(text: str, searcher, *, now: dt.datetime | None = None) -> Reading:
     schema = searcher.schema
     notes = tidied.notes
     strict, read_as = _parse_with(make_parser(schema), tidied.text, searcher, notes)
-    loose = None
-    if _word_count(strict) > 1:
-        loose, _ = _parse_with(make_parser(schema, syntax.OrGroup.factory(0.9)), tidied.text, searcher, [])
     if tidied.text and strict is Q.NullQuery and not (tidied.since or tidied.until):
         notes.append("The query has no searchable words (only stop words or symbols).")
-    reading = Reading(text=text, query=strict, loose=loose, notes=notes, since=tidied.since, until=tidied.until)
-    reading.read_as = read_as
-    return reading
+    return Reading(text=text, query=strict, tidied=tidied.text, notes=notes, read_as=read_as,
+                   since=tidied.since, until=tidied.until)
+
+
+def loosen(reading: Reading, searcher) -> Q.Query | None:
+    """The same query with its words OR-ed, ranking documents that match
+    more of them higher (Whoosh's ``OrGroup.factory``); None for one word."""
+    if reading.word_count < 2:
+        return None
+    loose, _ = _parse_with(make_parser(searcher.schema, syntax.OrGroup.factory(0.9)), reading.tidied, searcher, [])
+    return loose
 
 
 def _parse_with(parser, text: str, searcher, notes: list[str]) -> tuple[Q.Query, str]:
@@ -266,15 +264,9 @@ def _parse_with(parser, text: str, searcher, notes: list[str]) -> tuple[Q.Query,
         parsed = parser.parse(re.sub(r"[^\w\s]", " ", text))
     read_as = describe(parsed, typed_words(text))
     resolved = _resolve(parsed, searcher, notes)
-    if _clause_count(resolved) > MAX_CLAUSES * len(TEXT_FIELDS):
+    if _clause_count(resolved) > MAX_CLAUSES:
         notes.append(f"The query has more than {MAX_CLAUSES} parts; it may be slow.")
     return resolved.normalize(), read_as
-
-
-def _word_count(q: Q.Query) -> int:
-    if isinstance(q, Q.And):
-        return len(q.subqueries)
-    return 1 if q is not Q.NullQuery else 0
 
 
 def _clause_count(q: Q.Query) -> int:
@@ -366,57 +358,23 @@ def typed_words(text: str) -> dict[str, str]:
 
 
 def describe(q: Q.Query, typed: dict[str, str] | None = None) -> str:
-    """A short human reading of a parsed query; a word spread over the
-    default fields reads as just the word."""
+    """A short human reading of a parsed query, in the words the user typed."""
     if q is Q.NullQuery or isinstance(q, type(Q.NullQuery)):
         return ""
     if isinstance(q, (Q.And, Q.Or)):
         parts = []
-        for group in _spreads(q.subqueries) if isinstance(q, Q.Or) else [[s] for s in q.subqueries]:
-            if len(group) > 1:
-                parts.append(_leaf(group[0], with_field=False, typed=typed))
-            elif part := describe(group[0], typed):
-                parts.append(f"({part})" if isinstance(group[0], (Q.And, Q.Or)) and " " in part else part)
-        if len(parts) == 1:
-            return parts[0]
+        for sub in q.subqueries:
+            if part := describe(sub, typed):
+                parts.append(f"({part})" if isinstance(sub, (Q.And, Q.Or)) and " " in part else part)
         return (" " if isinstance(q, Q.And) else " OR ").join(parts)
     if isinstance(q, Q.Not):
         return "-" + describe(q.query, typed).lstrip("-")
     if isinstance(q, Q.AndNot):
         return f"{describe(q.a, typed)} -{describe(q.b, typed).lstrip('-')}"
-    return _leaf(q, with_field=True, typed=typed)
+    return _leaf(q, typed or {})
 
 
-def _spreads(subqueries: list[Q.Query]) -> list[list[Q.Query]]:
-    """Group one word spread over every default field (how the multifield
-    parser expands it) so it is described once."""
-    groups: list[list[Q.Query]] = []
-    for sub in subqueries:
-        if isinstance(sub, Q.Or) and all(s.is_leaf() for s in sub.subqueries):
-            groups.extend(_spreads(sub.subqueries))
-            continue
-        last = groups[-1] if groups else None
-        if last and sub.is_leaf() and last[0].is_leaf() and _shape(sub) == _shape(last[0]) \
-                and sub.field() in TEXT_FIELDS and sub.field() not in {s.field() for s in last}:
-            last.append(sub)
-        else:
-            groups.append([sub])
-    complete = set(TEXT_FIELDS)
-    result = []
-    for group in groups:
-        if len(group) > 1 and {s.field() for s in group} != complete:
-            result.extend([s] for s in group)
-        else:
-            result.append(group)
-    return result
-
-
-def _shape(q: Q.Query) -> tuple:
-    return type(q), getattr(q, "text", None), tuple(getattr(q, "words", ()) or ())
-
-
-def _leaf(q: Q.Query, with_field: bool, typed: dict[str, str] | None = None) -> str:
-    typed = typed or {}
+def _leaf(q: Q.Query, typed: dict[str, str]) -> str:
     if isinstance(q, Q.Phrase):
         body = '"' + " ".join(typed.get(w, w) for w in q.words) + '"'
     elif isinstance(q, Q.Prefix):
@@ -426,4 +384,5 @@ def _leaf(q: Q.Query, with_field: bool, typed: dict[str, str] | None = None) -> 
         body = f'"{text}"' if " " in text else text
     else:
         return str(q)
-    return f"{q.field()}:{body}" if with_field and q.field() else body
+    field = q.field()
+    return body if field == DEFAULT_FIELD else f"{field}:{body}"

@@ -1,7 +1,9 @@
 """Article -> index fields: the Whoosh schema and the mapping into it.
 
-Searchable text (all through the one analyzer): ``title``, ``excerpt``,
-``body``, ``topics`` and ``related``. Exact values for filters and facets:
+Searchable text goes through the one analyzer into ``text``: title,
+topics, excerpt, body and related coverage, each occurrence weighted by
+``FIELD_WEIGHTS`` (BM25F), with positions for phrases; ``title`` is also
+indexed alone for ``title:`` searches. Exact values for filters and facets:
 ``topic`` (one term per topic, original spelling), ``source`` (provider
 name), ``domain``, ``category``, ``type``, ``year``. ``published`` is a
 sortable date. Everything a result or an article page shows is stored.
@@ -14,14 +16,14 @@ import datetime as dt
 
 from whoosh import fields
 
-from .analysis import NewsAnalyzer, term_positions
+from .analysis import NewsAnalyzer, term_positions, weighted_term_positions
 from .documents import Article
 
 SCHEMA_VERSION = 1
 
-# BM25F field weights used at query time: title over excerpt over body/related.
+# BM25F weights of each part of an article in ``text``: title over excerpt over body/related.
 FIELD_WEIGHTS = {"title": 4.0, "topics": 2.0, "excerpt": 1.6, "body": 1.0, "related": 0.4}
-TEXT_FIELDS = tuple(FIELD_WEIGHTS)
+DEFAULT_FIELD = "text"
 
 NO_DATE = dt.datetime(1, 1, 1)
 
@@ -46,15 +48,23 @@ class NewsText(fields.TEXT):
             yield term.encode("utf-8"), len(positions), len(positions) * boost, encode(positions)
 
 
+class WeightedText(NewsText):
+    """Indexes a list of ``(text, weight)`` parts as one field (see ``weighted_term_positions``)."""
+
+    def index(self, value, **kwargs):
+        encode = self.format.encode
+        for term, (positions, weight) in weighted_term_positions(value).items():
+            yield term.encode("utf-8"), len(positions), weight, encode(positions)
+
+
 def build_schema() -> fields.Schema:
     return fields.Schema(
         id=fields.ID(stored=True, unique=True),
         path=fields.STORED(),
+        text=WeightedText(),
         title=NewsText(stored=True),
-        excerpt=NewsText(stored=True),
-        body=NewsText(stored=True),
-        topics=NewsText(),
-        related=NewsText(),
+        excerpt=fields.STORED(),
+        body=fields.STORED(),
         topic=fields.KEYWORD(stored=True, scorable=False),
         source=fields.ID(stored=True),
         domain=fields.ID(stored=True),
@@ -77,22 +87,22 @@ def _iso(stamp: dt.datetime | None) -> str | None:
 
 def index_fields(article: Article) -> dict:
     """The keyword arguments for ``writer.add_document``."""
+    related_text = " \n".join(" ".join(filter(None, (r.title, r.excerpt, r.provider))) for r in article.related)
+    parts = {"title": article.title, "topics": " \n".join(article.topics), "excerpt": article.excerpt,
+             "body": article.body, "related": related_text}
     doc = {
         "id": article.id,
         "path": article.path,
+        "text": [(parts[name], weight) for name, weight in FIELD_WEIGHTS.items() if parts[name]],
         "title": article.title,
         "excerpt": article.excerpt,
         "body": article.body,
-        "topics": article.topics,
         "topic": article.topics,
         "url": article.url,
         "image": article.image,
         "fingerprint": article.fingerprint,
         "details": details(article),
     }
-    related_text = [" ".join(filter(None, (r.title, r.excerpt, r.provider))) for r in article.related]
-    if related_text:
-        doc["related"] = related_text
     for name in ("category", "type"):
         if value := getattr(article, name):
             doc[name] = value

@@ -1,0 +1,213 @@
+"""Benchmark: newsearch beside SQLite FTS5 and plain Whoosh on one corpus.
+
+    python -m search.benchmark ../shared/corpora/reuters-21578
+
+Prints, for each system: full build time and throughput, index size, and
+keyword query latency p50/p95 over a fixed query set (the ratio column
+compares each p50 with FTS5 ranking a page); for newsearch also
+the end-to-end time of ``newsearch index update`` after 30 changed, added
+and removed files. The corpus is copied to a scratch folder first (the
+update step edits files), so the source is never touched. Not part of the
+test run: these are figures to read, not assertions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from .documents import find_article_files, read_article
+
+QUERIES = [
+    "oil prices", "coffee", "interest rates", "trade deficit", "gold", "bank merger", "wheat exports",
+    "opec production", "stock split", "dollar yen", "federal reserve", "takeover bid", "crude oil",
+    "quarterly earnings", "japan", "sugar", "strike", "inflation", "shipping", "tin", "copper prices",
+    "grain", "corn", "bonds", "acquisition", "dividend", "money supply", "unemployment", "soybeans",
+    "natural gas",
+]
+
+
+def percentile(values: list[float], pct: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(pct / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def folder_size(path: Path) -> int:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+
+
+def time_queries(run, queries: list[str], repeat: int) -> tuple[float, float]:
+    for q in queries:  # warm-up: open files, fill caches once
+        run(q)
+    timings = []
+    for _ in range(repeat):
+        for q in queries:
+            started = time.perf_counter()
+            run(q)
+            timings.append((time.perf_counter() - started) * 1000)
+    return percentile(timings, 50), percentile(timings, 95)
+
+
+def newsearch_cli(*args: str) -> float:
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "search.cli", *args], check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - started
+
+
+# ---------------------------------------------------------------- systems
+
+
+def bench_newsearch(data: Path, work: Path, queries: list[str], repeat: int) -> dict:
+    from .engine import Engine
+
+    index = work / "newsearch-index"
+    seconds = newsearch_cli("index", "build", "--data", str(data), "--index", str(index))
+    count = len(find_article_files(data))
+    update_seconds = bench_update(data, index)
+    engine = Engine(index)
+    p50, p95 = time_queries(lambda q: engine.search(q), queries, repeat)
+    gen = engine.home.require_current()
+    return {"system": "newsearch", "build_s": seconds, "docs_per_s": count / seconds, "update_s": update_seconds,
+            "size_mb": folder_size(gen) / 1e6, "p50_ms": p50, "p95_ms": p95}
+
+
+def bench_update(data: Path, index: Path) -> float:
+    """Change 10 files, add 10, remove 10; time the whole update command."""
+    files = find_article_files(data)
+    step = max(1, len(files) // 40)
+    chosen = files[::step][:30]
+    for rel in chosen[:10]:
+        with open(data / rel, "a", encoding="utf-8") as handle:
+            handle.write("\nAn added closing paragraph mentions benchmarkium.\n")
+    for number, rel in enumerate(chosen[10:20]):
+        source = (data / rel).read_bytes()
+        (data / rel).with_name(f"bench-added-{number}.md").write_bytes(source)
+    for rel in chosen[20:30]:
+        (data / rel).unlink()
+    return newsearch_cli("index", "update", "--data", str(data), "--index", str(index))
+
+
+def read_all(data: Path):
+    for rel in find_article_files(data):
+        article, _ = read_article(data, rel)
+        if article is not None:
+            yield article
+
+
+def bench_fts5(data: Path, work: Path, queries: list[str], repeat: int) -> list[dict]:
+    """Two rows: FTS5 ranking a page (top 10 by bm25 + snippet + total), and
+    FTS5 doing what a newsearch response also holds (plus topic, provider
+    and year counts over the whole result set)."""
+    db_path = work / "fts5.sqlite"
+    started = time.perf_counter()
+    db = sqlite3.connect(db_path)
+    db.execute("CREATE VIRTUAL TABLE docs USING fts5(title, excerpt, body, topics, "
+               "tokenize='porter unicode61 remove_diacritics 2')")
+    db.execute("CREATE TABLE meta (id INTEGER PRIMARY KEY, provider TEXT, year TEXT)")
+    db.execute("CREATE TABLE topics (id INTEGER, topic TEXT)")
+    for rowid, a in enumerate(read_all(data), 1):
+        db.execute("INSERT INTO docs (rowid, title, excerpt, body, topics) VALUES (?, ?, ?, ?, ?)",
+                   (rowid, a.title, a.excerpt, a.body, " ".join(a.topics)))
+        db.execute("INSERT INTO meta VALUES (?, ?, ?)", (rowid, a.provider, str(a.published.year) if a.published else None))
+        db.executemany("INSERT INTO topics VALUES (?, ?)", [(rowid, t) for t in a.topics])
+    db.execute("CREATE INDEX topics_id ON topics (id)")
+    db.commit()
+    seconds = time.perf_counter() - started
+    count = db.execute("SELECT count(*) FROM docs").fetchone()[0]
+
+    def page(q: str):
+        match = " ".join(f'"{w}"' for w in q.split())
+        rows = db.execute("SELECT rowid, title, snippet(docs, 2, '[', ']', '…', 20) FROM docs WHERE docs MATCH ? "
+                          "ORDER BY bm25(docs, 4.0, 1.6, 1.0, 2.0) LIMIT 10", (match,)).fetchall()
+        total = db.execute("SELECT count(*) FROM docs WHERE docs MATCH ?", (match,)).fetchone()[0]
+        return match, rows, total
+
+    def with_facets(q: str):
+        match, rows, total = page(q)
+        hits = "SELECT rowid FROM docs WHERE docs MATCH ?"
+        for sql in (f"SELECT topic, count(*) c FROM topics WHERE id IN ({hits}) GROUP BY topic ORDER BY c DESC LIMIT 20",
+                    f"SELECT provider, count(*) c FROM meta WHERE id IN ({hits}) GROUP BY provider ORDER BY c DESC LIMIT 20",
+                    f"SELECT year, count(*) c FROM meta WHERE id IN ({hits}) GROUP BY year ORDER BY c DESC LIMIT 20"):
+            db.execute(sql, (match,)).fetchall()
+        return rows, total
+
+    size = db_path.stat().st_size / 1e6
+    rows = []
+    for name, run in (("fts5 page", page), ("fts5 +facets", with_facets)):
+        p50, p95 = time_queries(run, queries, repeat)
+        rows.append({"system": name, "build_s": seconds, "docs_per_s": count / seconds, "update_s": None,
+                     "size_mb": size, "p50_ms": p50, "p95_ms": p95})
+    db.close()
+    return rows
+
+
+def bench_plain_whoosh(data: Path, work: Path, queries: list[str], repeat: int) -> dict:
+    from whoosh import fields, index
+    from whoosh.qparser import MultifieldParser
+
+    folder = work / "plain-whoosh"
+    folder.mkdir()
+    schema = fields.Schema(id=fields.ID(stored=True), title=fields.TEXT(stored=True), excerpt=fields.TEXT(stored=True),
+                           body=fields.TEXT(stored=True), topics=fields.KEYWORD(stored=True, commas=True))
+    started = time.perf_counter()
+    ix = index.create_in(folder, schema)
+    writer = ix.writer()
+    for a in read_all(data):
+        writer.add_document(id=a.id, title=a.title, excerpt=a.excerpt, body=a.body, topics=",".join(a.topics))
+    writer.commit()
+    seconds = time.perf_counter() - started
+    searcher = ix.searcher()
+    parser = MultifieldParser(["title", "excerpt", "body", "topics"], schema)
+    p50, p95 = time_queries(lambda q: [hit.fields() for hit in searcher.search(parser.parse(q), limit=10)], queries, repeat)
+    return {"system": "plain whoosh", "build_s": seconds, "docs_per_s": searcher.doc_count() / seconds,
+            "update_s": None, "size_mb": folder_size(folder) / 1e6, "p50_ms": p50, "p95_ms": p95}
+
+
+# ---------------------------------------------------------------- report
+
+
+def print_table(rows: list[dict], fts_p50: float) -> None:
+    print(f"{'system':<14}{'build s':>9}{'docs/s':>9}{'update s':>10}{'size MB':>9}{'p50 ms':>9}{'p95 ms':>9}{'p50/fts5':>10}")
+    for row in rows:
+        update = f"{row['update_s']:.2f}" if row["update_s"] is not None else "-"
+        print(f"{row['system']:<14}{row['build_s']:>9.2f}{row['docs_per_s']:>9.0f}{update:>10}{row['size_mb']:>9.1f}"
+              f"{row['p50_ms']:>9.2f}{row['p95_ms']:>9.2f}{row['p50_ms'] / fts_p50:>10.1f}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("corpus", type=Path)
+    parser.add_argument("--queries", type=Path, help="file with one query per line (default: a built-in set)")
+    parser.add_argument("--repeat", type=int, default=5, help="timed passes over the query set")
+    parser.add_argument("--skip", action="append", default=[], choices=["fts5", "whoosh"], help="leave a baseline out")
+    args = parser.parse_args(argv)
+    queries = QUERIES
+    if args.queries:
+        queries = [line.strip() for line in args.queries.read_text(encoding="utf-8").splitlines() if line.strip()]
+    with tempfile.TemporaryDirectory(prefix="newsearch-bench-") as scratch:
+        work = Path(scratch)
+        data = work / "data"
+        shutil.copytree(args.corpus, data)
+        count = len(find_article_files(data))
+        print(f"corpus {args.corpus} ({count:,} files), {len(queries)} queries x {args.repeat}, {os.cpu_count()} cores")
+        rows = []
+        if "fts5" not in args.skip:
+            rows.extend(bench_fts5(data, work, queries, args.repeat))
+        if "whoosh" not in args.skip:
+            rows.append(bench_plain_whoosh(data, work, queries, args.repeat))
+        rows.insert(0, bench_newsearch(data, work, queries, args.repeat))
+        fts = next((r["p50_ms"] for r in rows if r["system"] == "fts5 page"), rows[0]["p50_ms"])
+        print_table(rows, fts)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,67 @@
+"""Per-document values for facets and date filters.
+
+``FacetTable`` reads, once per searcher, which topics, provider and year
+each document has (from the postings of the exact-value fields, so no
+stored fields are loaded) and when it was published (from the sortable
+column), then counts any set of matching documents with dict look-ups and
+checks date ranges with list look-ups. Whoosh's ``groupedby`` and
+``DateRange`` do the same jobs, but an order of magnitude slower per
+search on a 20,000-article archive.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from typing import Iterable
+
+FACETS = {"topics": "topic", "providers": "source", "years": "year"}
+FACET_SIZE = 20
+
+
+class FacetTable:
+    def __init__(self, searcher):
+        reader = searcher.reader()
+        size = reader.doc_count_all()
+        self.values: dict[str, list[tuple[str, ...]]] = {}
+        for name, field in FACETS.items():
+            per_doc: list[tuple[str, ...]] = [()] * size
+            if field in searcher.schema:
+                for term in reader.lexicon(field):
+                    label = term.decode("utf-8") if isinstance(term, bytes) else term
+                    for docnum in reader.postings(field, term).all_ids():
+                        per_doc[docnum] += (label,)
+            self.values[name] = per_doc
+        dated = self.values["years"]
+        column = list(reader.column_reader("published")) if "published" in searcher.schema else [None] * size
+        # Undated articles have no year; their column slot holds a default, not a date.
+        self.published = [stamp if dated[d] else None for d, stamp in enumerate(column)]
+
+    def date_check(self, since: dt.datetime | None, until: dt.datetime | None):
+        """A ``docnum -> bool`` test for ``since <= published < until`` (naive UTC bounds)."""
+        published = self.published
+        low = since or dt.datetime.min
+        high = until or dt.datetime.max
+        return lambda docnum: (stamp := published[docnum]) is not None and low <= stamp < high
+
+    @classmethod
+    def of(cls, searcher) -> "FacetTable":
+        """The table for ``searcher``, made on first use and kept with it."""
+        table = searcher.__dict__.get("_newsearch_facets")
+        if table is None:
+            table = searcher.__dict__["_newsearch_facets"] = cls(searcher)
+        return table
+
+    def count(self, docnums: Iterable[int], size: int = FACET_SIZE) -> dict[str, list[dict]]:
+        docnums = list(docnums)
+        counted = {}
+        for name, per_doc in self.values.items():
+            # Count each document's tuple of values at C speed, then split the tuples.
+            combos = Counter(map(per_doc.__getitem__, docnums))
+            counter: Counter[str] = Counter()
+            for values, count in combos.items():
+                for value in values:
+                    counter[value] += count
+            top = sorted(counter.items(), key=lambda item: (-item[1], item[0].casefold()))[:size]
+            counted[name] = [{"value": value, "count": count} for value, count in top]
+        return counted

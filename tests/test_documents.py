@@ -1,0 +1,894 @@
+"""Reading article files: ids, discovery, field normalisation, bodies and every messy input.
+
+Fixture files are written as bytes into ``tmp_path`` so encodings, BOMs and line endings are exactly
+what the test says. The last part reads the real sample archive in ``data/``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import time
+from pathlib import Path
+
+import pytest
+
+from search import documents
+from search.documents import (
+    ERROR,
+    WARNING,
+    Article,
+    article_id,
+    find_article_files,
+    plain_text,
+    read_article,
+)
+
+UTC = dt.timezone.utc
+DATA = Path(__file__).resolve().parent.parent / "data"
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def write(root: Path, relpath: str, data: bytes | str) -> Path:
+    path = root / relpath
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
+    return path
+
+
+def read(root: Path, relpath: str, data: bytes | str, **kwargs) -> tuple[Article | None, list]:
+    write(root, relpath, data)
+    return read_article(root, relpath, **kwargs)
+
+
+def levels(problems) -> list[str]:
+    return [p.level for p in problems]
+
+
+def errors(problems):
+    return [p for p in problems if p.level == ERROR]
+
+
+def warnings(problems):
+    return [p for p in problems if p.level == WARNING]
+
+
+def assert_problems_name_file(problems, relpath):
+    assert problems, "expected at least one problem"
+    for p in problems:
+        assert p.path == relpath
+        assert p.level in (ERROR, WARNING)
+        assert p.message.strip()
+        assert relpath in str(p)
+
+
+def assert_utc(stamp: dt.datetime | None, expected: dt.datetime):
+    assert stamp is not None
+    assert stamp.tzinfo is not None and stamp.utcoffset() == dt.timedelta(0)
+    assert stamp == expected
+
+
+# ---------------------------------------------------------------- ids and discovery
+
+
+@pytest.mark.parametrize(
+    "relpath, expected",
+    [
+        ("2022/07/2022-07-12-foo.md", "2022/07/2022-07-12-foo"),
+        ("top.md", "top"),
+        ("a/b/c/d/deep.md", "a/b/c/d/deep"),
+        ("2022/06/eu-ban-2035-1.md", "2022/06/eu-ban-2035-1"),
+        # Only the final ".md" suffix goes; a ".md" inside the name stays.
+        ("notes/readme.md.md", "notes/readme.md"),
+    ],
+)
+def test_article_id_is_relative_path_without_md(relpath, expected):
+    assert article_id(relpath) == expected
+
+
+def test_read_article_sets_id_and_path_for_nested_file(tmp_path):
+    rel = "2021/03/sub/2021-03-24-nested-story.md"
+    article, problems = read(tmp_path, rel, "---\ntitle: Nested\n---\nBody.\n")
+    assert problems == []
+    assert article.id == "2021/03/sub/2021-03-24-nested-story"
+    assert article.path == rel
+
+
+def test_find_article_files_is_recursive_sorted_and_skips_readme(tmp_path):
+    for rel in [
+        "b/2.md",
+        "a/z/deep.md",
+        "a/1.md",
+        "top.md",
+        "README.md",
+        "a/readme.md",
+        "b/Readme.MD.txt",
+        "b/notes.txt",
+        "a/image.png",
+    ]:
+        write(tmp_path, rel, "---\ntitle: x\n---\n")
+    found = find_article_files(tmp_path)
+    assert found == ["a/1.md", "a/z/deep.md", "b/2.md", "top.md"]
+    # Every entry is relative, "/"-separated and readable from the root.
+    for rel in found:
+        assert not rel.startswith("/")
+        assert (tmp_path / rel).is_file()
+
+
+def test_find_article_files_empty_folder(tmp_path):
+    assert find_article_files(tmp_path) == []
+
+
+# ---------------------------------------------------------------- a full article
+
+
+FULL = """\
+---
+category: news
+title: "Chipmaker's ‘record’ quarter lifts shares"
+excerpt: "Revenue rose 40% as demand for data-centre chips outstripped supply, the company said."
+publishedDateTime: 2022-07-08T15:08:00Z
+updatedDateTime: 2022-07-09T08:00:00Z
+originalUrl: "https://origin.example.com/chipmaker-record-quarter"
+webUrl: "https://news.example.com/chipmaker-record-quarter"
+type: article
+quality: 32
+heat: -1
+published: false
+
+provider:
+  name: Example Wire
+  domain: Wire.Example.com
+
+topics:
+  - Semiconductors
+  - Markets
+
+images:
+  - url: "https://img.example.com/first.jpg"
+    width: 620
+    height: 349
+    isCached: true
+  - url: "https://img.example.com/second.jpg"
+    width: 100
+    height: 100
+    isCached: false
+
+related:
+  - title: "Chip shortage eases as new fabs open"
+    excerpt: "Analysts expect supply to catch up with demand next year."
+    publishedDateTime: 2022-07-07T21:00:00Z
+    webUrl: "https://other.example.org/chip-shortage-eases"
+    type: article
+    provider:
+      name: Other Paper
+      domain: other.example.org
+    quality: 54
+  - title: "Second take on the quarter"
+    originalUrl: "https://third.example.net/second-take"
+    provider: third.example.net
+    publishedDateTime: "2022-07-08T10:00:00+02:00"
+
+places:
+  - taiwan
+  - usa
+organizations: [tsmc, intel]
+desk: {name: Technology, editor: J. Doe}
+
+secured: "TOPSECRETxyz123+/=;abcSECRET=="
+---
+
+The company reported **record** revenue.
+"""
+
+SECRET = "TOPSECRETxyz123+/=;abcSECRET=="
+
+
+@pytest.fixture
+def full_article(tmp_path):
+    rel = "2022/07/2022-07-08-chipmaker-record-quarter.md"
+    article, problems = read(tmp_path, rel, FULL)
+    assert problems == []
+    assert article is not None
+    return article
+
+
+def test_full_article_scalar_fields(full_article):
+    a = full_article
+    assert a.id == "2022/07/2022-07-08-chipmaker-record-quarter"
+    assert a.title == "Chipmaker's ‘record’ quarter lifts shares"
+    assert a.excerpt.startswith("Revenue rose 40% as demand")
+    assert a.category == "news"
+    assert a.type == "article"
+    assert a.body == "The company reported record revenue."
+
+
+def test_full_article_topics_provider_and_urls(full_article):
+    a = full_article
+    assert a.topics == ["Semiconductors", "Markets"]
+    assert a.provider == "Example Wire"
+    assert a.domain == "wire.example.com"  # domains compare case-insensitively, kept lower-case
+    assert a.url == "https://news.example.com/chipmaker-record-quarter"
+    assert a.original_url == "https://origin.example.com/chipmaker-record-quarter"
+    assert a.image == "https://img.example.com/first.jpg"
+
+
+def test_full_article_dates_are_aware_utc(full_article):
+    assert_utc(full_article.published, dt.datetime(2022, 7, 8, 15, 8, tzinfo=UTC))
+    assert_utc(full_article.updated, dt.datetime(2022, 7, 9, 8, 0, tzinfo=UTC))
+
+
+def test_full_article_numbers_and_published_flag(full_article):
+    a = full_article
+    assert isinstance(a.quality, float) and a.quality == 32
+    assert isinstance(a.heat, float) and a.heat == -1
+    # "published: false" is the flag, kept as a real boolean (not truthy text).
+    assert a.is_published is False
+
+
+def test_full_article_related_items(full_article):
+    first, second = full_article.related
+    assert first.title == "Chip shortage eases as new fabs open"
+    assert first.excerpt == "Analysts expect supply to catch up with demand next year."
+    assert first.url == "https://other.example.org/chip-shortage-eases"
+    assert first.provider == "Other Paper"
+    assert first.domain == "other.example.org"
+    assert_utc(first.published, dt.datetime(2022, 7, 7, 21, 0, tzinfo=UTC))
+    # No webUrl: originalUrl is used; a plain-string provider that is a domain.
+    assert second.title == "Second take on the quarter"
+    assert second.excerpt == ""
+    assert second.url == "https://third.example.net/second-take"
+    assert second.provider == "third.example.net"
+    assert second.domain == "third.example.net"
+    assert_utc(second.published, dt.datetime(2022, 7, 8, 8, 0, tzinfo=UTC))
+
+
+def test_full_article_unknown_fields_kept_in_extra(full_article):
+    assert full_article.extra == {
+        "places": ["taiwan", "usa"],
+        "organizations": ["tsmc", "intel"],
+        "desk": {"name": "Technology", "editor": "J. Doe"},
+    }
+
+
+def test_secured_is_never_kept(full_article):
+    a = full_article
+    assert "secured" not in a.extra
+    # Not hidden in any field, not even inside related items or extra values.
+    assert SECRET not in repr(a)
+    assert "SECRET" not in repr(a)
+
+
+def test_secured_does_not_reach_the_index_fields(full_article):
+    from search.schema import index_fields
+
+    assert "SECRET" not in repr(index_fields(full_article))
+
+
+def test_url_falls_back_to_original_url(tmp_path):
+    article, problems = read(
+        tmp_path, "x.md", '---\ntitle: T\noriginalUrl: "https://origin.example.com/a"\n---\n'
+    )
+    assert problems == []
+    assert article.url == "https://origin.example.com/a"
+    assert article.original_url == "https://origin.example.com/a"
+
+
+def test_missing_optional_fields_have_empty_defaults(tmp_path):
+    article, problems = read(tmp_path, "x.md", "---\ntitle: Only a title\n---\n")
+    assert problems == []
+    assert article.title == "Only a title"
+    assert (article.excerpt, article.body, article.url, article.image, article.provider) == ("", "", "", "", "")
+    assert article.topics == [] and article.related == [] and article.extra == {}
+    assert article.published is None and article.quality is None and article.heat is None
+    assert article.is_published is None
+
+
+def test_image_without_url_is_skipped_for_the_next_one(tmp_path):
+    text = "---\ntitle: T\nimages:\n  - width: 10\n  - url: ''\n  - url: https://img.example.com/b.jpg\n---\n"
+    article, _ = read(tmp_path, "x.md", text)
+    assert article.image == "https://img.example.com/b.jpg"
+
+
+def test_fingerprint_tracks_file_content(tmp_path):
+    a1, _ = read(tmp_path, "a.md", "---\ntitle: Same\n---\nbody\n")
+    a2, _ = read(tmp_path, "b.md", "---\ntitle: Same\n---\nbody\n")
+    a3, _ = read(tmp_path, "c.md", "---\ntitle: Same\n---\nbody changed\n")
+    assert a1.fingerprint and a1.fingerprint == a2.fingerprint
+    assert a3.fingerprint != a1.fingerprint
+
+
+# ---------------------------------------------------------------- bodies
+
+
+def test_html_body_becomes_plain_text(tmp_path):
+    body = (
+        '<p>Shares of <a href="https://x.example.com/bp">BP</a> rose <em>sharply</em>.</p>\n'
+        "<p>Second <strong>paragraph</strong>.</p>\n"
+    )
+    article, _ = read(tmp_path, "x.md", "---\ntitle: T\n---\n" + body)
+    assert "<" not in article.body and ">" not in article.body
+    assert "href" not in article.body and "x.example.com" not in article.body
+    assert "Shares of BP rose sharply." in article.body
+    assert "Second paragraph." in article.body
+    # Paragraphs stay apart: the two sentences are not glued into one word.
+    assert "sharply.Second" not in article.body
+
+
+def test_script_and_style_contents_are_dropped(tmp_path):
+    body = (
+        '<script type="text/javascript">\n  window.quokkaTracker = [];\n  gtagConfig("x");\n</script>\n'
+        "<style>\n.zebraBanner { color: red; }\n</style>\n"
+        "<SCRIPT>upperCaseMarker()</SCRIPT>\n"
+        "<p>Visible text.</p>\n"
+    )
+    article, _ = read(tmp_path, "x.md", "---\ntitle: T\n---\n" + body)
+    for marker in ("quokkaTracker", "gtagConfig", "zebraBanner", "upperCaseMarker", "script", "style"):
+        assert marker not in article.body
+    assert article.body == "Visible text."
+
+
+def test_html_entities_are_unescaped(tmp_path):
+    body = "<p>AT&amp;T and Soci&eacute;t&#233; G&#xE9;n&eacute;rale&#8217;s&nbsp;plan</p>\n"
+    article, _ = read(tmp_path, "x.md", "---\ntitle: Profits &amp; losses\n---\n" + body)
+    assert article.body == "AT&T and Société Générale’s plan"
+    assert article.title == "Profits & losses"
+
+
+def test_escaped_markup_stays_as_text():
+    # Entities are unescaped after tags are removed, so "&lt;b&gt;" is text, not a tag.
+    assert plain_text("write &lt;b&gt; for bold") == "write <b> for bold"
+
+
+@pytest.mark.parametrize(
+    "markup, kept",
+    [
+        ("British Petroleum <BP> shares rose.", "<BP>"),
+        ("<p>Vodafone <VOD.L> said on Monday.</p>", "<VOD.L>"),
+        ("Talks with <GM> and <F> continued", "<GM> and <F>"),
+    ],
+)
+def test_reuters_tickers_are_kept_as_text(markup, kept):
+    assert kept in plain_text(markup)
+
+
+def test_markdown_markup_is_removed():
+    text = plain_text(
+        "# Big news\n\nSome **bold** words and a [link text](https://example.com/x) "
+        "and ![a chart](https://img.example.com/c.png).\n\n- first point\n- second point\n"
+    )
+    assert "#" not in text and "**" not in text and "](" not in text
+    assert "example.com" not in text
+    assert "Big news" in text
+    assert "Some bold words and a link text and a chart." in text
+    assert "first point" in text and "second point" in text
+
+
+def test_unclosed_script_does_not_leak():
+    assert "secretCall" not in plain_text("<p>Before.</p><script>secretCall()")
+    assert "Before." in plain_text("<p>Before.</p><script>secretCall()")
+
+
+def test_html_comment_dropped():
+    assert plain_text("a <!-- hidden note --> b") == "a b"
+
+
+def test_front_matter_only_article_has_empty_body(tmp_path):
+    """A file without a body has an empty body, not the front matter."""
+    article, _ = read(tmp_path, "x.md", "---\ntitle: T\nexcerpt: E\n---\n")
+    assert article.body == ""
+
+
+# ---------------------------------------------------------------- messy input
+
+
+def test_invalid_yaml_is_an_error_naming_the_line(tmp_path):
+    rel = "2021/02/broken.md"
+    text = "---\ntitle: ok\nfoo: bar\nexcerpt: a: b\n---\nBody.\n"
+    article, problems = read(tmp_path, rel, text)
+    assert article is None
+    assert_problems_name_file(problems, rel)
+    assert levels(problems) == [ERROR]
+    assert re.search(r"\bline \d+", problems[0].message)
+    assert "yaml" in problems[0].message.lower()
+
+
+def test_invalid_yaml_reports_the_right_file_line(tmp_path):
+    # Line 4 of the file is "excerpt: a: b" (the '---' is line 1).
+    text = "---\ntitle: ok\nfoo: bar\nexcerpt: a: b\n---\nBody.\n"
+    _, problems = read(tmp_path, "broken.md", text)
+    assert "line 4," in problems[0].message
+
+
+def test_no_front_matter_is_indexed_with_body_and_first_line_title(tmp_path):
+    rel = "2020/01/plain.md"
+    article, problems = read(tmp_path, rel, "Oil prices climb again\n\nBrent rose 3% on Monday.\n")
+    assert article is not None
+    assert_problems_name_file(problems, rel)
+    assert errors(problems) == []
+    assert any("front matter" in p.message for p in warnings(problems))
+    assert article.title == "Oil prices climb again"
+    assert "Brent rose 3% on Monday." in article.body
+
+
+def test_unclosed_front_matter_is_a_warning_not_a_crash(tmp_path):
+    rel = "open.md"
+    article, problems = read(tmp_path, rel, "---\ntitle: x\nBody without a closing line\n")
+    assert article is not None
+    assert_problems_name_file(problems, rel)
+    assert errors(problems) == []
+
+
+@pytest.mark.parametrize("data", [b"", b"\n\n   \n"], ids=["empty", "whitespace"])
+def test_empty_file_is_an_error(tmp_path, data):
+    rel = "2020/02/empty.md"
+    article, problems = read(tmp_path, rel, data)
+    assert article is None
+    assert_problems_name_file(problems, rel)
+    assert levels(problems) == [ERROR]
+    assert "empty" in problems[0].message
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x10",
+        b"---\ntitle: Looks fine\n---\nbody\x00with a NUL\n",
+    ],
+    ids=["png", "nul-in-body"],
+)
+def test_binary_file_is_an_error(tmp_path, data):
+    rel = "bin/picture.md"
+    article, problems = read(tmp_path, rel, data)
+    assert article is None
+    assert_problems_name_file(problems, rel)
+    assert levels(problems) == [ERROR]
+
+
+def test_utf8_bom_is_a_warning_and_fields_are_read(tmp_path):
+    rel = "bom.md"
+    text = "---\ntitle: Zürich startup\ntopics:\n  - Climate\n---\nBody.\n"
+    article, problems = read(tmp_path, rel, b"\xef\xbb\xbf" + text.encode("utf-8"))
+    assert_problems_name_file(problems, rel)
+    assert levels(problems) == [WARNING]
+    assert article.title == "Zürich startup"
+    assert article.topics == ["Climate"]
+    assert article.body == "Body."
+    assert "\ufeff" not in article.title + article.body
+
+
+def test_crlf_is_a_warning_and_no_carriage_returns_remain(tmp_path):
+    rel = "crlf.md"
+    text = (
+        "---\ntitle: U.S. oil futures turn negative\nexcerpt: Crude fell\ntopics:\n  - Energy\n  - Markets\n"
+        "publishedDateTime: 2020-04-20T19:45:00Z\n---\n\nFirst paragraph.\n\nSecond paragraph.\n"
+    )
+    article, problems = read(tmp_path, rel, text.replace("\n", "\r\n").encode("utf-8"))
+    assert_problems_name_file(problems, rel)
+    assert levels(problems) == [WARNING]
+    assert article.title == "U.S. oil futures turn negative"
+    assert article.excerpt == "Crude fell"
+    assert article.topics == ["Energy", "Markets"]
+    assert_utc(article.published, dt.datetime(2020, 4, 20, 19, 45, tzinfo=UTC))
+    assert "\r" not in article.title + article.excerpt + article.body
+    assert article.body == "First paragraph.\n\nSecond paragraph."
+
+
+def test_bom_and_crlf_together(tmp_path):
+    text = "---\r\ntitle: Both quirks\r\n---\r\nBody.\r\n"
+    article, problems = read(tmp_path, "both.md", b"\xef\xbb\xbf" + text.encode("utf-8"))
+    assert levels(problems) == [WARNING, WARNING]
+    assert article.title == "Both quirks"
+    assert article.body == "Body."
+
+
+def test_cp1252_file_is_decoded_with_a_warning(tmp_path):
+    rel = "2022/10/lula.md"
+    text = (
+        "---\ntitle: Lula defeats Bolsonaro to win Brazil’s election\n"
+        "excerpt: “Luiz Inácio Lula da Silva” won in São Paulo – olê\n---\n\nA café’s crème brûlée.\n"
+    )
+    raw = text.encode("cp1252")
+    with pytest.raises(UnicodeDecodeError):
+        raw.decode("utf-8")  # the fixture really is not UTF-8
+    article, problems = read(tmp_path, rel, raw)
+    assert_problems_name_file(problems, rel)
+    assert levels(problems) == [WARNING]
+    assert "utf-8" in problems[0].message.lower()
+    assert article.title == "Lula defeats Bolsonaro to win Brazil’s election"
+    assert article.excerpt == "“Luiz Inácio Lula da Silva” won in São Paulo – olê"
+    assert article.body == "A café’s crème brûlée."
+
+
+def test_latin1_bytes_undefined_in_cp1252_are_still_decoded(tmp_path):
+    # 0x81 has no cp1252 meaning, so the cp1252 decode fails; the body must still come through.
+    rel = "latin.md"
+    raw = b"---\ntitle: Caf\xe9 news\n---\nA caf\xe9 in Z\xfcrich \x81 opened.\n"
+    article, problems = read(tmp_path, rel, raw)
+    assert article is not None
+    assert_problems_name_file(problems, rel)
+    assert errors(problems) == []
+    assert article.title == "Café news"
+    assert "café in Zürich" in article.body
+
+
+def test_latin1_undefined_byte_in_front_matter_still_indexed(tmp_path):
+    raw = b"---\ntitle: Caf\xe9 \x81 news\n---\nBody.\n"
+    article, problems = read(tmp_path, "latin-fm.md", raw)
+    assert errors(problems) == []
+    assert article is not None and "Café" in article.title
+
+
+def test_missing_title_uses_first_body_line(tmp_path):
+    rel = "notitle.md"
+    article, problems = read(tmp_path, rel, "---\nexcerpt: An excerpt\n---\n\n# Markets rally\n\nStocks rose.\n")
+    assert_problems_name_file(problems, rel)
+    assert levels(problems) == [WARNING]
+    assert article.title == "Markets rally"
+    assert article.excerpt == "An excerpt"
+
+
+def test_missing_title_and_body_uses_file_name(tmp_path):
+    rel = "2021/01/2021-01-06-georgia-runoffs-decided.md"
+    article, problems = read(tmp_path, rel, "---\nexcerpt: An excerpt\n---\n")
+    assert_problems_name_file(problems, rel)
+    assert levels(problems) == [WARNING]
+    assert article.title
+    words = article.title.lower().split()
+    assert words[:3] == ["georgia", "runoffs", "decided"]
+    assert "-" not in article.title and ".md" not in article.title
+
+
+def test_numeric_title_becomes_text(tmp_path):
+    article, problems = read(tmp_path, "2021/01/2021-01-01-1984.md", "---\ntitle: 1984\n---\n")
+    assert problems == []
+    assert article.title == "1984"
+    assert isinstance(article.title, str)
+
+
+def test_comma_separated_topics_become_a_list(tmp_path):
+    article, problems = read(tmp_path, "x.md", "---\ntitle: T\ntopics: Elections,  Politics ,COVID-19\n---\n")
+    assert errors(problems) == []
+    assert article.topics == ["Elections", "Politics", "COVID-19"]
+
+
+def test_plain_string_provider_is_the_name(tmp_path):
+    article, problems = read(tmp_path, "x.md", "---\ntitle: T\nprovider: Reuters\n---\n")
+    assert errors(problems) == []
+    assert article.provider == "Reuters"
+    assert article.domain == ""
+
+
+@pytest.mark.parametrize(
+    "title_yaml, kind",
+    [("[Markets, Rally]", "list"), ("{main: Markets rally}", "mapping")],
+)
+def test_list_or_mapping_title_is_a_warning_with_fallback(tmp_path, title_yaml, kind):
+    rel = "bad-title.md"
+    article, problems = read(tmp_path, rel, f"---\ntitle: {title_yaml}\n---\nStocks climbed on Friday.\n")
+    assert article is not None
+    assert_problems_name_file(problems, rel)
+    assert errors(problems) == []
+    assert any("title" in p.message and kind in p.message for p in problems)
+    assert article.title == "Stocks climbed on Friday."
+    assert "[" not in article.title and "{" not in article.title
+
+
+def test_impossible_date_drops_only_the_date(tmp_path):
+    rel = "2021/02/2021-02-30-impossible.md"
+    text = (
+        "---\ntitle: An impossible day\nexcerpt: Still here\npublishedDateTime: 2021-02-30T10:00:00Z\n"
+        "topics: [Science]\n---\nBody survives.\n"
+    )
+    article, problems = read(tmp_path, rel, text)
+    assert article is not None
+    assert_problems_name_file(problems, rel)
+    assert levels(problems) == [WARNING]
+    assert "publishedDateTime" in problems[0].message
+    assert article.published is None
+    assert article.title == "An impossible day"
+    assert article.excerpt == "Still here"
+    assert article.topics == ["Science"]
+    assert article.body == "Body survives."
+
+
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        ("2020-03-11T21:05:00Z", dt.datetime(2020, 3, 11, 21, 5, tzinfo=UTC)),
+        ("2021-06-01", dt.datetime(2021, 6, 1, 0, 0, tzinfo=UTC)),
+        ('"2021-03-24T14:05:00+02:00"', dt.datetime(2021, 3, 24, 12, 5, tzinfo=UTC)),
+        ("2021-03-24T14:05:00+02:00", dt.datetime(2021, 3, 24, 12, 5, tzinfo=UTC)),
+        ("2021-03-24T23:30:00-05:00", dt.datetime(2021, 3, 25, 4, 30, tzinfo=UTC)),
+        ("2021-03-24T14:05:00", dt.datetime(2021, 3, 24, 14, 5, tzinfo=UTC)),
+        ("'2021-03-24 14:05:00'", dt.datetime(2021, 3, 24, 14, 5, tzinfo=UTC)),
+        ("2021-03-24T14:05:00.250Z", dt.datetime(2021, 3, 24, 14, 5, 0, 250000, tzinfo=UTC)),
+    ],
+    ids=["Z", "plain-date", "quoted-offset", "offset", "negative-offset-next-day", "naive", "space", "fraction"],
+)
+def test_dates_become_aware_utc(tmp_path, value, expected):
+    article, problems = read(tmp_path, "d.md", f"---\ntitle: T\npublishedDateTime: {value}\n---\n")
+    assert problems == []
+    assert_utc(article.published, expected)
+
+
+@pytest.mark.parametrize("value", ["2021-13-01T00:00:00Z", "yesterday", "2021-02-29", "2021-04-31T25:00:00Z"])
+def test_unreadable_dates_are_warnings(tmp_path, value):
+    article, problems = read(tmp_path, "d.md", f"---\ntitle: T\npublishedDateTime: '{value}'\n---\n")
+    assert article is not None and article.published is None
+    assert levels(problems) == [WARNING]
+
+
+def test_date_value_direct():
+    notes = []
+
+    def note(level, message):
+        notes.append((level, message))
+
+    assert documents.date_value(None, "d", note) is None
+    assert documents.date_value(dt.date(2020, 1, 2), "d", note) == dt.datetime(2020, 1, 2, tzinfo=UTC)
+    naive = dt.datetime(2020, 1, 2, 3, 4)
+    assert_utc(documents.date_value(naive, "d", note), dt.datetime(2020, 1, 2, 3, 4, tzinfo=UTC))
+    cet = dt.datetime(2020, 1, 2, 3, 4, tzinfo=dt.timezone(dt.timedelta(hours=1)))
+    assert_utc(documents.date_value(cet, "d", note), dt.datetime(2020, 1, 2, 2, 4, tzinfo=UTC))
+    assert notes == []
+
+
+def test_oversize_file_is_skipped(tmp_path):
+    rel = "big/huge.md"
+    text = "---\ntitle: Huge\n---\n" + "word " * 400
+    article, problems = read(tmp_path, rel, text, max_bytes=1000)
+    assert article is None
+    assert_problems_name_file(problems, rel)
+    assert levels(problems) == [ERROR]
+    # The same file is fine under a larger limit: the size alone caused the error.
+    article, problems = read_article(tmp_path, rel, max_bytes=10_000)
+    assert problems == [] and article.title == "Huge"
+
+
+def test_missing_file_is_an_error_not_an_exception(tmp_path):
+    article, problems = read_article(tmp_path, "does/not/exist.md")
+    assert article is None
+    assert_problems_name_file(problems, "does/not/exist.md")
+    assert levels(problems) == [ERROR]
+
+
+def test_front_matter_list_is_an_error(tmp_path):
+    rel = "list.md"
+    article, problems = read(tmp_path, rel, "---\n- title: a\n- title: b\n---\nBody.\n")
+    assert article is None
+    assert_problems_name_file(problems, rel)
+    assert levels(problems) == [ERROR]
+
+
+@pytest.mark.parametrize("scalar", ["just a string", "42"])
+def test_front_matter_scalar_is_an_error(tmp_path, scalar):
+    article, problems = read(tmp_path, "s.md", f"---\n{scalar}\n---\nBody.\n")
+    assert article is None
+    assert levels(problems) == [ERROR]
+
+
+def _alias_bomb(levels_: int, per_level: int, use: str) -> str:
+    lines = ["---", "title: Bomb", 'l0: &l0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    for i in range(1, levels_):
+        lines.append(f"l{i}: &l{i} [" + ", ".join([f"*l{i - 1}"] * per_level) + "]")
+    lines.append(f"{use}: *l{levels_ - 1}")
+    lines += ["---", "Body text."]
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize(
+    "levels_, per_level, use",
+    [(9, 9, "payload"), (9, 9, "topics"), (8, 7, "payload"), (8, 7, "title"), (8, 7, "related")],
+)
+def test_yaml_alias_bomb_does_not_hang(tmp_path, levels_, per_level, use):
+    rel = "bomb.md"
+    start = time.perf_counter()
+    article, problems = read(tmp_path, rel, _alias_bomb(levels_, per_level, use))
+    elapsed = time.perf_counter() - start
+    assert elapsed < 5.0, f"alias bomb took {elapsed:.1f}s"
+    assert_problems_name_file(problems, rel)
+    if article is None:
+        assert ERROR in levels(problems)
+    else:
+        # Kept, but the huge expansion is not: neither the top alias nor the use of it.
+        assert "payload" not in article.extra
+        assert f"l{levels_ - 1}" not in article.extra
+        assert len(repr(article)) < 1_000_000
+        assert WARNING in levels(problems)
+
+
+def test_never_raises_on_garbage(tmp_path):
+    """Assorted odd inputs: each gives an article or a problem, never an exception."""
+    cases = {
+        "a.md": b"---\n---\n",
+        "b.md": b"---\ntitle: !!python/object:os.system echo\n---\n",
+        "c.md": b"---\ntitle: x\nquality: lots\nheat: .nan\npublished: maybe\n---\n",
+        "d.md": b"---\ntitle: x\nrelated: [1, 'two', {title: [x]}]\ntopics: [[a], {b: c}, 3, true]\n---\n",
+        "e.md": b"---\n? [a, b]\n: complex key\ntitle: x\n---\n",
+        "f.md": b"\xff\xfe-\x00-\x00-\x00",
+        "g.md": b"---\ntitle: x\nprovider: [a, b]\nimages: 7\nrelated: nope\n---\n",
+    }
+    for rel, data in cases.items():
+        article, problems = read(tmp_path, rel, data)
+        assert article is not None or ERROR in levels(problems), rel
+        for p in problems:
+            assert p.path == rel
+
+
+def test_python_tags_are_not_executed(tmp_path):
+    article, problems = read(tmp_path, "py.md", "---\ntitle: !!python/object/apply:os.getcwd []\n---\n")
+    assert article is None
+    assert levels(problems) == [ERROR]
+
+
+def test_bad_numbers_and_flags_are_warnings(tmp_path):
+    text = "---\ntitle: x\nquality: lots\nheat: '12.5'\npublished: maybe\n---\n"
+    article, problems = read(tmp_path, "n.md", text)
+    assert article.quality is None
+    assert article.heat == 12.5
+    assert article.is_published is None
+    assert levels(problems) == [WARNING, WARNING]
+    assert any("quality" in p.message for p in problems)
+    assert any("published" in p.message for p in problems)
+
+
+# ---------------------------------------------------------------- the sample archive
+
+
+SAMPLE_FILES = find_article_files(DATA)
+
+
+def test_sample_archive_has_52_articles_and_no_readme():
+    assert len(SAMPLE_FILES) == 52
+    assert not any(f.lower().endswith("readme.md") for f in SAMPLE_FILES)
+    assert all(re.fullmatch(r"\d{4}/\d{2}/\d{4}-\d{2}-\d{2}-[a-z0-9-]+\.md", f) for f in SAMPLE_FILES)
+
+
+@pytest.mark.parametrize("relpath", SAMPLE_FILES)
+def test_every_sample_file_reads(relpath):
+    article, problems = read_article(DATA, relpath)
+    assert article is not None
+    assert errors(problems) == []
+    assert all(p.path == relpath for p in problems)
+    assert article.id == relpath[:-3]
+    assert article.title and "\r" not in article.title
+    assert article.category == "news" and article.type == "article"
+    # Dates are UTC and agree with the date in the file name.
+    assert article.published is not None and article.published.utcoffset() == dt.timedelta(0)
+    assert article.published.strftime("%Y-%m-%d") == relpath.split("/")[-1][:10]
+    assert article.provider
+    assert article.topics and all(isinstance(t, str) and t for t in article.topics)
+    assert "secured" not in article.extra
+    assert not re.search(r"</?(p|a|em|script|style)\b", article.body)
+    for item in article.related:
+        assert item.title and item.url.startswith("http") and item.provider and item.published
+
+
+def test_sample_archive_totals_match_its_readme():
+    articles = [read_article(DATA, f)[0] for f in SAMPLE_FILES]
+    years = [a.id[:4] for a in articles]
+    assert (years.count("2020"), years.count("2021"), years.count("2022"), years.count("2023")) == (16, 18, 14, 4)
+    assert sum(bool(a.image) for a in articles) == 51
+    assert sum(bool(a.body) for a in articles) == 23
+    assert sum(bool(a.related) for a in articles) == 16
+    assert len({a.provider for a in articles}) == 12
+    assert len({t for a in articles for t in a.topics}) == 26
+
+
+@pytest.mark.parametrize(
+    "relpath, markers",
+    [
+        ("2021/12/2021-12-10-log4shell", ["quokkaTracker"]),
+        ("2022/11/2022-11-30-openais-chatgpt", ["gtagConfig", "quokkaTracker"]),
+        ("2022/07/2022-07-12-nasa-releases", ["zebraBanner"]),
+    ],
+)
+def test_sample_script_and_style_markers_not_in_text(relpath, markers):
+    (match,) = [f for f in SAMPLE_FILES if f.startswith(relpath)]
+    raw = (DATA / match).read_text(encoding="utf-8")
+    article, _ = read_article(DATA, match)
+    assert article.body
+    for marker in markers:
+        assert marker in raw  # the fixture really has it ...
+        assert marker not in article.body + article.title + article.excerpt  # ... and it is dropped
+
+
+ENCODING_QUIRKS = [
+    ("2020/04/2020-04-20-u-s-oil-futures-turn-negative-for-the-first-time-in-history.md", r"crlf|line ending"),
+    (
+        "2021/05/2021-05-20-ford-unveils-the-f-150-lightning-an-all-electric-version-of-americas-best-selling-truck.md",
+        r"byte-order mark|bom",
+    ),
+    ("2022/10/2022-10-31-lula-defeats-bolsonaro-to-win-brazils-presidential-election.md", r"utf-8|cp1252"),
+]
+
+
+@pytest.mark.parametrize("relpath, pattern", ENCODING_QUIRKS)
+def test_sample_encoding_quirks_give_a_warning(relpath, pattern):
+    article, problems = read_article(DATA, relpath)
+    assert article is not None
+    assert levels(problems) == [WARNING]
+    assert re.search(pattern, problems[0].message, re.I)
+    # The metadata was really read (the title is not the raw first line of the file).
+    assert not article.title.startswith("---")
+    assert article.provider and article.topics
+
+
+def test_sample_crlf_quirk_values():
+    article, _ = read_article(DATA, ENCODING_QUIRKS[0][0])
+    assert article.title == "U.S. oil futures turn negative for the first time in history"
+    assert "\r" not in article.body + article.excerpt
+
+
+def test_sample_bom_quirk_values():
+    article, _ = read_article(DATA, ENCODING_QUIRKS[1][0])
+    assert article.title.startswith("Ford unveils the F-150 Lightning")
+    assert article.category == "news"  # the first field, right after the BOM
+
+
+def test_sample_cp1252_quirk_values():
+    article, _ = read_article(DATA, ENCODING_QUIRKS[2][0])
+    assert article.title == "Lula defeats Bolsonaro to win Brazil’s presidential election"
+    assert "Luiz Inácio Lula da Silva" in article.excerpt
+    assert "São Paulo" in article.body
+    assert "“olê, olê, olê, olá" in article.body
+    assert "\ufffd" not in article.title + article.excerpt + article.body
+
+
+def _sample(prefix: str):
+    (match,) = [f for f in SAMPLE_FILES if f.startswith(prefix)]
+    article, problems = read_article(DATA, match)
+    assert errors(problems) == []
+    return article, problems
+
+
+def test_sample_quirk_comma_topics():
+    article, _ = _sample("2021/01/2021-01-06-georgia-runoffs")
+    assert article.topics == ["Elections", "Politics"]
+
+
+def test_sample_quirk_plain_string_provider():
+    article, _ = _sample("2022/01/2022-01-21-intel-to-build")
+    assert article.provider == "Reuters"
+    assert article.domain == ""
+
+
+def test_sample_quirk_numeric_title():
+    article, _ = _sample("2021/01/2021-01-01-1984")
+    assert article.title == "1984"
+
+
+def test_sample_quirk_plain_date():
+    article, _ = _sample("2021/06/2021-06-01-inside-the-zurich")
+    assert_utc(article.published, dt.datetime(2021, 6, 1, tzinfo=UTC))
+
+
+def test_sample_quirk_offset_date():
+    article, _ = _sample("2021/03/2021-03-24-ever-given")
+    assert_utc(article.published, dt.datetime(2021, 3, 24, 12, 5, tzinfo=UTC))
+
+
+def test_sample_quirk_extra_fields():
+    article, _ = _sample("2023/03/2023-03-19-ubs-agrees")
+    assert set(article.extra) == {"places", "organizations"}
+    assert article.extra["places"] == ["switzerland"]
+    assert "credit-suisse" in article.extra["organizations"]
+
+
+def test_sample_quirk_missing_numbers_and_images():
+    assert _sample("2020/08/2020-08-13-epic-games")[0].heat is None
+    assert _sample("2020/08/2020-08-13-epic-games")[0].quality is not None
+    assert _sample("2021/09/2021-09-07-el-salvador")[0].quality is None
+    assert _sample("2021/09/2021-09-07-el-salvador")[0].heat is not None
+    assert _sample("2022/08/2022-08-16-inflation-reduction-act")[0].image == ""
+
+
+def test_sample_syndicated_copies_have_distinct_ids():
+    ids = [f[:-3] for f in SAMPLE_FILES if f.startswith("2022/06/2022-06-08-eu-lawmakers")]
+    assert len(ids) == 2 and len(set(ids)) == 2
+    a, b = (read_article(DATA, i + ".md")[0] for i in ids)
+    assert a.title == b.title
+    assert {a.provider, b.provider} == {"Reuters", "The Guardian"}
