@@ -310,7 +310,7 @@ def _score_all(searcher, q: Q.Query, allowed: set[int] | None, date_check=None) 
     return scored
 
 
-_NO_DATE = dt.datetime.min
+_NO_DATE = -(2**63)
 
 
 def _naive(stamp: dt.datetime | None) -> dt.datetime | None:

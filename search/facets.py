@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+
+from whoosh.util.times import datetime_to_long
 from typing import Iterable
 
 FACETS = {"topics": "topic", "providers": "source", "years": "year"}
@@ -33,15 +35,16 @@ class FacetTable:
                         per_doc[docnum] += (label,)
             self.values[name] = per_doc
         dated = self.values["years"]
-        column = list(reader.column_reader("published")) if "published" in searcher.schema else [None] * size
-        # Undated articles have no year; their column slot holds a default, not a date.
+        # Raw column values (microseconds): undated articles hold a default
+        # that is no date at all, so they are recognised by having no year.
+        column = list(reader.column_reader("published", translate=False)) if "published" in searcher.schema else [0] * size
         self.published = [stamp if dated[d] else None for d, stamp in enumerate(column)]
 
     def date_check(self, since: dt.datetime | None, until: dt.datetime | None):
         """A ``docnum -> bool`` test for ``since <= published < until`` (naive UTC bounds)."""
         published = self.published
-        low = since or dt.datetime.min
-        high = until or dt.datetime.max
+        low = datetime_to_long(since) if since else -(2**63)
+        high = datetime_to_long(until) if until else 2**63
         return lambda docnum: (stamp := published[docnum]) is not None and low <= stamp < high
 
     @classmethod

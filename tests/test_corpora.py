@@ -1,0 +1,108 @@
+"""The real archives in ../shared/corpora: every file accounted for, searches that make sense."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from search.documents import find_article_files
+from search.engine import Engine
+from search.indexer import IndexHome, build, update
+
+CORPORA = Path(os.environ.get("NEWSEARCH_CORPORA", Path(__file__).resolve().parents[2] / "shared" / "corpora"))
+
+
+def corpus(name: str) -> Path:
+    path = CORPORA / name
+    if not path.is_dir():
+        pytest.skip(f"corpus {path} is not available")
+    return path
+
+
+@pytest.fixture(scope="module")
+def reuters(tmp_path_factory) -> tuple[Engine, object]:
+    home = IndexHome(tmp_path_factory.mktemp("reuters") / "index")
+    report = build(corpus("reuters-21578"), home)
+    return Engine(home.path), report
+
+
+@pytest.mark.parametrize("name", ["ai-news", "power-apps"])
+def test_every_file_is_indexed_or_reported(name: str, tmp_path: Path) -> None:
+    data = corpus(name)
+    report = build(data, IndexHome(tmp_path / "index"))
+    assert report.indexed + len(report.skipped) == len(find_article_files(data)) == report.files
+    assert report.indexed >= report.files - 1
+    stats = Engine(tmp_path / "index").stats()
+    assert stats["documents"] == report.indexed
+
+
+def test_ai_news_faults_are_reported_not_fatal(tmp_path: Path) -> None:
+    report = build(corpus("ai-news"), IndexHome(tmp_path / "index"))
+    innereye = [p for p in report.problems if "innereye" in p.path]
+    assert innereye and all(p.path.endswith(".md") for p in innereye)
+    engine = Engine(tmp_path / "index")
+    response = engine.search("facial recognition")
+    assert response.total > 5
+    assert all("recogni" in (h.title + h.excerpt).lower() or h.snippet_segments for h in response.hits)
+    with_related = [engine.article(h.id) for h in engine.search("AI", page_size=50).hits]
+    assert any(a["related"] for a in with_related)
+
+
+def test_reuters_builds_completely(reuters) -> None:
+    engine, report = reuters
+    assert report.files == 20841
+    assert report.indexed == 20841 and not report.skipped
+    assert engine.stats()["documents"] == 20841
+
+
+def test_reuters_keyword_search_finds_the_story(reuters) -> None:
+    engine, _ = reuters
+    response = engine.search("bahia cocoa")
+    assert response.total >= 10
+    assert "COCOA" in response.hits[0].title
+    assert any(hit for text, hit in response.hits[0].title_segments)
+    assert response.facets["topics"][0]["value"] == "cocoa"
+    assert response.facets["years"] == [{"value": "1987", "count": response.total}]
+
+
+def test_reuters_topic_filter_and_dates(reuters) -> None:
+    engine, _ = reuters
+    crude = engine.search("prices", topics=["crude"])
+    assert crude.total > 50
+    assert all("crude" in hit.topics for hit in crude.hits)
+    march = engine.search("oil since:1987-03 until:1987-03")
+    assert march.total > 0
+    assert all(hit.published.startswith("1987-03") for hit in march.hits)
+    newest = engine.search("oil", sort="newest")
+    dates = [hit.published for hit in newest.hits]
+    assert dates == sorted(dates, reverse=True)
+
+
+def test_reuters_phrase_and_tickers(reuters) -> None:
+    engine, _ = reuters
+    phrase = engine.search('"money supply"')
+    loose = engine.search("money supply")
+    assert 0 < phrase.total < loose.total
+    ticker = engine.search("SRD")
+    assert any("<SRD>" in hit.title for hit in ticker.hits)
+
+
+def test_reuters_update_after_a_change(reuters, tmp_path: Path) -> None:
+    # A copy of a few Reuters files, updated in place: the engine sees it without a restart.
+    source = corpus("reuters-21578")
+    data = tmp_path / "data"
+    data.mkdir()
+    for name in find_article_files(source)[:50]:
+        (data / name).write_bytes((source / name).read_bytes())
+    home = IndexHome(tmp_path / "index")
+    build(data, home)
+    engine = Engine(home.path, recheck_seconds=0)
+    first = find_article_files(data)[0]
+    text = (data / first).read_text(encoding="utf-8") + "\nA zanzibarite deposit was found.\n"
+    (data / first).write_text(text, encoding="utf-8")
+    assert engine.search("zanzibarite").total == 0
+    report = update(data, home)
+    assert report.updated == 1 and report.unchanged == 49
+    assert engine.search("zanzibarite").total == 1

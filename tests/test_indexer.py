@@ -1,0 +1,238 @@
+"""Index lifecycle: atomic builds, killed builds, incremental updates, one writer."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from whoosh import index as whoosh_index
+
+from search import indexer
+from search.engine import Engine
+from search.indexer import IndexBusy, IndexHome, build, check, update, writer_lock
+
+ARTICLE = """---
+title: "{title}"
+excerpt: "{excerpt}"
+publishedDateTime: 2022-0{month}-0{day}T10:00:00Z
+provider:
+  name: {provider}
+  domain: {domain}
+topics:
+  - {topic}
+---
+
+{body}
+"""
+
+
+def write_article(folder: Path, name: str, title: str, *, body: str = "", topic: str = "Energy",
+                  provider: str = "Reuters", month: int = 1) -> Path:
+    path = folder / f"{name}.md"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(ARTICLE.format(title=title, excerpt=f"About {title.lower()}.", month=month, day=1 + len(name) % 8,
+                                   provider=provider, domain=provider.lower().replace(" ", "") + ".com",
+                                   topic=topic, body=body or f"The story of {title.lower()}."), encoding="utf-8")
+    return path
+
+
+def make_archive(folder: Path, count: int, prefix: str = "story") -> None:
+    for number in range(count):
+        write_article(folder / f"2022/{number % 12 + 1:02d}", f"{prefix}-{number:05d}",
+                      f"Story {number} about wind power {prefix}", body=f"Turbine number {number}. " * 20)
+
+
+def ids_in(home: IndexHome) -> set[str]:
+    ix = whoosh_index.open_dir(str(home.require_current()))
+    with ix.searcher() as searcher:
+        return {fields["id"] for fields in searcher.all_stored_fields()}
+
+
+@pytest.fixture
+def archive(tmp_path: Path) -> Path:
+    data = tmp_path / "data"
+    write_article(data / "2022/01", "oil-rises", "Oil prices rise", topic="Energy")
+    write_article(data / "2022/02", "solar-boom", "Solar panels boom", topic="Climate", provider="BBC News")
+    write_article(data / "2022/03", "chip-plant", "New chip plant opens", topic="Semiconductors", provider="Bloomberg")
+    return data
+
+
+def test_build_indexes_every_article_and_names_them_by_path(archive: Path, tmp_path: Path) -> None:
+    home = IndexHome(tmp_path / "index")
+    report = build(archive, home)
+    assert report.indexed == report.documents == 3
+    assert ids_in(home) == {"2022/01/oil-rises", "2022/02/solar-boom", "2022/03/chip-plant"}
+    gen = home.require_current()
+    assert (home.path / "CURRENT").read_text().strip() == gen.name
+    manifest = json.loads((gen / "manifest.json").read_text())
+    assert set(manifest) == ids_in(home)
+    meta = json.loads((gen / "meta.json").read_text())
+    assert meta["documents"] == 3 and meta["built"]
+
+
+def test_a_broken_file_is_reported_and_the_rest_indexed(archive: Path, tmp_path: Path) -> None:
+    (archive / "broken.md").write_text("---\ntitle: [unclosed\n---\nbody\n", encoding="utf-8")
+    (archive / "empty.md").write_bytes(b"")
+    report = build(archive, IndexHome(tmp_path / "index"))
+    assert report.indexed == 3
+    assert {p.path for p in report.skipped} == {"broken.md", "empty.md"}
+    assert all(p.message for p in report.skipped)
+
+
+def test_rebuild_swaps_generations_and_keeps_only_the_previous_one(archive: Path, tmp_path: Path) -> None:
+    home = IndexHome(tmp_path / "index")
+    first = build(archive, home).index
+    second = build(archive, home).index
+    third = build(archive, home).index
+    assert len({first, second, third}) == 3
+    assert [g.name for g in home.generations()] == [Path(second).name, Path(third).name]
+    assert home.require_current() == Path(third)
+
+
+def test_parallel_build_matches_a_single_process_build(tmp_path: Path, monkeypatch) -> None:
+    data = tmp_path / "data"
+    make_archive(data, 60)
+    (data / "bad.md").write_bytes(b"\x00\x01binary")
+    monkeypatch.setattr(indexer, "PARALLEL_THRESHOLD", 1)
+    parallel = build(data, IndexHome(tmp_path / "parallel"), workers=2)
+    single = build(data, IndexHome(tmp_path / "single"), workers=1)
+    assert parallel.indexed == single.indexed == 60
+    assert [p.path for p in parallel.skipped] == ["bad.md"]
+    assert ids_in(IndexHome(tmp_path / "parallel")) == ids_in(IndexHome(tmp_path / "single"))
+    segments = whoosh_index.open_dir(str(IndexHome(tmp_path / "parallel").require_current())).reader()
+    assert segments.doc_count() == 60
+
+
+def test_search_during_a_rebuild_never_sees_a_partial_index(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    make_archive(data, 300)
+    home = IndexHome(tmp_path / "index")
+    build(data, home)
+    make_archive(data, 300, prefix="extra")
+    engine = Engine(home.path, recheck_seconds=0)
+    seen, errors = set(), []
+    builder = threading.Thread(target=lambda: build(data, home, workers=1))
+    builder.start()
+    while builder.is_alive():
+        try:
+            seen.add(engine.search("wind power").total)
+        except Exception as exc:  # pragma: no cover - the assertion below reports it
+            errors.append(exc)
+    builder.join()
+    seen.add(engine.search("wind power").total)
+    assert not errors
+    assert seen <= {300, 600} and 600 in seen
+
+
+def test_a_killed_build_leaves_the_previous_index_intact(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    make_archive(data, 40)
+    home = IndexHome(tmp_path / "index")
+    build(data, home)
+    live = home.require_current()
+    make_archive(data, 6000, prefix="bulk")
+    proc = subprocess.Popen([sys.executable, "-m", "search.cli", "index", "build", "--data", str(data),
+                             "--index", str(home.path), "--workers", "1"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while not any(g != live for g in home.generations()) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert home.require_current() == live
+    assert Engine(home.path).search("wind power").total == 40
+    report = build(data, home)  # the next build cleans up and succeeds
+    assert report.indexed == 6040
+    assert [g.name for g in home.generations()] == [live.name, Path(report.index).name]
+
+
+def test_update_adds_changes_and_removes_only_what_changed(archive: Path, tmp_path: Path) -> None:
+    home = IndexHome(tmp_path / "index")
+    build(archive, home)
+    gen = home.require_current()
+    write_article(archive / "2022/04", "new-story", "Wind farm approved")
+    write_article(archive / "2022/02", "solar-boom", "Solar panels slump", topic="Climate", provider="BBC News")
+    (archive / "2022/03/chip-plant.md").unlink()
+    report = update(archive, home)
+    assert (report.indexed, report.updated, report.removed, report.unchanged) == (1, 1, 1, 1)
+    assert home.require_current() == gen  # updated in place, no rebuild
+    assert ids_in(home) == {"2022/01/oil-rises", "2022/02/solar-boom", "2022/04/new-story"}
+    engine = Engine(home.path)
+    assert engine.search("slump").total == 1
+    assert engine.search("boom").total == 0
+    assert engine.search("chip plant").total == 0
+
+
+def test_update_with_nothing_changed_writes_nothing(archive: Path, tmp_path: Path) -> None:
+    home = IndexHome(tmp_path / "index")
+    build(archive, home)
+    ix = whoosh_index.open_dir(str(home.require_current()))
+    generation = ix.latest_generation()
+    os.utime(archive / "2022/01/oil-rises.md", ns=(1, 1))  # touched, same content
+    report = update(archive, home)
+    assert (report.indexed, report.updated, report.removed) == (0, 0, 0)
+    assert report.unchanged == 3
+    assert ix.latest_generation() == generation
+    manifest = json.loads((home.require_current() / "manifest.json").read_text())
+    assert manifest["2022/01/oil-rises"][0] == 1  # the new mtime is remembered
+
+
+def test_update_drops_an_article_whose_file_became_unreadable(archive: Path, tmp_path: Path) -> None:
+    home = IndexHome(tmp_path / "index")
+    build(archive, home)
+    (archive / "2022/01/oil-rises.md").write_text("---\ntitle: [broken\n---\n", encoding="utf-8")
+    report = update(archive, home)
+    assert [p.path for p in report.skipped] == ["2022/01/oil-rises.md"]
+    assert report.removed == 1
+    assert "2022/01/oil-rises" not in ids_in(home)
+
+
+def test_update_without_an_index_builds_one(archive: Path, tmp_path: Path) -> None:
+    report = update(archive, IndexHome(tmp_path / "index"))
+    assert report.indexed == 3
+    assert report.action.startswith("update")
+
+
+def test_only_one_writer_at_a_time(archive: Path, tmp_path: Path) -> None:
+    home = IndexHome(tmp_path / "index")
+    build(archive, home)
+    with writer_lock(home):
+        with pytest.raises(IndexBusy, match="already running"):
+            build(archive, home)
+        with pytest.raises(IndexBusy):
+            update(archive, home)
+    assert update(archive, home).unchanged == 3  # the lock is released afterwards
+
+
+def test_a_second_process_gets_a_clear_busy_message(archive: Path, tmp_path: Path) -> None:
+    home = IndexHome(tmp_path / "index")
+    build(archive, home)
+    with writer_lock(home):
+        result = subprocess.run([sys.executable, "-m", "search.cli", "index", "update", "--data", str(archive),
+                                 "--index", str(home.path)], capture_output=True, text=True)
+    assert result.returncode == 2
+    assert "already running" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_check_reports_problems_and_writes_no_index(archive: Path, tmp_path: Path) -> None:
+    (archive / "binary.md").write_bytes(b"\x89PNG\x00\x00")
+    (archive / "notitle.md").write_text("---\nexcerpt: no title here\n---\nFirst line of body\n", encoding="utf-8")
+    report = check(archive)
+    assert report.files == 5 and report.indexed == 4
+    assert [p.path for p in report.skipped] == ["binary.md"]
+    assert any(p.path == "notitle.md" and "no title" in p.message for p in report.warnings)
+    assert not (tmp_path / "index").exists()
+
+
+def test_missing_data_folder_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        build(tmp_path / "nope", IndexHome(tmp_path / "index"))
