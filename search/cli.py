@@ -186,7 +186,7 @@ def _engine_call(call):
 # ---------------------------------------------------------------- search
 
 
-@main.command("search")
+@main.command("search", context_settings={"ignore_unknown_options": True})
 @click.argument("words", nargs=-1, required=True)
 @index_option
 @click.option("--topic", "topics", multiple=True, help="Only articles with this topic (repeatable).")
@@ -198,7 +198,8 @@ def _engine_call(call):
 @click.option("--page", type=click.IntRange(1, 1000), default=1, show_default=True)
 @json_option
 def search_command(words, index: Path, topics, sources, since, until, sort, limit, page, as_json) -> None:
-    """Search the index. WORDS use the query language (see README)."""
+    """Search the index. WORDS use the query language (see README); a word
+    starting with - (like -crude) excludes articles that have it."""
     engine = Engine(index)
     response = _engine_call(lambda: engine.search(
         " ".join(words), topics=topics, sources=sources, since=since, until=until,

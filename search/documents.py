@@ -169,36 +169,66 @@ _ALIAS = re.compile(r"(?:^|[\s\[{,:-])\*[^\s\]},]+", re.M)
 
 
 def parse_front_matter(text: str, note) -> tuple[dict | None, str]:
-    """Split and parse the front matter; ``None`` metadata means unusable."""
+    """Split and parse the front matter; ``None`` metadata means unusable.
+
+    Damaged front matter (invalid YAML, or never closed) is salvaged line by
+    line when that recovers a title: the article is indexed with a warning.
+    """
     if not _YAML.detect(text):
         note(WARNING, "has no YAML front matter; the whole file is read as the body")
         return {}, text
     try:
         fm, content = _YAML.split(text)
+        unclosed = ""
     except ValueError:
-        note(WARNING, "front matter is not closed by a '---' line; the whole file is read as the body")
-        return {}, text.lstrip().removeprefix("---")
+        fm, content = text.lstrip().removeprefix("---"), ""
+        unclosed = "front matter is not closed by a '---' line"
     if len(_ALIAS.findall(fm)) > MAX_YAML_ALIASES:
         note(ERROR, f"front matter uses more than {MAX_YAML_ALIASES} YAML aliases (a possible alias bomb); skipped")
         return None, ""
     try:
         data = _YAML.load(fm)
+        problem = unclosed
     except yaml.YAMLError as exc:
         where = getattr(exc, "problem_mark", None)
         # The front matter text starts with the newline after the opening '---' (file line 1).
         at = f" at line {where.line + 1}, column {where.column + 1}" if where else ""
         reason = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        note(ERROR, f"invalid YAML front matter{at}: {reason}")
-        return None, ""
+        problem, data = f"invalid YAML front matter{at}: {reason}", None
     except (ValueError, TypeError, RecursionError) as exc:
-        note(ERROR, f"invalid YAML front matter: {exc}")
-        return None, ""
+        problem, data = f"invalid YAML front matter: {exc}", None
+    if data is None and problem:
+        data = _salvage(fm)
+        if not isinstance(data.get("title"), (str, int, float)):
+            note(ERROR, f"{problem}; skipped")
+            return None, ""
+        note(WARNING, f"{problem}; {len(data)} field(s) recovered line by line")
+    elif problem:
+        note(WARNING, problem)
     if data is None:
         data = {}
     if not isinstance(data, dict):
         note(ERROR, f"front matter is a {type(data).__name__}, not a mapping of fields")
         return None, ""
     return data, content
+
+
+_TOP_LEVEL_KEY = re.compile(r"[A-Za-z_][\w-]*:(\s|$)")
+
+
+def _salvage(fm: str) -> dict:
+    """The top-level ``key: value`` lines of damaged front matter that parse on their own."""
+    fields = {}
+    for line in fm.splitlines():
+        if not _TOP_LEVEL_KEY.match(line):
+            continue
+        try:
+            value = yaml.load(line, Loader=_ArticleLoader)  # noqa: S506 - a safe loader
+        except (yaml.YAMLError, ValueError, TypeError):
+            continue
+        if isinstance(value, dict):
+            fields.update({k: v for k, v in value.items() if v is not None})
+    return fields
 
 
 # ---------------------------------------------------------------- values

@@ -200,7 +200,7 @@ class Engine:
             if sort == "relevance":
                 sort = response.sort = "newest"
         results = self._run(searcher, q, filters, date_check, sort, page, page_size)
-        if results.total == 0 and (loose := loosen(reading, searcher)) is not None:
+        if results.total == 0 and (loose := loosen(reading)) is not None:
             fallback = self._run(searcher, loose, filters, date_check, sort, page, page_size)
             if fallback.total:
                 results, q = fallback, loose
@@ -228,8 +228,12 @@ class Engine:
             ranked = [(-negdoc, score) for score, negdoc in heapq.nlargest(wanted, scored)]
         else:
             published = FacetTable.of(searcher).published
-            oldest_first = sorted(((published[-negdoc] or _NO_DATE, -negdoc, score) for score, negdoc in scored))
-            chosen = oldest_first[::-1][:wanted] if sort == "newest" else oldest_first[:wanted]
+            newest = sort == "newest"
+            # Undated articles go last either way.
+            undated = _NO_DATE if newest else -_NO_DATE
+            keyed = sorted((undated if published[-negdoc] is None else published[-negdoc], -negdoc, score)
+                           for score, negdoc in scored)
+            chosen = keyed[::-1][:wanted] if newest else keyed[:wanted]
             ranked = [(docnum, score) for _, docnum, score in chosen]
         docnums = [-negdoc for _, negdoc in scored]
         return _Results(total=len(scored), page_hits=ranked[(page - 1) * page_size:wanted],

@@ -24,7 +24,7 @@ import re
 from dataclasses import dataclass, field
 
 from whoosh import query as Q
-from whoosh.qparser import OperatorsPlugin, PlusMinusPlugin, QueryParser, syntax
+from whoosh.qparser import OperatorsPlugin, QueryParser, syntax
 from whoosh.qparser.plugins import BoostPlugin, EveryPlugin, RangePlugin, SingleQuotePlugin
 
 from .analysis import analyze
@@ -54,17 +54,10 @@ class Reading:
 
     text: str
     query: Q.Query
-    tidied: str = ""  # the text after repairs, which ``loosen`` parses again
     notes: list[str] = field(default_factory=list)
     read_as: str = ""
     since: dt.datetime | None = None
     until: dt.datetime | None = None
-
-    @property
-    def word_count(self) -> int:
-        if isinstance(self.query, Q.And):
-            return len(self.query.subqueries)
-        return 0 if self.query is Q.NullQuery else 1
 
 
 # ---------------------------------------------------------------- dates
@@ -143,6 +136,7 @@ def tidy(text: str, now: dt.datetime | None = None) -> _Tidied:
     tidied.text = _balance_quotes(tidied.text, notes)
     tidied.text = _balance_parentheses(tidied.text, notes)
     tidied.text = _WILDCARD_WORD.sub(lambda m: _check_wildcard(m.group(), notes), tidied.text)
+    tidied.text = _plus_minus(tidied.text)
     tidied.text = " ".join(tidied.text.split())
     return tidied
 
@@ -203,6 +197,20 @@ def _balance_parentheses(text: str, notes: list[str]) -> str:
     return "".join(kept)
 
 
+_MINUS = re.compile(r"(?<![^\s(])-(?=[^\s-])")
+_PLUS = re.compile(r"(?<![^\s(])\+(?=\S)")
+
+
+def _plus_minus(text: str) -> str:
+    """``-word`` means ``NOT word`` and ``+word`` just ``word`` (all words are
+    required anyway), outside phrases; a minus inside a word (``COVID-19``)
+    is part of it."""
+    pieces = text.split('"')
+    for index in range(0, len(pieces), 2):
+        pieces[index] = _PLUS.sub("", _MINUS.sub("NOT ", pieces[index]))
+    return '"'.join(pieces)
+
+
 def _check_wildcard(word: str, notes: list[str]) -> str:
     prefix_field, _, body = word.rpartition(":")
     head = body.rstrip("*")
@@ -228,8 +236,6 @@ def make_parser(schema, group=syntax.AndGroup) -> QueryParser:
     for plugin in (SingleQuotePlugin, RangePlugin, BoostPlugin, EveryPlugin):
         parser.remove_plugin_class(plugin)
     parser.replace_plugin(OperatorsPlugin(AndNot=None, AndMaybe=None, Require=None))
-    # A minus starts a word ("-crude"); inside one ("COVID-19") it is text.
-    parser.add_plugin(PlusMinusPlugin(plusexpr=r"(?<![^\s(])\+(?=\S)", minusexpr=r"(?<![^\s(])-(?=[^\s-])"))
     return parser
 
 
@@ -241,17 +247,25 @@ def parse(text: str, searcher, *, now: dt.datetime | None = None) -> Reading:
     strict, read_as = _parse_with(make_parser(schema), tidied.text, searcher, notes)
     if tidied.text and strict is Q.NullQuery and not (tidied.since or tidied.until):
         notes.append("The query has no searchable words (only stop words or symbols).")
-    return Reading(text=text, query=strict, tidied=tidied.text, notes=notes, read_as=read_as,
+    return Reading(text=text, query=strict, notes=notes, read_as=read_as,
                    since=tidied.since, until=tidied.until)
 
 
-def loosen(reading: Reading, searcher) -> Q.Query | None:
-    """The same query with its words OR-ed, ranking documents that match
-    more of them higher (Whoosh's ``OrGroup.factory``); None for one word."""
-    if reading.word_count < 2:
+def loosen(reading: Reading) -> Q.Query | None:
+    """The same query with its required words OR-ed, so documents matching
+    more of them rank higher (as Whoosh's ``OrGroup.factory`` does);
+    excluded words stay excluded. None when there is nothing to loosen."""
+    q, excluded = reading.query, []
+    if isinstance(q, Q.AndNot):
+        q, excluded = q.a, [q.b]
+    if not isinstance(q, Q.And):
         return None
-    loose, _ = _parse_with(make_parser(searcher.schema, syntax.OrGroup.factory(0.9)), reading.tidied, searcher, [])
-    return loose
+    wanted = [sub for sub in q.subqueries if not isinstance(sub, Q.Not)]
+    excluded += [sub.query for sub in q.subqueries if isinstance(sub, Q.Not)]
+    if len(wanted) < 2:
+        return None
+    loose = Q.Or(wanted, scale=0.9)
+    return Q.AndNot(loose, Q.Or(excluded)) if excluded else loose
 
 
 def _parse_with(parser, text: str, searcher, notes: list[str]) -> tuple[Q.Query, str]:
@@ -291,7 +305,7 @@ def _expand_prefix(q: Q.Prefix, searcher, notes: list[str]) -> Q.Query:
     field, prefix = q.fieldname, q.text
     if field in EXACT_FIELDS:
         matches = [t for t in _labels(searcher, field) if t.casefold().startswith(prefix.casefold())]
-        return Q.Or([Q.Term(field, t) for t in matches]) if matches else Q.NullQuery
+        return Q.Or([Q.Term(field, t) for t in matches]) if matches else _NOTHING(field, prefix)
     words = list(reader.expand_prefix(field, prefix))
     if len(words) > MAX_PREFIX_TERMS:
         words.sort(key=lambda w: -reader.doc_frequency(field, w))
@@ -300,7 +314,9 @@ def _expand_prefix(q: Q.Prefix, searcher, notes: list[str]) -> Q.Query:
         if note not in notes:
             notes.append(note)
     words = [w.decode("utf-8") if isinstance(w, bytes) else w for w in words]
-    return Q.Or([Q.Term(field, w, boost=q.boost) for w in words]) if words else Q.NullQuery
+    if not words:
+        return _NOTHING(field, prefix)
+    return Q.Or([Q.Term(field, w, boost=q.boost) for w in words])
 
 
 def _exact_value(q: Q.Query, searcher, notes: list[str]) -> Q.Query:
@@ -316,8 +332,14 @@ def _exact_value(q: Q.Query, searcher, notes: list[str]) -> Q.Query:
         terms += [Q.Term("domain", d) for d in _labels(searcher, "domain") if _domain_matches(d, key)]
     if not terms:
         notes.append(f"No article has {field} '{wanted}'.")
-        return Q.NullQuery
+        return _NOTHING(field, wanted)
     return Q.Or(terms) if len(terms) > 1 else terms[0]
+
+
+def _NOTHING(field: str, text: str) -> Q.Query:  # noqa: N802 - reads as a constant
+    """A term no document has. Unlike ``NullQuery`` it is not dropped from an
+    AND when the query is normalised, so ``oil topic:unknown`` finds nothing."""
+    return Q.Term(field, "\x00" + text)
 
 
 def _domain_matches(domain: str, wanted: str) -> bool:
@@ -350,10 +372,11 @@ def filter_query(searcher, *, topics=(), sources=(), categories=(), types=()) ->
 
 def typed_words(text: str) -> dict[str, str]:
     """Index term -> the word the user typed, so a reading shows words, not stems."""
-    words = {}
+    words: dict[str, str] = {}
     for word in re.findall(r"[^\s()\"*:]+", text):
-        for term, *_ in analyze(word, mode="query"):
-            words.setdefault(term, word)
+        for number, (term, *_) in enumerate(analyze(word, mode="query")):
+            # A word the analyzer splits (oil/gas) is shown once, at its first term.
+            words.setdefault(term, word if number == 0 else "")
     return words
 
 

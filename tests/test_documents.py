@@ -384,15 +384,25 @@ def test_front_matter_only_article_has_empty_body(tmp_path):
 # ---------------------------------------------------------------- messy input
 
 
-def test_invalid_yaml_is_an_error_naming_the_line(tmp_path):
+def test_invalid_yaml_without_a_readable_title_is_an_error_naming_the_line(tmp_path):
     rel = "2021/02/broken.md"
-    text = "---\ntitle: ok\nfoo: bar\nexcerpt: a: b\n---\nBody.\n"
+    text = "---\ntitle: [ok\nfoo: bar\nexcerpt: fine\n---\nBody.\n"
     article, problems = read(tmp_path, rel, text)
     assert article is None
     assert_problems_name_file(problems, rel)
     assert levels(problems) == [ERROR]
     assert re.search(r"\bline \d+", problems[0].message)
     assert "yaml" in problems[0].message.lower()
+
+
+def test_invalid_yaml_is_salvaged_line_by_line_when_the_title_survives(tmp_path):
+    rel = "2021/02/broken.md"
+    text = "---\ntitle: ok\nfoo: bar\nexcerpt: a: b\n---\nBody.\n"
+    article, problems = read(tmp_path, rel, text)
+    assert levels(problems) == [WARNING]
+    assert "line 4" in problems[0].message and "recovered" in problems[0].message
+    assert article.title == "ok" and article.excerpt == "" and article.body == "Body."
+    assert article.extra == {"foo": "bar"}
 
 
 def test_invalid_yaml_reports_the_right_file_line(tmp_path):

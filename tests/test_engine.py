@@ -7,6 +7,7 @@ import datetime as dt
 import html
 import json
 import re
+from pathlib import Path
 
 import pytest
 
@@ -461,5 +462,74 @@ def test_engine_rechecks_at_most_every_recheck_seconds(tmp_path):
         assert eng.search("walrus").total == 1  # still the searcher it had
         eng.recheck_seconds = 0
         assert eng.search("walrus").total == 2
+    finally:
+        eng.close()
+
+
+# ================================================================ the sample archive in data/
+
+
+SAMPLE = Path(__file__).resolve().parent.parent / "data"
+
+
+@pytest.fixture(scope="module")
+def sample_engine(tmp_path_factory):
+    index = tmp_path_factory.mktemp("sample") / "index"
+    report = indexer.build(SAMPLE, indexer.IndexHome(index), workers=1)
+    assert report.indexed == 52 and not report.skipped, report.to_json()
+    eng = Engine(index, recheck_seconds=0)
+    yield eng
+    eng.close()
+
+
+def test_sample_archive_counts_by_year(sample_engine):
+    # data/README.md: 16 articles from 2020, 18 from 2021, 14 from 2022 and 4 from 2023
+    response = sample_engine.search("", since="2000", page_size=5).to_json()
+    assert response["total"] == 52
+    assert _facet(response, "years") == {"2020": 16, "2021": 18, "2022": 14, "2023": 4}
+    assert sample_engine.stats()["documents"] == 52
+
+
+@pytest.mark.parametrize("marker", ["quokkaTracker", "gtagConfig", "zebraBanner"])
+def test_sample_archive_script_and_style_text_is_not_searchable(sample_engine, marker):
+    assert sample_engine.search(marker).total == 0
+
+
+@pytest.mark.parametrize("query, slug", [
+    ('"code red for humanity"', "2021-08-09-ipcc-"),
+    ('"to the moon"', "2021-01-27-gamestops-to-the-moon"),
+    ("CVE-2021-44228", "2021-12-10-log4shell-"),
+    ("e-commerce", "2021-03-11-coupang-"),
+    ("AT&T", "2020-12-03-at-and-ts-warnermedia"),
+    ("societe generale", "2020-02-06-societe-generale-"),
+])
+def test_sample_archive_words_worth_searching_for(sample_engine, query, slug):
+    response = sample_engine.search(query, page_size=100)
+    assert response.total >= 1
+    assert response.hits[0].id.split("/")[-1].startswith(slug), ids(response)
+
+
+def test_sample_archive_accented_and_plain_spellings_match_alike(sample_engine):
+    assert set(ids(sample_engine.search("Zürich", page_size=100))) == set(ids(sample_engine.search("zurich", page_size=100)))
+    assert sample_engine.search("zurich").total >= 1
+
+
+def test_articles_without_a_date(tmp_path):
+    data = tmp_path / "data"
+    write_article(data, "a.md", title="Walrus one", published="2021-01-01T00:00:00Z")
+    write_article(data, "b.md", title="Walrus two")
+    write_article(data, "c.md", title="Walrus three", published="2022-01-01T00:00:00Z")
+    build_index(data, tmp_path / "index")
+    eng = Engine(tmp_path / "index", recheck_seconds=0)
+    try:
+        response = eng.search("walrus", sort="newest").to_json()
+        assert [r["id"] for r in response["results"]] == ["c", "a", "b"]
+        assert response["results"][2]["published"] is None
+        assert _facet(response, "years") == {"2021": 1, "2022": 1}
+        oldest = [r["id"] for r in eng.search("walrus", sort="oldest").to_json()["results"]]
+        assert [i for i in oldest if i != "b"] == ["a", "c"]
+        # a date filter leaves out articles without a date
+        assert set(ids(eng.search("walrus", since="2000"))) == {"a", "c"}
+        assert set(ids(eng.search("walrus", until="2030"))) == {"a", "c"}
     finally:
         eng.close()
