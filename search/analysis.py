@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import lru_cache
 from typing import Iterator
 
 from nltk.stem.snowball import EnglishStemmer
@@ -47,11 +46,18 @@ STOP_WORDS = frozenset(
 )
 
 _stemmer = EnglishStemmer()
+_STEMS: dict[str, str] = {}
+MAX_CACHED_STEMS = 500_000
 
 
-@lru_cache(maxsize=200_000)
 def stem(word: str) -> str:
-    return _stemmer.stem(word)
+    """Snowball stem, cached (news vocabularies repeat words endlessly)."""
+    term = _STEMS.get(word)
+    if term is None:
+        if len(_STEMS) >= MAX_CACHED_STEMS:
+            _STEMS.clear()
+        term = _STEMS[word] = _stemmer.stem(word)
+    return term
 
 
 def fold(text: str) -> str:
@@ -100,10 +106,47 @@ def analyze(text: str, mode: str = "index", chars: bool = False) -> Iterator[tup
             pos += 1
 
 
+def index_terms(text: str) -> list[tuple[str, int]]:
+    """``analyze(text)`` without character offsets, as a list: the indexer's
+    fast path (``findall`` tuples instead of match objects, stems from the
+    cache dict). It must give exactly the terms and positions ``analyze`` does."""
+    whole = text.isascii()
+    source = text.lower() if whole else text
+    found: list[tuple[str, int]] = []
+    add = found.append
+    stems, stop = _STEMS, STOP_WORDS
+    pos = 0
+    for acronym, joined, number, word in TOKEN.findall(source):
+        if word:
+            if not whole:
+                word = fold(word)
+            if "'" in word or "\u2019" in word:
+                word = _normalise("word", word)
+            if not word or word in stop:
+                continue
+            add((stems.get(word) or stem(word), pos))
+        elif joined:
+            if not whole:
+                joined = fold(joined)
+            add((joined, pos))
+            for part in _PARTS.split(joined):
+                if part and part not in stop:
+                    add((stem(part), pos))
+        else:
+            token = acronym.rstrip(".") if acronym else number
+            if not whole:
+                token = fold(token).rstrip(".")
+            if not token or token in stop:
+                continue
+            add((token, pos))
+        pos += 1
+    return found
+
+
 def term_positions(text: str) -> dict[str, list[int]]:
     """Index-time fast path: term -> positions (what Whoosh's Positions format stores)."""
     found: dict[str, list[int]] = {}
-    for term, pos, _, _ in analyze(text):
+    for term, pos in index_terms(text):
         positions = found.get(term)
         if positions is None:
             found[term] = [pos]
@@ -126,7 +169,7 @@ def weighted_term_positions(parts: list[tuple[str, float]]) -> dict[str, tuple[l
     offset = 0
     for text, weight in parts:
         last = None
-        for term, pos, _, _ in analyze(text):
+        for term, pos in index_terms(text):
             pos += offset
             last = pos
             entry = found.get(term)

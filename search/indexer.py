@@ -32,13 +32,23 @@ from typing import Callable, Iterator
 
 from whoosh import index as whoosh_index
 from whoosh.util.filelock import FileLock
+from whoosh.codec.whoosh3 import W3Codec
 from whoosh.writing import SegmentWriter
 
 from .documents import DEFAULT_MAX_BYTES, ERROR, Problem, article_id, find_article_files, read_article
 from .schema import SCHEMA_VERSION, build_schema, index_fields
 
 PARALLEL_THRESHOLD = 2000  # fewer files than this are indexed in-process
-WRITER_MEMORY_MB = 256
+
+
+def writer_options() -> dict:
+    """Options for every Whoosh writer we open.
+
+    A large posting pool avoids spilling sorted runs to disk; uncompressed
+    posting blocks build about 7% faster (and read a little faster) for an
+    index about a fifth larger.
+    """
+    return {"limitmb": 1024, "codec": W3Codec(compression=0)}
 
 Progress = Callable[[int, int], None]
 
@@ -241,7 +251,7 @@ def _index_share(gen: str, data: str, relpaths: list[str], max_bytes: int):
     ix = whoosh_index.open_dir(gen)
     # The parent holds the locks; each worker writes its own segment and
     # hands it back, as Whoosh's own multiprocessing writer does.
-    writer = SegmentWriter(ix, _lk=False, limitmb=WRITER_MEMORY_MB)
+    writer = SegmentWriter(ix, _lk=False, **writer_options())
     manifest, problems = _index_files(writer, Path(data), relpaths, max_bytes, _worker_tick)
     if not manifest:
         writer.cancel()
@@ -316,7 +326,7 @@ def _build_into(gen: Path, data: Path, relpaths: list[str], workers: int | None,
             if progress:
                 progress(done[0], total)
 
-        writer = ix.writer(limitmb=WRITER_MEMORY_MB)
+        writer = ix.writer(**writer_options())
         manifest, problems = _index_files(writer, data, relpaths, max_bytes, tick)
         writer.commit()
         report.problems.extend(problems)
@@ -421,7 +431,7 @@ def _apply_changes(gen: Path, data: Path, changed: list[str], removed: list[str]
     if not changed and not removed:
         return
     ix = whoosh_index.open_dir(gen)
-    writer = ix.writer()
+    writer = ix.writer(**writer_options())
     try:
         for doc_id in removed:
             writer.delete_by_term("id", doc_id)

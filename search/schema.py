@@ -57,6 +57,17 @@ class WeightedText(NewsText):
             yield term.encode("utf-8"), len(positions), weight, encode(positions)
 
 
+def column_only(field: fields.FieldType) -> fields.FieldType:
+    """Stored and sortable (a column), but without index terms.
+
+    Numeric and date fields index several range terms per value; we filter
+    and sort dates from the column instead (see ``facets``), so those terms
+    would only slow builds down.
+    """
+    field.indexed = False
+    return field
+
+
 def build_schema() -> fields.Schema:
     return fields.Schema(
         id=fields.ID(stored=True, unique=True),
@@ -71,12 +82,12 @@ def build_schema() -> fields.Schema:
         category=fields.ID(stored=True),
         type=fields.ID(stored=True),
         year=fields.ID(stored=True, sortable=True),
-        published=fields.DATETIME(stored=True, sortable=True),
+        published=column_only(fields.DATETIME(stored=True, sortable=True)),
         url=fields.STORED(),
         image=fields.STORED(),
         details=fields.STORED(),
-        quality=fields.NUMERIC(float, stored=True, sortable=True),
-        heat=fields.NUMERIC(float, stored=True, sortable=True),
+        quality=column_only(fields.NUMERIC(float, stored=True, sortable=True)),
+        heat=column_only(fields.NUMERIC(float, stored=True, sortable=True)),
         fingerprint=fields.STORED(),
     )
 
