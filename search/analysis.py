@@ -155,7 +155,7 @@ def term_positions(text: str) -> dict[str, list[int]]:
     return found
 
 
-FIELD_GAP = 100  # positions between weighted parts, so a phrase never spans two fields
+FIELD_GAP = 100  # positions between weighted parts: no phrase spans two, and the first part is < FIELD_GAP
 
 
 def weighted_term_positions(parts: list[tuple[str, float]]) -> dict[str, tuple[list[int], float]]:
@@ -178,8 +178,7 @@ def weighted_term_positions(parts: list[tuple[str, float]]) -> dict[str, tuple[l
             elif entry[0][-1] != pos:
                 entry[0].append(pos)
                 found[term] = (entry[0], entry[1] + weight)
-        if last is not None:
-            offset = last + FIELD_GAP
+        offset = (offset if last is None else last + 1) + FIELD_GAP
     return found
 
 

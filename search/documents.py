@@ -427,8 +427,11 @@ _INLINE_TAG = re.compile(
 )
 _MD_IMAGE = re.compile(r"!\[([^\]]*)\]\([^)]*\)")
 _MD_LINK = re.compile(r"\[([^\]]+)\]\([^)]*\)")
-_MD_MARKS = re.compile(r"^\s{0,3}(#{1,6}\s+|>\s?|[-*+]\s+|\d+\.\s+)|(\*\*|__|`+)", re.M)
-_SPACES = re.compile(r"[ \t\f\v\u00a0]+")
+_MD_LINE_MARKS = re.compile(r"^[ \t]{0,3}(?:#{1,6}[ \t]+|>[ \t]?|[-*+][ \t]+|\d+\.[ \t]+)", re.M)
+_MD_EMPHASIS = re.compile(r"\*\*|__|`+")
+_SPACES = re.compile(r"[ \t\f\v\u00a0]{2,}|[\t\f\v\u00a0]")  # runs and odd spaces; single spaces stay
+_LINE_EDGES = re.compile(r" ?\n ?")
+_BLANK_LINES = re.compile(r"\n{3,}")
 
 
 def plain_text(markup: str) -> str:
@@ -440,13 +443,22 @@ def plain_text(markup: str) -> str:
         text = _COMMENT.sub(" ", text)
         text = _BLOCK_TAG.sub("\n", text)
         text = _INLINE_TAG.sub("", text)
-    text = _MD_IMAGE.sub(r"\1", text)
-    text = _MD_LINK.sub(r"\1", text)
-    text = _MD_MARKS.sub("", text)
+    if "](" in text:
+        text = _MD_IMAGE.sub(r"\1", text)
+        text = _MD_LINK.sub(r"\1", text)
+    text = _MD_LINE_MARKS.sub("", text)
+    if "**" in text or "__" in text or "`" in text:
+        text = _MD_EMPHASIS.sub("", text)
     if "&" in text:
         text = html.unescape(text)
-    lines = (_SPACES.sub(" ", line).strip() for line in text.split("\n"))
-    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+    # Each substitution only when needed: these run over every body.
+    if "  " in text or "\t" in text or "\u00a0" in text or "\f" in text or "\v" in text:
+        text = _SPACES.sub(" ", text)
+    if " \n" in text or "\n " in text:
+        text = _LINE_EDGES.sub("\n", text)
+    if "\n\n\n" in text:
+        text = _BLANK_LINES.sub("\n\n", text)
+    return text.strip()
 
 
 def clean_inline(text: str) -> str:

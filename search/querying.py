@@ -26,8 +26,9 @@ from dataclasses import dataclass, field
 from whoosh import query as Q
 from whoosh.qparser import OperatorsPlugin, QueryParser, syntax
 from whoosh.qparser.plugins import BoostPlugin, EveryPlugin, RangePlugin, SingleQuotePlugin
+from whoosh.query.spans import SpanFirst, SpanNear2, SpanOr, SpanQuery
 
-from .analysis import analyze
+from .analysis import FIELD_GAP, analyze
 from .schema import DEFAULT_FIELD
 
 MAX_QUERY_CHARS = 400
@@ -288,7 +289,9 @@ def _clause_count(q: Q.Query) -> int:
 
 
 def _resolve(q: Q.Query, searcher, notes: list[str]) -> Q.Query:
-    """Replace what needs the index: exact-value fields and prefixes."""
+    """Replace what needs the index: title words, exact-value fields and prefixes."""
+    if q.is_leaf() and q.field() == "title":
+        return _in_title(q, searcher, notes)
     if isinstance(q, Q.Prefix):
         return _expand_prefix(q, searcher, notes)
     if isinstance(q, (Q.Term, Q.Phrase)) and q.field() in EXACT_FIELDS:
@@ -298,6 +301,41 @@ def _resolve(q: Q.Query, searcher, notes: list[str]) -> Q.Query:
     if q.is_leaf():
         return q
     return q.apply(lambda sub: _resolve(sub, searcher, notes))
+
+
+class InTitle(SpanFirst):
+    """Matches ``q`` (on ``text``) only within the title's positions."""
+
+    def __init__(self, q: Q.Query, limit: int = FIELD_GAP - 1):
+        super().__init__(q, limit=limit)
+
+    def _plain(self) -> Q.Query:
+        inner = self.q
+        while isinstance(inner, SpanQuery):
+            inner = inner.q
+        return inner
+
+    # Compound queries size their children to order the matching.
+    def estimate_size(self, reader) -> int:
+        return self._plain().estimate_size(reader)
+
+    def estimate_min_size(self, reader) -> int:
+        return 0
+
+
+def _in_title(q: Q.Query, searcher, notes: list[str]) -> Q.Query:
+    """``title:`` words are ``text`` words in the title's positions (see ``schema``)."""
+    if isinstance(q, Q.Prefix):
+        expanded = _expand_prefix(Q.Prefix(DEFAULT_FIELD, q.text), searcher, notes)
+        if not isinstance(expanded, Q.Or):
+            return InTitle(expanded)
+        return InTitle(SpanOr(expanded.subqueries))
+    if isinstance(q, Q.Phrase):
+        terms = [Q.Term(DEFAULT_FIELD, w) for w in q.words]
+        return InTitle(terms[0] if len(terms) == 1 else SpanNear2(terms, slop=q.slop, ordered=True))
+    if isinstance(q, Q.Term):
+        return InTitle(Q.Term(DEFAULT_FIELD, q.text, boost=q.boost))
+    return q
 
 
 def _expand_prefix(q: Q.Prefix, searcher, notes: list[str]) -> Q.Query:

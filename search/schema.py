@@ -2,8 +2,10 @@
 
 Searchable text goes through the one analyzer into ``text``: title,
 topics, excerpt, body and related coverage, each occurrence weighted by
-``FIELD_WEIGHTS`` (BM25F), with positions for phrases; ``title`` is also
-indexed alone for ``title:`` searches. Exact values for filters and facets:
+``FIELD_WEIGHTS`` (BM25F), with positions for phrases. The title comes
+first and every later part starts at least ``FIELD_GAP`` positions on, so
+``title:`` searches are "within the first FIELD_GAP positions of text" and
+need no index of their own. Exact values for filters and facets:
 ``topic`` (one term per topic, original spelling), ``source`` (provider
 name), ``domain``, ``category``, ``type``, ``year``. ``published`` is a
 sortable date. Everything a result or an article page shows is stored.
@@ -16,7 +18,7 @@ import datetime as dt
 
 from whoosh import fields
 
-from .analysis import NewsAnalyzer, term_positions, weighted_term_positions
+from .analysis import FIELD_GAP, NewsAnalyzer, term_positions, weighted_term_positions
 from .documents import Article
 
 SCHEMA_VERSION = 1
@@ -57,12 +59,13 @@ class WeightedText(NewsText):
             yield term.encode("utf-8"), len(positions), weight, encode(positions)
 
 
-def column_only(field: fields.FieldType) -> fields.FieldType:
-    """Stored and sortable (a column), but without index terms.
+def not_indexed(field: fields.FieldType) -> fields.FieldType:
+    """Stored (and a column if sortable), but without index terms.
 
     Numeric and date fields index several range terms per value; we filter
-    and sort dates from the column instead (see ``facets``), so those terms
-    would only slow builds down.
+    and sort dates from the column instead (see ``facets``). The title keeps
+    its analyzer for parsing ``title:`` queries, which search ``text``.
+    Every posting not written makes builds faster.
     """
     field.indexed = False
     return field
@@ -73,7 +76,7 @@ def build_schema() -> fields.Schema:
         id=fields.ID(stored=True, unique=True),
         path=fields.STORED(),
         text=WeightedText(),
-        title=NewsText(stored=True),
+        title=not_indexed(NewsText(stored=True)),
         excerpt=fields.STORED(),
         body=fields.STORED(),
         topic=fields.KEYWORD(stored=True, scorable=False),
@@ -82,12 +85,12 @@ def build_schema() -> fields.Schema:
         category=fields.ID(stored=True),
         type=fields.ID(stored=True),
         year=fields.ID(stored=True, sortable=True),
-        published=column_only(fields.DATETIME(stored=True, sortable=True)),
+        published=not_indexed(fields.DATETIME(stored=True, sortable=True)),
         url=fields.STORED(),
         image=fields.STORED(),
         details=fields.STORED(),
-        quality=column_only(fields.NUMERIC(float, stored=True, sortable=True)),
-        heat=column_only(fields.NUMERIC(float, stored=True, sortable=True)),
+        quality=not_indexed(fields.NUMERIC(float, stored=True, sortable=True)),
+        heat=not_indexed(fields.NUMERIC(float, stored=True, sortable=True)),
         fingerprint=fields.STORED(),
     )
 
