@@ -186,3 +186,17 @@ def engine(archive):
     eng = Engine(archive[1], recheck_seconds=0)
     yield eng
     eng.close()
+
+
+# Ids of the fixture articles the tests refer to by name.
+ACME = "2022/12/acme"
+AIRSHIP = "2021/07/airship"
+BATTERY = "2021/11/battery"
+BOE = "2022/08/boe-rates"
+CRUDE = "2020/04/crude-oil"
+GLOSSARY = "2020/06/glossary"
+HOLIDAY = "2022/07/bank-holiday"
+MORTGAGE = "2023/01/mortgage"
+OILFIELD = "2021/03/oilfield"
+SHIPPING = "2022/07/shipping"
+ZEPPELIN = "2023/03/zeppelin"

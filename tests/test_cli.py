@@ -10,18 +10,20 @@ from click.testing import CliRunner
 
 from search.cli import main
 
-try:
-    from helpers import ARTICLES, HARBOR_IDS, write_archive, write_article
-except ImportError:  # tests/ imported as a package
-    from tests.helpers import ARTICLES, HARBOR_IDS, write_archive, write_article
+from helpers import (  # noqa: F401 - fixtures are used by name
+    AIRSHIP,
+    ARTICLES,
+    BOE,
+    CRUDE,
+    HARBOR_IDS,
+    MORTGAGE,
+    OILFIELD,
+    SHIPPING,
+    ZEPPELIN,
+    write_archive,
+    write_article,
+)
 
-BOE = "2022/08/boe-rates"
-CRUDE = "2020/04/crude-oil"
-OILFIELD = "2021/03/oilfield"
-SHIPPING = "2022/07/shipping"
-MORTGAGE = "2023/01/mortgage"
-ZEPPELIN = "2023/03/zeppelin"
-AIRSHIP = "2021/07/airship"
 
 SEARCH_KEYS = {"query", "total", "page", "results", "facets", "took_ms"}
 

@@ -15,22 +15,30 @@ from search import indexer
 from search.engine import Engine
 from search.querying import QueryError
 
-try:
-    from helpers import (ARTICLES, HARBOR_IDS, NOW, UTC, all_ids, archive, build_index, engine,  # noqa: F401
-                         ids, published, write_archive, write_article)
-except ImportError:  # tests/ imported as a package
-    from tests.helpers import (ARTICLES, HARBOR_IDS, NOW, UTC, all_ids, archive, build_index, engine,  # noqa: F401
-                               ids, published, write_archive, write_article)
+from helpers import (  # noqa: F401 - fixtures are used by name
+    ACME,
+    AIRSHIP,
+    ARTICLES,
+    BOE,
+    CRUDE,
+    HARBOR_IDS,
+    HOLIDAY,
+    MORTGAGE,
+    NOW,
+    OILFIELD,
+    SHIPPING,
+    UTC,
+    ZEPPELIN,
+    all_ids,
+    archive,
+    build_index,
+    engine,
+    ids,
+    published,
+    write_archive,
+    write_article,
+)
 
-BOE = "2022/08/boe-rates"
-HOLIDAY = "2022/07/bank-holiday"
-CRUDE = "2020/04/crude-oil"
-OILFIELD = "2021/03/oilfield"
-SHIPPING = "2022/07/shipping"
-MORTGAGE = "2023/01/mortgage"
-ZEPPELIN = "2023/03/zeppelin"
-AIRSHIP = "2021/07/airship"
-ACME = "2022/12/acme"
 
 ISO_UTC = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")
 

@@ -13,22 +13,28 @@ import pytest
 
 from search.querying import MAX_QUERY_CHARS, QueryError, parse, parse_date_bound, tidy
 
-try:
-    from helpers import ARTICLES, NOW, UTC, all_ids, archive, engine, ids, published  # noqa: F401
-except ImportError:  # tests/ imported as a package
-    from tests.helpers import ARTICLES, NOW, UTC, all_ids, archive, engine, ids, published  # noqa: F401
+from helpers import (  # noqa: F401 - fixtures are used by name
+    ACME,
+    AIRSHIP,
+    ARTICLES,
+    BATTERY,
+    BOE,
+    CRUDE,
+    GLOSSARY,
+    HOLIDAY,
+    MORTGAGE,
+    NOW,
+    OILFIELD,
+    SHIPPING,
+    UTC,
+    ZEPPELIN,
+    all_ids,
+    archive,
+    engine,
+    ids,
+    published,
+)
 
-BOE = "2022/08/boe-rates"
-HOLIDAY = "2022/07/bank-holiday"
-CRUDE = "2020/04/crude-oil"
-OILFIELD = "2021/03/oilfield"
-SHIPPING = "2022/07/shipping"
-MORTGAGE = "2023/01/mortgage"
-ZEPPELIN = "2023/03/zeppelin"
-AIRSHIP = "2021/07/airship"
-ACME = "2022/12/acme"
-GLOSSARY = "2020/06/glossary"
-BATTERY = "2021/11/battery"
 
 
 def search_json(engine, text, **options):
