@@ -183,6 +183,33 @@ def _engine_call(call):
         raise UsageProblem(str(exc)) from None
 
 
+# ---------------------------------------------------------------- serve
+
+
+@main.command("serve")
+@data_option
+@index_option
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
+@click.option("--threads", type=click.IntRange(1, 64), default=8, show_default=True, help="Worker threads.")
+def serve(data: Path, index: Path, host: str, port: int, threads: int) -> None:
+    """Serve the search page and JSON API (building the index first if there is none)."""
+    import waitress
+
+    from web import create_app
+
+    if indexer.IndexHome(index).current() is None:
+        click.echo(f"No index at {index}; building it from {data} first.")
+        _writer_command(lambda progress: indexer.build(data, indexer.IndexHome(index), progress=progress),
+                        as_json=False, strict=False)
+    engine = Engine(index)
+    documents = _engine_call(engine.warm)
+    app = create_app(index, data, engine=engine)
+    shown = f"[{host}]" if ":" in host else host
+    click.echo(f"Serving {documents:,} articles at http://{shown}:{port}/  (Ctrl+C to stop)")
+    waitress.serve(app, host=host, port=port, threads=threads, ident="newsearch", _quiet=True)
+
+
 # ---------------------------------------------------------------- search
 
 

@@ -33,6 +33,7 @@ from . import highlighting
 from .facets import FacetTable
 from .indexer import IndexHome, NoIndex, read_json
 from .ranking import NewsBM25
+from .schema import DEFAULT_FIELD
 from .querying import QueryError, filter_query, loosen, parse, parse_date_bound
 
 SORTS = ("relevance", "newest", "oldest")
@@ -95,6 +96,7 @@ class SearchResponse:
     page_size: int
     hits: list[Hit] = field(default_factory=list)
     facets: dict[str, list[dict]] = field(default_factory=dict)
+    timeline: dict = field(default_factory=lambda: {"unit": "month", "buckets": []})
     took_ms: float = 0.0
 
     @property
@@ -117,6 +119,7 @@ class SearchResponse:
             "pages": self.pages,
             "results": [hit.to_json() for hit in self.hits],
             "facets": self.facets,
+            "timeline": self.timeline,
             "took_ms": round(self.took_ms, 2),
         }
 
@@ -145,18 +148,23 @@ class Engine:
             gen = self.home.current()
             if gen is None:
                 raise NoIndex(f"no index at {self.home.path}; run 'newsearch index build' first")
-            if self._searcher is None or gen != self._generation:
-                self._open(gen)
-            elif not self._searcher.up_to_date():
-                self._searcher = self._searcher.refresh()
+            if self._searcher is None or gen != self._generation or not self._searcher.up_to_date():
+                # A new searcher rather than Searcher.refresh(), which closes
+                # the old one under requests still using it; the old one is
+                # left to the garbage collector.
+                self._install(whoosh_index.open_dir(str(gen)).searcher(weighting=self.weighting), gen)
             return self._searcher
 
-    def _open(self, gen: Path) -> None:
-        ix = whoosh_index.open_dir(str(gen))
-        # The old searcher is left to the garbage collector: requests in
-        # flight may still be using it.
-        self._searcher = ix.searcher(weighting=self.weighting)
-        self._generation = gen
+    def _install(self, searcher, gen: Path) -> None:
+        """Fill the new searcher's caches (facets, dates, length norms) before
+        requests see it, so reopening never slows a request down."""
+        FacetTable.of(searcher)
+        self.weighting.warm(searcher, DEFAULT_FIELD)
+        self._searcher, self._generation = searcher, gen
+
+    def warm(self) -> int:
+        """Open the searcher now (with its caches); returns the document count."""
+        return self.searcher().doc_count()
 
     def close(self) -> None:
         with self._lock:
@@ -210,6 +218,7 @@ class Engine:
         terms = highlighting.query_terms(q)
         response.hits = [self._hit(searcher, docnum, score, terms) for docnum, score in results.page_hits]
         response.facets = results.facets
+        response.timeline = results.timeline
         response.took_ms = (time.perf_counter() - started) * 1000
         return response
 
@@ -220,14 +229,15 @@ class Engine:
         if filters:
             allowed = set(searcher.docs_for_query(filters[0] if len(filters) == 1 else Q.And(filters)))
         scored = _score_all(searcher, q, allowed, date_check)
+        table = FacetTable.of(searcher)
         if not scored:
-            return _Results(0, [], FacetTable.of(searcher).count([]))
+            return _Results(0, [], table.count([]), table.timeline([]))
         wanted = page * page_size
         if sort == "relevance":
             # Ties go to the earlier document (negated docnums sort that way).
             ranked = [(-negdoc, score) for score, negdoc in heapq.nlargest(wanted, scored)]
         else:
-            published = FacetTable.of(searcher).published
+            published = table.published
             newest = sort == "newest"
             # Undated articles go last either way.
             undated = _NO_DATE if newest else -_NO_DATE
@@ -237,7 +247,7 @@ class Engine:
             ranked = [(docnum, score) for _, docnum, score in chosen]
         docnums = [-negdoc for _, negdoc in scored]
         return _Results(total=len(scored), page_hits=ranked[(page - 1) * page_size:wanted],
-                        facets=FacetTable.of(searcher).count(docnums))
+                        facets=table.count(docnums), timeline=table.timeline(docnums))
 
     def _hit(self, searcher, docnum: int, score: float, terms: frozenset[str]) -> Hit:
         stored = searcher.stored_fields(docnum)
@@ -274,6 +284,29 @@ class Engine:
             "extra": details.get("extra", {}),
         }
 
+    def similar(self, doc_id: str, limit: int = 5) -> list[Hit] | None:
+        """Articles like ``doc_id`` by its key terms (Whoosh's more-like-this); None if unknown."""
+        searcher = self.searcher()
+        docnum = searcher.document_number(id=doc_id)
+        if docnum is None:
+            return None
+        stored = searcher.stored_fields(docnum)
+        text = "\n".join((stored.get("title", ""), stored.get("excerpt", ""), stored.get("body", "")[:SNIPPET_SOURCE_CHARS]))
+        found = searcher.more_like(docnum, DEFAULT_FIELD, text=text, top=limit, numterms=12)
+        return [self._hit(searcher, hit.docnum, hit.score or 0.0, frozenset()) for hit in found]
+
+    def health(self) -> dict:
+        """For monitoring: is there an index, how big, how fresh."""
+        searcher = self.searcher()
+        meta = read_json(self._generation / "meta.json", {})
+        changed = meta.get("updated") or meta.get("built")
+        age = None
+        if changed:
+            age = (dt.datetime.now(dt.timezone.utc) - dt.datetime.fromisoformat(changed.replace("Z", "+00:00")))
+        return {"status": "ok", "documents": searcher.doc_count(), "generation": self._generation.name,
+                "built": meta.get("built"), "updated": meta.get("updated"),
+                "age_seconds": round(age.total_seconds()) if age else None}
+
     def stats(self, top: int = 10) -> dict:
         searcher = self.searcher()
         gen = self._generation
@@ -294,6 +327,7 @@ class _Results:
     total: int
     page_hits: list
     facets: dict
+    timeline: dict
 
 
 def _score_all(searcher, q: Q.Query, allowed: set[int] | None, date_check=None) -> list[tuple[float, int]]:

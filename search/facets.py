@@ -1,4 +1,4 @@
-"""Per-document values for facets and date filters.
+"""Per-document values for facets, the timeline and date filters.
 
 ``FacetTable`` reads, once per searcher, which topics, provider and year
 each document has (from the postings of the exact-value fields, so no
@@ -14,11 +14,12 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 
-from whoosh.util.times import datetime_to_long
+from whoosh.util.times import datetime_to_long, long_to_datetime
 from typing import Iterable
 
 FACETS = {"topics": "topic", "providers": "source", "years": "year"}
 FACET_SIZE = 20
+MAX_MONTHS = 36  # a longer timeline is drawn per year
 
 
 class FacetTable:
@@ -39,6 +40,8 @@ class FacetTable:
         # that is no date at all, so they are recognised by having no year.
         column = list(reader.column_reader("published", translate=False)) if "published" in searcher.schema else [0] * size
         self.published = [stamp if dated[d] else None for d, stamp in enumerate(column)]
+        self.months = [long_to_datetime(stamp).strftime("%Y-%m") if stamp is not None else None
+                       for stamp in self.published]
 
     def date_check(self, since: dt.datetime | None, until: dt.datetime | None):
         """A ``docnum -> bool`` test for ``since <= published < until`` (naive UTC bounds)."""
@@ -68,3 +71,30 @@ class FacetTable:
             top = sorted(counter.items(), key=lambda item: (-item[1], item[0].casefold()))[:size]
             counted[name] = [{"value": value, "count": count} for value, count in top]
         return counted
+
+    def timeline(self, docnums: Iterable[int], max_months: int = MAX_MONTHS) -> dict:
+        """Matches per month, gaps filled with zeros; per year when the span
+        is longer than ``max_months``. Undated articles are not counted."""
+        per_month = Counter(map(self.months.__getitem__, docnums))
+        per_month.pop(None, None)
+        if not per_month:
+            return {"unit": "month", "buckets": []}
+        first, last = min(per_month), max(per_month)
+        months = _month_range(first, last)
+        if len(months) <= max_months:
+            return {"unit": "month", "buckets": [{"period": m, "count": per_month.get(m, 0)} for m in months]}
+        per_year: Counter[str] = Counter()
+        for month, count in per_month.items():
+            per_year[month[:4]] += count
+        years = [str(y) for y in range(int(first[:4]), int(last[:4]) + 1)]
+        return {"unit": "year", "buckets": [{"period": y, "count": per_year.get(y, 0)} for y in years]}
+
+
+
+def _month_range(first: str, last: str) -> list[str]:
+    year, month = int(first[:4]), int(first[5:])
+    months = []
+    while f"{year:04d}-{month:02d}" <= last:
+        months.append(f"{year:04d}-{month:02d}")
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return months

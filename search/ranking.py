@@ -17,6 +17,12 @@ class NewsBM25(scoring.BM25F):
             return scoring.WeightScorer.for_(searcher, fieldname, text)
         return _CachedLengthScorer(searcher, fieldname, text, self.B, self.K1, qf=qf)
 
+    def warm(self, searcher, fieldname: str) -> None:
+        """Compute the length norms of every segment now rather than at the first query."""
+        avgfl = searcher.avg_field_length(fieldname) or 1
+        for sub, _ in searcher.leaf_searchers():
+            _norms(sub, fieldname, self.B, self.K1, avgfl)
+
 
 class _CachedLengthScorer(scoring.BM25FScorer):
     def __init__(self, searcher, fieldname, text, B, K1, qf=1):

@@ -54,6 +54,8 @@ class WeightedText(NewsText):
     """Indexes a list of ``(text, weight)`` parts as one field (see ``weighted_term_positions``)."""
 
     def index(self, value, **kwargs):
+        if isinstance(value, str):  # plain text, e.g. from Whoosh's more-like-this
+            value = [(value, 1.0)]
         encode = self.format.encode
         for term, (positions, weight) in weighted_term_positions(value).items():
             yield term.encode("utf-8"), len(positions), weight, encode(positions)

@@ -1,0 +1,30 @@
+"""Following a search: an Atom feed of any query, and an OpenSearch description for browsers."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import Blueprint, Response, current_app, render_template, request, url_for
+
+from .params import parse_params
+
+blueprint = Blueprint("feeds", __name__)
+FEED_SIZE = 30
+
+
+@blueprint.route("/feed")
+def feed():
+    params = parse_params(request.args)
+    params = params.changed(sort="newest", size=min(params.size, FEED_SIZE) if "size" in request.args else FEED_SIZE)
+    response = current_app.config["ENGINE"].search(params.q, **params.engine_options())
+    updated = max((hit.published for hit in response.hits if hit.published), default=None)
+    xml = render_template("feed.xml", params=params, response=response,
+                          updated=updated or dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+                          self_url=request.url, page_url=url_for("pages.search", _external=True) + "?" + params.changed(sort="relevance").query_string())
+    return Response(xml, mimetype="application/atom+xml")
+
+
+@blueprint.route("/opensearch.xml")
+def opensearch():
+    xml = render_template("opensearch.xml", base=request.host_url.rstrip("/"))
+    return Response(xml, mimetype="application/opensearchdescription+xml")

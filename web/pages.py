@@ -1,0 +1,69 @@
+"""The HTML pages: search (with facets, timeline, sorting, paging) and article."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, render_template, request, url_for
+
+from search.facets import FACET_SIZE
+
+from . import presenting
+from .params import SearchParams, parse_params
+
+blueprint = Blueprint("pages", __name__)
+
+DATE_PRESETS = [("Past day", "1d"), ("Past week", "7d"), ("Past month", "1m"), ("Past year", "1y")]
+
+
+def engine():
+    return current_app.config["ENGINE"]
+
+
+@blueprint.app_template_global()
+def search_url(params: SearchParams, **changes) -> str:
+    """The URL of the search page with ``params`` changed (filters, sort, page)."""
+    changed = params.changed(**changes) if changes else params
+    query = changed.query_string()
+    return url_for("pages.search") + (f"?{query}" if query else "")
+
+
+@blueprint.app_template_global()
+def toggled(values: tuple[str, ...], value: str) -> tuple[str, ...]:
+    """``values`` with ``value`` removed if present, added if not."""
+    return tuple(v for v in values if v != value) if value in values else values + (value,)
+
+
+blueprint.add_app_template_filter(presenting.safe_url, "safe_url")
+blueprint.add_app_template_filter(presenting.highlighted, "highlighted")
+blueprint.add_app_template_filter(presenting.when, "when")
+blueprint.add_app_template_filter(presenting.period_label, "period_label")
+
+
+@blueprint.route("/")
+def search():
+    params = parse_params(request.args)
+    response = None
+    if not params.is_empty:
+        response = engine().search(params.q, **params.engine_options())
+    return render_template(
+        "search.html", params=params, response=response, date_presets=DATE_PRESETS,
+        bars=presenting.timeline_bars(response.timeline) if response else [],
+        timeline_unit=response.timeline["unit"] if response else "month",
+        facet_size=FACET_SIZE, stats=None if response else _front_page_stats(),
+    )
+
+
+def _front_page_stats() -> dict | None:
+    try:
+        return engine().stats(top=12)
+    except Exception:  # the landing page must render even if stats cannot be read
+        current_app.logger.exception("stats for the front page")
+        return None
+
+
+@blueprint.route("/article/<path:doc_id>")
+def article(doc_id: str):
+    found = engine().article(doc_id)
+    if found is None:
+        abort(404, description=f"There is no article with id '{doc_id}'.")
+    similar = engine().similar(doc_id, limit=6) or []
+    return render_template("article.html", article=found, similar=similar, params=SearchParams())

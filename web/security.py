@@ -1,0 +1,50 @@
+"""Security headers and error responses (friendly pages for people, JSON for the API)."""
+
+from __future__ import annotations
+
+from flask import Flask, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from search.indexer import NoIndex
+
+from .params import BadParams
+
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' https: http: data:; "
+       "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
+
+
+def install(app: Flask) -> None:
+    @app.after_request
+    def headers(response):
+        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        return response
+
+    @app.errorhandler(BadParams)
+    def bad_params(exc):
+        return error_response(400, "Bad request", str(exc))
+
+    @app.errorhandler(NoIndex)
+    def no_index(exc):
+        return error_response(503, "No index yet", str(exc))
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc):
+        return error_response(exc.code or 500, exc.name, exc.description or "")
+
+    @app.errorhandler(Exception)
+    def unexpected(exc):
+        app.logger.exception("unexpected error on %s", request.path)
+        return error_response(500, "Something went wrong", "The server could not answer this request.")
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def error_response(status: int, title: str, message: str):
+    if wants_json():
+        return jsonify({"error": {"status": status, "title": title, "message": message}}), status
+    return render_template("error.html", status=status, title=title, message=message), status
