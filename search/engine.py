@@ -18,6 +18,7 @@ Every index access goes through here, so the index can later be split
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import heapq
 import math
 import os
@@ -124,13 +125,27 @@ class SearchResponse:
         }
 
 
+def _one_at_a_time(method):
+    """Whoosh readers share file positions, so one searcher must not be used
+    by two threads at once. Searching is CPU-bound Python (the GIL runs one
+    thread at a time anyway), so serialising costs next to nothing."""
+
+    @functools.wraps(method)
+    def serialised(self, *args, **kwargs):
+        with self._use_lock:
+            return method(self, *args, **kwargs)
+
+    return serialised
+
+
 class Engine:
-    """Search over the index in ``index_path`` (an ``IndexHome`` folder)."""
+    """Search over the index in ``index_path`` (an ``IndexHome`` folder). Safe to share between threads."""
 
     def __init__(self, index_path: Path | str, *, recheck_seconds: float = 0.5):
         self.home = IndexHome(index_path)
         self.recheck_seconds = recheck_seconds
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # guards reopening
+        self._use_lock = threading.RLock()  # guards using the searcher
         self._searcher = None
         self._generation: Path | None = None
         self._checked = 0.0
@@ -162,6 +177,7 @@ class Engine:
         self.weighting.warm(searcher, DEFAULT_FIELD)
         self._searcher, self._generation = searcher, gen
 
+    @_one_at_a_time
     def warm(self) -> int:
         """Open the searcher now (with its caches); returns the document count."""
         return self.searcher().doc_count()
@@ -174,6 +190,7 @@ class Engine:
 
     # ------------------------------------------------------------ search
 
+    @_one_at_a_time
     def search(self, text: str = "", *, topics=(), sources=(), since=None, until=None, sort: str = "relevance",
                page: int = 1, page_size: int = 10, now: dt.datetime | None = None) -> SearchResponse:
         """Search; raises ``QueryError`` only for bad option values (not for typed text)."""
@@ -266,6 +283,7 @@ class Engine:
 
     # ------------------------------------------------------------ articles and stats
 
+    @_one_at_a_time
     def article(self, doc_id: str) -> dict | None:
         stored = self.searcher().document(id=doc_id)
         if stored is None:
@@ -284,6 +302,7 @@ class Engine:
             "extra": details.get("extra", {}),
         }
 
+    @_one_at_a_time
     def similar(self, doc_id: str, limit: int = 5) -> list[Hit] | None:
         """Articles like ``doc_id`` by its key terms (Whoosh's more-like-this); None if unknown."""
         searcher = self.searcher()
@@ -295,6 +314,7 @@ class Engine:
         found = searcher.more_like(docnum, DEFAULT_FIELD, text=text, top=limit, numterms=12)
         return [self._hit(searcher, hit.docnum, hit.score or 0.0, frozenset()) for hit in found]
 
+    @_one_at_a_time
     def health(self) -> dict:
         """For monitoring: is there an index, how big, how fresh."""
         searcher = self.searcher()
@@ -307,6 +327,7 @@ class Engine:
                 "built": meta.get("built"), "updated": meta.get("updated"),
                 "age_seconds": round(age.total_seconds()) if age else None}
 
+    @_one_at_a_time
     def stats(self, top: int = 10) -> dict:
         searcher = self.searcher()
         gen = self._generation

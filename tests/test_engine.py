@@ -541,3 +541,46 @@ def test_articles_without_a_date(tmp_path):
         assert set(ids(eng.search("walrus", until="2030"))) == {"a", "c"}
     finally:
         eng.close()
+
+
+def test_engine_is_safe_to_share_between_threads(tmp_path):
+    # Whoosh readers share file positions: unserialised, concurrent searches
+    # over posting lists longer than one block read each other's data.
+    import random
+    import sys
+    import threading
+
+    words = "harbor oil rates bank shipping zeppelin market wheat gold copper".split()
+    data, index = tmp_path / "data", tmp_path / "index"
+    chooser = random.Random(7)
+    for n in range(1500):
+        text = " ".join(chooser.choice(words) for _ in range(30))
+        (data / f"{n:04d}.md").parent.mkdir(parents=True, exist_ok=True)
+        (data / f"{n:04d}.md").write_text(f"---\ntitle: Story {n}\n---\n{text}\n", encoding="utf-8")
+    build_index(data, index)
+    eng = Engine(index)
+    queries = [f"{a} {b}" for a in words for b in words if a < b]
+    expected = {q: eng.search(q).total for q in queries}
+    failures = []
+
+    def hammer(offset):
+        for n in range(40):
+            q = queries[(n * 7 + offset) % len(queries)]
+            try:
+                if eng.search(q).total != expected[q]:
+                    failures.append(f"wrong total for {q}")
+            except Exception as exc:  # collected and reported below
+                failures.append(repr(exc))
+
+    threads = [threading.Thread(target=hammer, args=(i,)) for i in range(6)]
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads often, as a busy server does
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(interval)
+    eng.close()
+    assert failures == []

@@ -1,0 +1,114 @@
+"""Load check: many concurrent searches against ``newsearch serve`` on loopback.
+
+    python -m web.loadcheck --data ../shared/corpora/reuters-21578 [--clients 16] [--seconds 20] [--page]
+
+Builds an index for the corpus (in a scratch folder) unless ``--index`` names
+one, starts ``newsearch serve`` on a free loopback port, then runs
+``--clients`` threads, each with its own keep-alive connection, sending
+searches drawn from a fixed keyword set for ``--seconds`` (bounded: it always
+stops by itself). Prints requests/s, latency p50/p95/max and errors. Not
+part of the test run: these are figures to read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import random
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from urllib.parse import urlencode
+
+from search.benchmark import QUERIES, percentile
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until_up(port: int, timeout: float = 120.0) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", "/api/health")
+            reply = conn.getresponse()
+            if reply.status == 200:
+                return json.loads(reply.read())
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit(f"the server on port {port} did not come up within {timeout:.0f} s")
+
+
+def client(port: int, path: str, stop_at: float, seed: int, timings: list, errors: list) -> None:
+    chooser = random.Random(seed)
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    while time.monotonic() < stop_at:
+        url = f"{path}?{urlencode({'q': chooser.choice(QUERIES)})}"
+        started = time.perf_counter()
+        try:
+            conn.request("GET", url)
+            reply = conn.getresponse()
+            reply.read()
+            if reply.status != 200:
+                errors.append(f"{reply.status} {url}")
+        except (OSError, http.client.HTTPException) as exc:
+            errors.append(f"{type(exc).__name__} {url}")
+            conn.close()
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            continue
+        timings.append((time.perf_counter() - started) * 1000)
+    conn.close()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, required=True, help="corpus folder")
+    parser.add_argument("--index", type=Path, help="an existing index for it (default: build one in a scratch folder)")
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--threads", type=int, default=8, help="server worker threads")
+    parser.add_argument("--page", action="store_true", help="load the HTML page instead of /api/search")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="newsearch-load-") as scratch:
+        index = args.index or Path(scratch) / "index"
+        port = free_port()
+        server = subprocess.Popen([sys.executable, "-m", "search.cli", "serve", "--data", str(args.data),
+                                   "--index", str(index), "--port", str(port), "--threads", str(args.threads)],
+                                  stdout=subprocess.DEVNULL)
+        try:
+            health = wait_until_up(port)
+            timings: list[float] = []
+            errors: list[str] = []
+            stop_at = time.monotonic() + args.seconds
+            path = "/" if args.page else "/api/search"
+            workers = [threading.Thread(target=client, args=(port, path, stop_at, n, timings, errors))
+                       for n in range(args.clients)]
+            started = time.perf_counter()
+            for worker in workers:
+                worker.start()
+            for worker in workers:
+                worker.join(args.seconds + 30)
+            elapsed = time.perf_counter() - started
+        finally:
+            server.terminate()
+            server.wait(10)
+    print(f"{health['documents']:,} documents, {args.clients} clients, {args.threads} server threads, "
+          f"{elapsed:.1f} s, GET {path}")
+    if timings:
+        print(f"{len(timings) / elapsed:,.0f} searches/s   p50 {percentile(timings, 50):.1f} ms   "
+              f"p95 {percentile(timings, 95):.1f} ms   max {max(timings):.1f} ms   errors {len(errors)}")
+    for error in errors[:10]:
+        print("  error:", error)
+
+
+if __name__ == "__main__":
+    main()
