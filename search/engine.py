@@ -31,7 +31,7 @@ from whoosh import index as whoosh_index
 from whoosh import query as Q
 
 from . import highlighting
-from .facets import FacetTable
+from .facets import FACETS, FacetTable
 from .indexer import IndexHome, NoIndex, read_json
 from .ranking import NewsBM25
 from .schema import DEFAULT_FIELD
@@ -96,7 +96,7 @@ class SearchResponse:
     page: int
     page_size: int
     hits: list[Hit] = field(default_factory=list)
-    facets: dict[str, list[dict]] = field(default_factory=dict)
+    facets: dict[str, list[dict]] = field(default_factory=lambda: {name: [] for name in FACETS})
     timeline: dict = field(default_factory=lambda: {"unit": "month", "buckets": []})
     took_ms: float = 0.0
 

@@ -94,11 +94,14 @@ def parse_date_bound(text: str, *, end: bool, now: dt.datetime | None = None) ->
             raise QueryError(f"'{text}' is not a real date ({exc})") from None
         if not end:
             return start
-        if day:
-            return start + dt.timedelta(days=1)
-        if month:
-            return dt.datetime(year + (month == 12), month % 12 + 1, 1, tzinfo=dt.timezone.utc)
-        return start.replace(year=year + 1) if year < 9999 else start.replace(month=12, day=31)
+        try:
+            if day:
+                return start + dt.timedelta(days=1)
+            if month:
+                return dt.datetime(year + (month == 12), month % 12 + 1, 1, tzinfo=dt.timezone.utc)
+            return start.replace(year=year + 1)
+        except (ValueError, OverflowError):  # the period ends with the calendar (9999)
+            return dt.datetime.max.replace(tzinfo=dt.timezone.utc)
     raise QueryError(f"'{text}' is not a date: use 2022, 2022-07, 2022-07-08, or 7d, 2w, 3m, 1y")
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from search.engine import MAX_PAGE, MAX_PAGE_SIZE, SORTS
 
-from .params import MAX_FILTER_VALUES, MAX_Q_CHARS
+from .params import MAX_DATE_CHARS, MAX_FILTER_VALUES, MAX_Q_CHARS, MAX_VALUE_CHARS
 
 _STRING_OR_NULL = {"type": ["string", "null"]}
 _COUNTS = {"type": "array", "items": {"$ref": "#/components/schemas/Count"}}
@@ -145,11 +145,14 @@ def _param(name: str, description: str, schema: dict, explode: bool = False) -> 
 SEARCH_PARAMETERS = [
     _param("q", "The query, in the query language (see README).", {"type": "string", "maxLength": MAX_Q_CHARS}),
     _param("topic", "Only articles with one of these topics.",
-           {"type": "array", "items": {"type": "string"}, "maxItems": MAX_FILTER_VALUES}, explode=True),
+           {"type": "array", "items": {"type": "string", "maxLength": MAX_VALUE_CHARS}, "maxItems": MAX_FILTER_VALUES},
+           explode=True),
     _param("source", "Only articles from one of these providers (name or domain).",
-           {"type": "array", "items": {"type": "string"}, "maxItems": MAX_FILTER_VALUES}, explode=True),
-    _param("since", "Published on or after: 2022, 2022-07, 2022-07-08, 7d, 2w, 3m, 1y.", {"type": "string"}),
-    _param("until", "Published on or before (same forms).", {"type": "string"}),
+           {"type": "array", "items": {"type": "string", "maxLength": MAX_VALUE_CHARS}, "maxItems": MAX_FILTER_VALUES},
+           explode=True),
+    _param("since", "Published on or after: 2022, 2022-07, 2022-07-08, 7d, 2w, 3m, 1y.",
+           {"type": "string", "maxLength": MAX_DATE_CHARS}),
+    _param("until", "Published on or before (same forms).", {"type": "string", "maxLength": MAX_DATE_CHARS}),
     _param("sort", "Order of results.", {"enum": list(SORTS), "default": "relevance"}),
     _param("page", "Page number.", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 1}),
     _param("size", "Results per page.", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE, "default": 10}),

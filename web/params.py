@@ -16,6 +16,7 @@ from search.querying import QueryError, parse_date_bound
 MAX_Q_CHARS = 1000
 MAX_FILTER_VALUES = 10
 MAX_VALUE_CHARS = 200
+MAX_DATE_CHARS = 40
 DEFAULT_SIZE = 10
 
 
@@ -100,7 +101,7 @@ def _number(args, name: str, default: int, low: int, high: int) -> int:
 
 
 def _date(args, name: str) -> str:
-    value = _text(args, name, 40)
+    value = _text(args, name, MAX_DATE_CHARS)
     if value:
         try:
             parse_date_bound(value, end=(name == "until"))

@@ -28,11 +28,17 @@ def install(app: Flask) -> None:
 
     @app.errorhandler(NoIndex)
     def no_index(exc):
-        return error_response(503, "No index yet", str(exc))
+        app.logger.warning("%s", exc)  # the path is for the operator, not for visitors
+        return error_response(503, "No index yet",
+                              "The search index has not been built yet. Run 'newsearch index build' on the server.")
 
     @app.errorhandler(HTTPException)
     def http_error(exc):
-        return error_response(exc.code or 500, exc.name, exc.description or "")
+        response, status = error_response(exc.code or 500, exc.name, exc.description or "")
+        response = app.make_response((response, status))
+        if allowed := getattr(exc, "valid_methods", None):
+            response.headers["Allow"] = ", ".join(allowed)
+        return response
 
     @app.errorhandler(Exception)
     def unexpected(exc):
