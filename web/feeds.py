@@ -14,13 +14,13 @@ FEED_SIZE = 30
 
 @blueprint.route("/feed")
 def feed():
-    params = parse_params(request.args)
-    params = params.changed(sort="newest", size=min(params.size, FEED_SIZE) if "size" in request.args else FEED_SIZE)
+    asked = parse_params(request.args)
+    params = asked.changed(sort="newest", size=min(asked.size, FEED_SIZE) if "size" in request.args else FEED_SIZE)
     response = current_app.config["ENGINE"].search(params.q, **params.engine_options())
     updated = max((hit.published for hit in response.hits if hit.published), default=None)
     xml = render_template("feed.xml", params=params, response=response,
                           updated=updated or dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-                          self_url=request.url, page_url=url_for("pages.search", _external=True) + "?" + params.changed(sort="relevance").query_string())
+                          self_url=request.url, page_url=url_for("pages.search", _external=True) + "?" + asked.changed().query_string())
     return Response(xml, mimetype="application/atom+xml")
 
 

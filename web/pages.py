@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, render_template, request, url_for
 
+from search.engine import MAX_PAGE
 from search.facets import FACET_SIZE
 
 from . import presenting
-from .params import SearchParams, parse_params
+from .params import DEFAULT_SIZE, MAX_Q_CHARS, SearchParams, parse_params
 
 blueprint = Blueprint("pages", __name__)
 
@@ -16,6 +17,12 @@ DATE_PRESETS = [("Past day", "1d"), ("Past week", "7d"), ("Past month", "1m"), (
 
 def engine():
     return current_app.config["ENGINE"]
+
+
+@blueprint.app_context_processor
+def limits() -> dict:
+    """Limits the templates show or keep in forms, from where they are enforced."""
+    return {"default_size": DEFAULT_SIZE, "max_page": MAX_PAGE, "max_q_chars": MAX_Q_CHARS}
 
 
 @blueprint.app_template_global()
