@@ -384,3 +384,37 @@ def test_search_page_past_the_end(built):
     assert response["results"] == [] and response["total"] == 10
     result = search(index, "harbor", "--limit", 5, "--page", 3)
     assert "Traceback" not in result.output
+
+
+def test_serve_builds_a_missing_index_then_serves(tmp_path):
+    import http.client
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    data = tmp_path / "data"
+    write_archive(data, {BOE: ARTICLES[BOE]})
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = subprocess.Popen([sys.executable, "-m", "search.cli", "serve", "--data", str(data),
+                               "--index", str(tmp_path / "index"), "--port", str(port)],
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline, health = time.monotonic() + 60, None
+        while time.monotonic() < deadline and health is None:
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+                conn.request("GET", "/api/health")
+                health = json.loads(conn.getresponse().read())
+            except OSError:
+                time.sleep(0.2)
+        assert health and health["documents"] == 1
+        conn.request("GET", "/?q=bank")
+        page = conn.getresponse()
+        assert page.status == 200 and "Bank of England" in page.read().decode()
+    finally:
+        server.terminate()
+        output = server.communicate(timeout=10)[0]
+    assert "building it" in output and f"http://127.0.0.1:{port}/" in output

@@ -1,0 +1,186 @@
+"""The search page in a real browser: headless Chromium, driven by Selenium.
+
+It serves the app over HTTP (waitress, as ``newsearch serve`` does) on an
+index of the sample archive in ``data/``, then does what a person does:
+types a query, applies and removes a facet, changes the sort, pages, opens
+an article. Screenshots go to ``test-output/`` (or ``NEWSEARCH_TEST_OUTPUT``).
+
+Needs ``/usr/bin/chromium`` and ``/usr/bin/chromedriver`` (Debian's
+``chromium`` and ``chromium-driver``; ``.ci/run`` installs them). Without
+them the test is skipped locally and fails in CI.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import threading
+from pathlib import Path
+
+import pytest
+
+from search.indexer import IndexHome, build
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+OUTPUT = Path(os.environ.get("NEWSEARCH_TEST_OUTPUT", ROOT / "test-output"))
+
+if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
+    if os.environ.get("CI"):
+        pytest.fail("CI must install Debian's chromium and chromium-driver for the browser test", pytrace=False)
+    pytest.skip("chromium and chromedriver are not installed", allow_module_level=True)
+
+webdriver = pytest.importorskip("selenium.webdriver")
+from selenium.webdriver.chrome.options import Options  # noqa: E402
+from selenium.webdriver.chrome.service import Service  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.common.keys import Keys  # noqa: E402
+from selenium.webdriver.support import expected_conditions as EC  # noqa: E402
+from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    """The app served over HTTP on a free loopback port."""
+    import waitress.server
+
+    from web import create_app
+
+    index = tmp_path_factory.mktemp("browser") / "index"
+    build(ROOT / "data", IndexHome(index))
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = waitress.server.create_server(create_app(index, ROOT / "data"), host="127.0.0.1", port=port, threads=4)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{port}"
+    server.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    options = Options()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--window-size=1280,1400"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(30)
+    yield driver
+    driver.quit()
+
+
+def shot(driver, name: str) -> Path:
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    path = OUTPUT / f"{name}.png"
+    driver.save_screenshot(str(path))
+    print(f"screenshot: {path}")
+    return path
+
+
+def titles(driver) -> list[str]:
+    return [el.text for el in driver.find_elements(By.CSS_SELECTOR, "ol.results .hit__title")]
+
+
+def total(driver) -> int:
+    counts = driver.find_elements(By.CSS_SELECTOR, ".summary__count")
+    text = counts[0].text if counts else "0"
+    # "1–10 of 19 results" or "2 results"
+    return int(text.split(" of ")[-1].split()[0].replace(",", ""))
+
+
+def wait_for_results(driver):
+    WebDriverWait(driver, 10).until(EC.presence_of_element_located((By.CSS_SELECTOR, ".summary__count")))
+
+
+def test_a_person_searches_filters_sorts_pages_and_reads(site, browser):
+    browser.get(site + "/")
+    box = browser.find_element(By.ID, "q")
+    assert browser.switch_to.active_element == box  # focused on load
+    assert browser.find_element(By.TAG_NAME, "label")  # labelled controls
+    box.send_keys("U.S.", Keys.ENTER)
+    wait_for_results(browser)
+    first_total = total(browser)
+    assert first_total > 10
+    assert "U.S." in browser.find_element(By.ID, "q").get_attribute("value")  # the query stays in the box
+    marks = browser.find_elements(By.CSS_SELECTOR, "ol.results mark")
+    assert marks and all(m.text.upper().startswith("U.S") for m in marks[:5])
+    shot(browser, "results")
+
+    # Apply a topic facet: fewer results, a removable chip, every result has the topic.
+    topic_link = browser.find_element(By.CSS_SELECTOR, "section[aria-labelledby=facet-topics] a.facet__link")
+    topic = topic_link.find_element(By.CSS_SELECTOR, ".facet__name").text
+    expected = int(topic_link.find_element(By.CSS_SELECTOR, ".facet__count").text.split()[0])
+    topic_link.click()
+    wait_for_results(browser)
+    assert total(browser) == expected < first_total
+    chip = browser.find_element(By.CSS_SELECTOR, ".active-filters a.chip--removable")
+    assert topic in chip.text
+    for hit in browser.find_elements(By.CSS_SELECTOR, "ol.results .hit"):
+        assert topic in hit.find_element(By.CSS_SELECTOR, "ul.chips").text
+    shot(browser, "filtered")
+
+    # Remove it again.
+    chip.click()
+    wait_for_results(browser)
+    assert total(browser) == first_total
+    assert not browser.find_elements(By.CSS_SELECTOR, ".active-filters a.chip--removable")
+
+    # Newest first: dates descend.
+    browser.find_element(By.LINK_TEXT, "Newest").click()
+    wait_for_results(browser)
+    dates = [t.get_attribute("datetime") for t in browser.find_elements(By.CSS_SELECTOR, "ol.results .hit__source time")]
+    assert dates and dates == sorted(dates, reverse=True)
+    newest_first = titles(browser)
+
+    # The next page continues the list, and the back button returns to it.
+    browser.find_element(By.CSS_SELECTOR, "nav.pages a[rel=next]").click()
+    wait_for_results(browser)
+    second_page = titles(browser)
+    assert second_page and not set(second_page) & set(newest_first)
+    assert "page=2" in browser.current_url and "sort=newest" in browser.current_url
+    browser.back()
+    wait_for_results(browser)
+    assert titles(browser) == newest_first
+
+    # Open an article's page: its title, body and related coverage.
+    first_title = newest_first[0]
+    browser.find_element(By.CSS_SELECTOR, "ol.results a.hit__details").click()
+    WebDriverWait(browser, 10).until(EC.presence_of_element_located((By.ID, "story-title")))
+    assert browser.find_element(By.ID, "story-title").text == first_title
+    shot(browser, "article")
+
+
+def test_the_page_works_on_a_phone_and_with_the_keyboard(site, browser):
+    browser.set_window_size(390, 1400)
+    try:
+        browser.get(site + "/?q=climate")
+        wait_for_results(browser)
+        width = browser.execute_script("return document.documentElement.scrollWidth")
+        assert width <= 390  # nothing wider than the screen
+        shot(browser, "phone")
+        # "/" focuses the search box from anywhere on the page.
+        browser.find_element(By.TAG_NAME, "body").click()
+        browser.switch_to.active_element.send_keys("/")
+        assert browser.switch_to.active_element.get_attribute("id") == "q"
+    finally:
+        browser.set_window_size(1280, 1400)
+
+
+def test_the_timeline_narrows_to_a_period(site, browser):
+    browser.get(site + "/?q=U.S.")
+    wait_for_results(browser)
+    before = total(browser)
+    bars = browser.find_elements(By.CSS_SELECTOR, "svg.timeline__chart a.timeline__bar")
+    assert bars
+    href = browser.execute_script("return arguments[0].getAttribute('href')", bars[0])
+    assert "since=" in href
+    bars[0].click()
+    WebDriverWait(browser, 10).until(EC.url_contains("since="))
+    wait_for_results(browser)
+    assert 0 < total(browser) < before
+    assert "since=" in browser.current_url and "until=" in browser.current_url
