@@ -60,6 +60,16 @@ def stem(word: str) -> str:
     return term
 
 
+_WORD_COUNTS: dict[str, int] = {}  # word -> occurrences, counted by ``index_terms``
+
+
+def take_word_counts() -> dict[str, int]:
+    """The words ``index_terms`` has seen since the last call, with their counts."""
+    counts = dict(_WORD_COUNTS)
+    _WORD_COUNTS.clear()
+    return counts
+
+
 def fold(text: str) -> str:
     """Lower-case and strip accents (``Société`` -> ``societe``)."""
     text = text.casefold()
@@ -114,7 +124,7 @@ def index_terms(text: str) -> list[tuple[str, int]]:
     source = text.lower() if whole else text
     found: list[tuple[str, int]] = []
     add = found.append
-    stems, stop = _STEMS, STOP_WORDS
+    stems, stop, counts = _STEMS, STOP_WORDS, _WORD_COUNTS
     pos = 0
     for acronym, joined, number, word in TOKEN.findall(source):
         if word:
@@ -125,6 +135,7 @@ def index_terms(text: str) -> list[tuple[str, int]]:
             if not word or word in stop:
                 continue
             add((stems.get(word) or stem(word), pos))
+            counts[word] = counts.get(word, 0) + 1
         elif joined:
             if not whole:
                 joined = fold(joined)

@@ -36,6 +36,7 @@ from whoosh.codec.whoosh3 import W3Codec
 from whoosh.writing import SegmentWriter
 
 from .documents import DEFAULT_MAX_BYTES, ERROR, Problem, article_id, find_article_files, read_article
+from . import vocabulary
 from .schema import SCHEMA_VERSION, build_schema, index_fields
 
 PARALLEL_THRESHOLD = 2000  # fewer files than this are indexed in-process
@@ -252,11 +253,12 @@ def _index_share(gen: str, data: str, relpaths: list[str], max_bytes: int):
     # The parent holds the locks; each worker writes its own segment and
     # hands it back, as Whoosh's own multiprocessing writer does.
     writer = SegmentWriter(ix, _lk=False, **writer_options())
+    vocabulary.collect()  # forget what the parent counted before forking
     manifest, problems = _index_files(writer, Path(data), relpaths, max_bytes, _worker_tick)
     if not manifest:
         writer.cancel()
-        return None, manifest, problems
-    return writer._finalize_segment(), manifest, problems
+        return None, manifest, problems, {}
+    return writer._finalize_segment(), manifest, problems, vocabulary.collect()
 
 
 def _shares(data: Path, relpaths: list[str], count: int) -> list[list[str]]:
@@ -327,9 +329,11 @@ def _build_into(gen: Path, data: Path, relpaths: list[str], workers: int | None,
                 progress(done[0], total)
 
         writer = ix.writer(**writer_options())
+        vocabulary.collect()  # start counting afresh
         manifest, problems = _index_files(writer, data, relpaths, max_bytes, tick)
         writer.commit()
         report.problems.extend(problems)
+        vocabulary.save(gen, vocabulary.collect())
         return manifest
     return _build_parallel(ix, gen, data, relpaths, workers, max_bytes, progress, report)
 
@@ -347,16 +351,19 @@ def _build_parallel(ix, gen: Path, data: Path, relpaths: list[str], workers: int
             if progress:
                 progress(counter.value, len(relpaths))
             time.sleep(0.1)
+        words: dict[str, int] = {}
         for result in pending:
-            segment, entries, problems = result.get()
+            segment, entries, problems, counts = result.get()
             if segment is not None:
                 segments.append(segment)
             manifest.update(entries)
             report.problems.extend(problems)
+            vocabulary.merge(words, counts)
     if progress:
         progress(len(relpaths), len(relpaths))
     writer = ix.writer()
     writer.commit(mergetype=lambda _writer, existing: list(existing) + segments)
+    vocabulary.save(gen, words)
     return manifest
 
 
@@ -432,6 +439,7 @@ def _apply_changes(gen: Path, data: Path, changed: list[str], removed: list[str]
         return
     ix = whoosh_index.open_dir(gen)
     writer = ix.writer(**writer_options())
+    vocabulary.collect()  # start counting afresh
     try:
         for doc_id in removed:
             writer.delete_by_term("id", doc_id)
@@ -454,6 +462,8 @@ def _apply_changes(gen: Path, data: Path, changed: list[str], removed: list[str]
     except BaseException:
         writer.cancel()
         raise
+    if changed:  # removed articles' words stay counted: the vocabulary only ranks suggestions
+        vocabulary.save(gen, vocabulary.collect(), vocabulary.load_counts(gen))
 
 
 # ---------------------------------------------------------------- check

@@ -1,0 +1,533 @@
+"""Relevance evaluation: newsearch beside plain Whoosh and SQLite FTS5 on judged queries.
+
+    python -m search.evaluation CORPUS QUERIES QRELS [--index DIR] [--depth 100] [--per-query] [--json]
+
+Inputs:
+
+* ``CORPUS`` a folder of articles in the archive format;
+* ``QUERIES`` one query a line, ``<qid>TAB<query text>``;
+* ``QRELS`` TREC relevance judgments, ``<qid> <iteration> <doc-id> <grade>``
+  a line (the iteration column is ignored). A doc id is the article id: its
+  path under the corpus without ``.md``. Grade 1 or more is relevant; higher
+  grades are worth more in nDCG. Documents not judged count as not relevant.
+
+Blank lines and lines starting with ``#`` are skipped in both files; any
+other line that cannot be read stops the run with an error naming the file
+and the line.
+
+The articles are read once and every query runs through three systems over
+the same articles:
+
+* ``newsearch`` exactly as the command line searches: an index built with
+  ``indexer.build`` (in a scratch folder, or in ``--index``; an index that is
+  already there is reused as it is), then ``Engine.search`` with its
+  defaults, paging to ``--depth``;
+* ``whoosh``: plain Whoosh with its defaults -- StandardAnalyzer ``TEXT``
+  fields title, excerpt, body and topics, ``MultifieldParser`` over them
+  (every word required) and BM25F;
+* ``fts5``: SQLite FTS5 (columns title, excerpt, body, topics; tokenizer
+  ``porter unicode61 remove_diacritics 2``), every word of the query quoted
+  as a term and all of them required, ranked by ``bm25()``.
+
+Metrics, averaged over the queries with at least one relevant judgment:
+MAP (average precision over all relevant documents, to ``--depth``),
+nDCG@10 (gain = grade, log2 discount, ideal ranking from the judgments) and
+P@10; and, over all queries, how many returned nothing. Queries without a
+relevant judgment still run (they count for zero-result queries) and are
+named in a warning.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sqlite3
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable, Mapping, Sequence
+
+from . import indexer
+from .documents import find_article_files, read_article
+
+SYSTEMS = ("newsearch", "whoosh", "fts5")
+CUTOFF = 10  # for nDCG@10 and P@10
+DEFAULT_DEPTH = 100
+MAX_DEPTH = 10_000
+NEWSEARCH_PAGE_SIZE = 100  # the engine's largest page
+
+Log = Callable[[str], None]
+
+
+class InputError(ValueError):
+    """A queries or qrels file (or the corpus) that cannot be used; the message names the file and line."""
+
+
+# ---------------------------------------------------------------- reading the inputs
+
+
+@dataclass(frozen=True)
+class Query:
+    qid: str
+    text: str
+
+
+def _content_lines(path: Path) -> Iterable[tuple[int, str]]:
+    """(line number, line) for every line that is not blank or a ``#`` comment."""
+    try:
+        text = Path(path).read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot be read ({exc.strerror})") from None
+    for number, line in enumerate(text.splitlines(), 1):
+        stripped = line.strip()
+        if stripped and not stripped.startswith("#"):
+            yield number, line
+
+
+def read_queries(path: Path | str) -> list[Query]:
+    """The queries in file order. Each line is ``<qid>TAB<query text>``."""
+    queries: list[Query] = []
+    seen: dict[str, int] = {}
+    for number, line in _content_lines(Path(path)):
+        where = f"{path}:{number}"
+        qid, tab, text = line.partition("\t")
+        qid, text = qid.strip(), text.strip()
+        if not tab:
+            raise InputError(f"{where}: expected '<qid><TAB><query text>', found no tab in {line.strip()[:60]!r}")
+        if not qid or any(ch.isspace() for ch in qid):
+            raise InputError(f"{where}: the query id {qid!r} is empty or contains spaces")
+        if not text:
+            raise InputError(f"{where}: query {qid} has no text")
+        if qid in seen:
+            raise InputError(f"{where}: query id {qid} is already used on line {seen[qid]}")
+        seen[qid] = number
+        queries.append(Query(qid, text))
+    return queries
+
+
+def read_qrels(path: Path | str) -> dict[str, dict[str, int]]:
+    """``{qid: {doc_id: grade}}`` from a TREC qrels file (``<qid> <iteration> <doc-id> <grade>``)."""
+    qrels: dict[str, dict[str, int]] = {}
+    lines: dict[tuple[str, str], int] = {}
+    for number, line in _content_lines(Path(path)):
+        where = f"{path}:{number}"
+        parts = line.split()
+        if len(parts) != 4:
+            raise InputError(f"{where}: expected 4 fields '<qid> 0 <doc-id> <grade>', found {len(parts)}")
+        qid, _iteration, doc_id, grade_text = parts
+        try:
+            grade = int(grade_text)
+        except ValueError:
+            raise InputError(f"{where}: the grade {grade_text!r} is not a whole number") from None
+        judged = qrels.setdefault(qid, {})
+        if doc_id in judged and judged[doc_id] != grade:
+            raise InputError(f"{where}: {qid} {doc_id} is judged {grade} here but {judged[doc_id]} "
+                             f"on line {lines[qid, doc_id]}")
+        judged[doc_id] = grade
+        lines.setdefault((qid, doc_id), number)
+    return qrels
+
+
+# ---------------------------------------------------------------- metrics
+
+
+def _distinct(ranked: Sequence[str]) -> list[str]:
+    """The ranking with repeats of a document dropped (only its first rank counts)."""
+    seen: set[str] = set()
+    return [doc for doc in ranked if not (doc in seen or seen.add(doc))]
+
+
+def gain(judgments: Mapping[str, int], doc_id: str) -> int:
+    """The graded gain of a document: its grade if positive; 0 if not relevant or not judged."""
+    return max(0, judgments.get(doc_id, 0))
+
+
+def relevant_count(judgments: Mapping[str, int]) -> int:
+    return sum(1 for grade in judgments.values() if grade >= 1)
+
+
+def average_precision(ranked: Sequence[str], judgments: Mapping[str, int]) -> float:
+    """Sum of the precision at the rank of each relevant document retrieved,
+    divided by the number of relevant documents judged (retrieved or not).
+    0.0 when nothing is judged relevant."""
+    total = relevant_count(judgments)
+    if not total:
+        return 0.0
+    found, summed = 0, 0.0
+    for rank, doc in enumerate(_distinct(ranked), 1):
+        if gain(judgments, doc):
+            found += 1
+            summed += found / rank
+    return summed / total
+
+
+def dcg(gains: Sequence[float], k: int = CUTOFF) -> float:
+    return sum(g / math.log2(rank + 1) for rank, g in enumerate(gains[:k], 1))
+
+
+def ndcg(ranked: Sequence[str], judgments: Mapping[str, int], k: int = CUTOFF) -> float:
+    """nDCG@k with gain = grade and discount log2(rank + 1); the ideal is the
+    judged grades in decreasing order. 0.0 when nothing is judged relevant."""
+    ideal = dcg(sorted((gain(judgments, doc) for doc in judgments), reverse=True), k)
+    if not ideal:
+        return 0.0
+    return dcg([gain(judgments, doc) for doc in _distinct(ranked)[:k]], k) / ideal
+
+
+def precision_at(ranked: Sequence[str], judgments: Mapping[str, int], k: int = CUTOFF) -> float:
+    """Relevant documents among the first k, divided by k (a short list is not rewarded)."""
+    return sum(1 for doc in _distinct(ranked)[:k] if gain(judgments, doc)) / k
+
+
+def mean(values: Sequence[float]) -> float | None:
+    return sum(values) / len(values) if values else None
+
+
+# ---------------------------------------------------------------- the systems
+
+
+class Newsearch:
+    """newsearch as the CLI runs it: ``indexer.build`` then ``Engine.search`` with default parameters."""
+
+    name = "newsearch"
+
+    def __init__(self, corpus: Path, articles: list, scratch: Path, index: Path | None, log: Log):
+        from .engine import Engine
+
+        self.fallbacks = 0
+        home = indexer.IndexHome(index if index is not None else scratch / "newsearch-index")
+        self.reused = index is not None and home.current() is not None
+        self.warnings: list[str] = []
+        if self.reused:
+            log(f"newsearch: using the index in {home.path}")
+            built_from = indexer.read_json(home.require_current() / "meta.json", {}).get("data")
+            if built_from and Path(built_from) != corpus.resolve():
+                self.warnings.append(f"newsearch: the index in {home.path} was built from {built_from}, not {corpus}")
+        else:
+            log(f"newsearch: building an index in {home.path}")
+            indexer.build(corpus, home)
+        self.index = str(home.path) if index is not None else None  # None: a scratch folder, removed after
+        self.engine = Engine(home.path)
+        documents = self.engine.warm()
+        if documents != len(articles):
+            self.warnings.append(f"newsearch: the index holds {documents:,} documents but the corpus has "
+                                 f"{len(articles):,} readable articles")
+
+    def search(self, text: str, depth: int) -> list[str]:
+        ids: list[str] = []
+        page = 1
+        while len(ids) < depth:
+            response = self.engine.search(text, page=page, page_size=NEWSEARCH_PAGE_SIZE)
+            if page == 1 and response.fallback:
+                self.fallbacks += 1
+            ids.extend(hit.id for hit in response.hits)
+            if not response.hits or page * NEWSEARCH_PAGE_SIZE >= response.total:
+                break
+            page += 1
+        return ids[:depth]
+
+    def details(self) -> dict:
+        return {"index": self.index, "index_reused": self.reused, "fallback_queries": self.fallbacks}
+
+    def close(self) -> None:
+        self.engine.close()
+
+
+class PlainWhoosh:
+    """Whoosh with its defaults: StandardAnalyzer TEXT fields, MultifieldParser (AND), BM25F."""
+
+    name = "whoosh"
+    FIELDS = ["title", "excerpt", "body", "topics"]
+
+    def __init__(self, corpus: Path, articles: list, scratch: Path, index: Path | None, log: Log):
+        from whoosh import fields
+        from whoosh import index as whoosh_index
+        from whoosh.qparser import MultifieldParser
+
+        log("whoosh: building an index")
+        schema = fields.Schema(id=fields.ID(stored=True), title=fields.TEXT, excerpt=fields.TEXT,
+                               body=fields.TEXT, topics=fields.TEXT)
+        folder = scratch / "plain-whoosh"
+        folder.mkdir()
+        ix = whoosh_index.create_in(str(folder), schema)
+        writer = ix.writer()
+        for a in articles:
+            writer.add_document(id=a.id, title=a.title, excerpt=a.excerpt, body=a.body, topics=", ".join(a.topics))
+        writer.commit()
+        self.warnings: list[str] = []
+        self.searcher = ix.searcher()
+        self.parser = MultifieldParser(self.FIELDS, schema)
+
+    def search(self, text: str, depth: int) -> list[str]:
+        return [hit["id"] for hit in self.searcher.search(self.parser.parse(text), limit=depth)]
+
+    def details(self) -> dict:
+        return {}
+
+    def close(self) -> None:
+        self.searcher.close()
+
+
+def fts5_match(text: str) -> str | None:
+    """The FTS5 query for typed text: every word quoted as a term (all
+    required, FTS5's default). Double quotes are removed (they would end the
+    term); words without a letter or digit are dropped. None when no word is left."""
+    words = [w for w in text.replace('"', " ").split() if any(ch.isalnum() for ch in w)]
+    return " ".join(f'"{w}"' for w in words) or None
+
+
+class Fts5:
+    """SQLite FTS5 with the porter/unicode61 tokenizer, ranked by bm25()."""
+
+    name = "fts5"
+
+    def __init__(self, corpus: Path, articles: list, scratch: Path, index: Path | None, log: Log):
+        log("fts5: building an index")
+        self.warnings: list[str] = []
+        self.db = sqlite3.connect(str(scratch / "fts5.sqlite"))
+        self.db.execute("CREATE VIRTUAL TABLE docs USING fts5(title, excerpt, body, topics, "
+                        "tokenize='porter unicode61 remove_diacritics 2')")
+        self.ids = {}
+        for rowid, a in enumerate(articles, 1):
+            self.ids[rowid] = a.id
+            self.db.execute("INSERT INTO docs (rowid, title, excerpt, body, topics) VALUES (?, ?, ?, ?, ?)",
+                            (rowid, a.title, a.excerpt, a.body, ", ".join(a.topics)))
+        self.db.commit()
+
+    def search(self, text: str, depth: int) -> list[str]:
+        match = fts5_match(text)
+        if match is None:
+            return []
+        rows = self.db.execute("SELECT rowid FROM docs WHERE docs MATCH ? ORDER BY bm25(docs), rowid LIMIT ?",
+                               (match, depth)).fetchall()
+        return [self.ids[rowid] for (rowid,) in rows]
+
+    def details(self) -> dict:
+        return {}
+
+    def close(self) -> None:
+        self.db.close()
+
+
+RUNNERS = {"newsearch": Newsearch, "whoosh": PlainWhoosh, "fts5": Fts5}
+
+
+# ---------------------------------------------------------------- evaluate
+
+
+def read_corpus(corpus: Path) -> tuple[list, int]:
+    """Every readable article (as the indexer reads it) and how many files were skipped."""
+    articles, skipped = [], 0
+    for rel in find_article_files(corpus):
+        article, _problems = read_article(corpus, rel)
+        if article is None:
+            skipped += 1
+        else:
+            articles.append(article)
+    return articles, skipped
+
+
+def _input_warnings(queries: list[Query], qrels: dict[str, dict[str, int]], known: set[str]) -> list[str]:
+    warnings = []
+    unjudged = [q.qid for q in queries if not relevant_count(qrels.get(q.qid, {}))]
+    if unjudged:
+        warnings.append(f"{len(unjudged)} queries have no relevant judgment and are left out of MAP, nDCG@10 "
+                        f"and P@10 (they still count for zero-result queries): {_some(unjudged)}")
+    asked = {q.qid for q in queries}
+    orphans = [qid for qid in qrels if qid not in asked]
+    if orphans:
+        warnings.append(f"the qrels judge {len(orphans)} queries that are not in the queries file: {_some(orphans)}")
+    missing = sorted({doc for judged in qrels.values() for doc in judged if doc not in known})
+    if missing:
+        warnings.append(f"the qrels name {len(missing)} documents that are not in the corpus "
+                        f"(no system can find them): {_some(missing)}")
+    return warnings
+
+
+def _some(items: Sequence[str], shown: int = 5) -> str:
+    more = f" and {len(items) - shown} more" if len(items) > shown else ""
+    return ", ".join(items[:shown]) + more
+
+
+def _quiet(_message: str) -> None:
+    pass
+
+
+def evaluate(corpus, queries_path, qrels_path, index=None, depth: int = DEFAULT_DEPTH,
+             systems: Sequence[str] = SYSTEMS, log: Log | None = None) -> dict:
+    """Run every query through each system and return the figures (see ``format_report``).
+
+    Raises ``InputError`` for unusable inputs, ``ValueError`` for a bad
+    ``depth`` or system name, and ``indexer.IndexProblem`` if ``index`` is busy.
+    """
+    log = log or _quiet
+    unknown = [name for name in systems if name not in RUNNERS]
+    if unknown or not systems:
+        raise ValueError(f"systems must be some of {', '.join(SYSTEMS)}, not {', '.join(unknown) or 'none'}")
+    if not 1 <= depth <= MAX_DEPTH:
+        raise ValueError(f"depth must be between 1 and {MAX_DEPTH}")
+    started = time.perf_counter()
+    corpus = Path(corpus)
+    if not corpus.is_dir():
+        raise InputError(f"{corpus}: the corpus folder does not exist or is not a folder")
+    queries = read_queries(queries_path)
+    qrels = read_qrels(qrels_path)
+    if not queries:
+        raise InputError(f"{queries_path}: no queries")
+    log(f"reading {corpus}")
+    articles, skipped = read_corpus(corpus)
+    read_seconds = time.perf_counter() - started
+    warnings = _input_warnings(queries, qrels, {a.id for a in articles})
+    if skipped:
+        warnings.append(f"{skipped} files in the corpus could not be read and are in no system's index")
+
+    rankings: dict[str, dict[str, list[str]]] = {}
+    figures: dict[str, dict] = {}
+    with tempfile.TemporaryDirectory(prefix="newsearch-eval-") as scratch:
+        for name in dict.fromkeys(systems):
+            setup_started = time.perf_counter()
+            runner = RUNNERS[name](corpus, articles, Path(scratch), Path(index) if index else None, log)
+            try:
+                setup_seconds = time.perf_counter() - setup_started
+                log(f"{name}: running {len(queries)} queries")
+                ranked, errors = {}, {}
+                query_started = time.perf_counter()
+                for query in queries:
+                    try:
+                        ranked[query.qid] = runner.search(query.text, depth)
+                    except Exception as exc:  # reported, and the query counts as finding nothing
+                        ranked[query.qid] = []
+                        errors[query.qid] = f"{exc.__class__.__name__}: {exc}"
+                query_seconds = time.perf_counter() - query_started
+                details = runner.details()
+            finally:
+                runner.close()
+            warnings.extend(runner.warnings)
+            warnings.extend(f"{name}: query {qid} failed ({message})" for qid, message in errors.items())
+            rankings[name] = ranked
+            figures[name] = {"setup_seconds": setup_seconds, "query_seconds": query_seconds,
+                             "ms_per_query": query_seconds / len(queries) * 1000, "errors": errors, **details}
+
+    per_query = []
+    for query in queries:
+        judgments = qrels.get(query.qid, {})
+        judged = relevant_count(judgments) > 0
+        row = {"qid": query.qid, "query": query.text, "relevant": relevant_count(judgments), "judged": judged,
+               "systems": {}}
+        for name, ranked in rankings.items():
+            ids = ranked[query.qid]
+            row["systems"][name] = {
+                "returned": len(ids),
+                "ap": average_precision(ids, judgments) if judged else None,
+                "ndcg_at_10": ndcg(ids, judgments) if judged else None,
+                "p_at_10": precision_at(ids, judgments) if judged else None,
+            }
+        per_query.append(row)
+
+    judged_rows = [row for row in per_query if row["judged"]]
+    if not judged_rows:
+        warnings.append("no query has a relevant judgment, so MAP, nDCG@10 and P@10 cannot be computed")
+    for name, summary in figures.items():
+        zero = [row["qid"] for row in per_query if row["systems"][name]["returned"] == 0]
+        summary.update({
+            "map": mean([row["systems"][name]["ap"] for row in judged_rows]),
+            "ndcg_at_10": mean([row["systems"][name]["ndcg_at_10"] for row in judged_rows]),
+            "p_at_10": mean([row["systems"][name]["p_at_10"] for row in judged_rows]),
+            "zero_result_queries": len(zero),
+            "zero_result_qids": zero,
+        })
+        # The metrics first, then the timings and details, when printed as JSON.
+        figures[name] = {key: summary[key] for key in
+                         ("map", "ndcg_at_10", "p_at_10", "zero_result_queries", "zero_result_qids")} | summary
+
+    return {
+        "corpus": str(corpus), "queries_file": str(queries_path), "qrels_file": str(qrels_path),
+        "articles": len(articles), "skipped_files": skipped,
+        "queries": len(queries), "judged_queries": len(judged_rows), "depth": depth, "cutoff": CUTOFF,
+        "systems": figures, "per_query": per_query, "warnings": warnings,
+        "read_seconds": read_seconds, "seconds": time.perf_counter() - started,
+    }
+
+
+# ---------------------------------------------------------------- report
+
+
+def _figure(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4f}"
+
+
+def format_report(result: dict, per_query: bool = False) -> str:
+    """The result of ``evaluate`` as a text table (plus per-query nDCG@10 if asked)."""
+    lines = [
+        f"corpus {result['corpus']}: {result['articles']:,} articles; {result['queries']} queries "
+        f"({result['judged_queries']} with relevant judgments); depth {result['depth']}",
+        "",
+        f"{'system':<11}{'MAP':>8}{'nDCG@10':>9}{'P@10':>8}{'zero-result queries':>21}{'setup s':>9}{'ms/query':>10}",
+    ]
+    for name, s in result["systems"].items():
+        lines.append(f"{name:<11}{_figure(s['map']):>8}{_figure(s['ndcg_at_10']):>9}{_figure(s['p_at_10']):>8}"
+                     f"{s['zero_result_queries']:>21}{s['setup_seconds']:>9.2f}{s['ms_per_query']:>10.2f}")
+    lines.append("")
+    news = result["systems"].get("newsearch")
+    if news:
+        where = f"in {news['index']}" if news["index"] else "in a scratch folder"
+        lines.append(f"newsearch: index {'reused' if news['index_reused'] else 'built'} {where}; "
+                     f"most-of-the-words fallback used for {news['fallback_queries']} of {result['queries']} queries")
+    lines.append(f"read the corpus in {result['read_seconds']:.2f}s; {result['seconds']:.2f}s in all")
+    if per_query:
+        names = list(result["systems"])
+        lines += ["", "nDCG@10 per query ('-': no relevant judgment; returned counts in brackets)",
+                  f"{'qid':<10}" + "".join(f"{name:>16}" for name in names) + "  query"]
+        for row in result["per_query"]:
+            cells = "".join(f"{_figure(row['systems'][n]['ndcg_at_10']) + ' (' + str(row['systems'][n]['returned']) + ')':>16}"
+                            for n in names)
+            text = row["query"] if len(row["query"]) <= 60 else row["query"][:57] + "..."
+            lines.append(f"{row['qid']:<10}{cells}  {text}")
+    if result["warnings"]:
+        lines.append("")
+        lines += [f"warning: {message}" for message in result["warnings"]]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m search.evaluation", description=__doc__.splitlines()[0])
+    parser.add_argument("corpus", type=Path, help="folder of articles")
+    parser.add_argument("queries", type=Path, help="queries file: <qid>TAB<query text> per line")
+    parser.add_argument("qrels", type=Path, help="TREC qrels file: <qid> 0 <doc-id> <grade> per line")
+    parser.add_argument("--index", type=Path, help="newsearch index folder: reused if it holds an index, "
+                                                   "built there if not (default: a scratch folder)")
+    parser.add_argument("--depth", type=int, default=DEFAULT_DEPTH,
+                        help=f"results taken from each system per query (1-{MAX_DEPTH}; default {DEFAULT_DEPTH})")
+    parser.add_argument("--system", dest="systems", action="append", choices=SYSTEMS,
+                        help="evaluate only this system (repeatable; default all three)")
+    parser.add_argument("--per-query", action="store_true", help="also print nDCG@10 per query and system")
+    parser.add_argument("--json", dest="as_json", action="store_true", help="print one JSON object instead of text")
+    args = parser.parse_args(argv)
+    if not 1 <= args.depth <= MAX_DEPTH:
+        parser.error(f"--depth must be between 1 and {MAX_DEPTH}")
+
+    def log(message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+
+    try:
+        result = evaluate(args.corpus, args.queries, args.qrels, index=args.index, depth=args.depth,
+                          systems=tuple(args.systems or SYSTEMS), log=log if sys.stderr.isatty() else None)
+    except (InputError, indexer.IndexProblem) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.as_json:
+        print(json.dumps(result, ensure_ascii=False, indent=2))
+    else:
+        print(format_report(result, per_query=args.per_query))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
