@@ -33,7 +33,8 @@ from whoosh import query as Q
 from . import highlighting
 from .facets import FACETS, FacetTable
 from .indexer import IndexHome, NoIndex, read_json
-from .ranking import NewsBM25
+from . import stories
+from .ranking import NewsBM25, priors
 from .schema import DEFAULT_FIELD
 from .querying import QueryError, filter_query, loosen, parse, parse_date_bound
 
@@ -65,6 +66,7 @@ class Hit:
     score: float
     title_segments: highlighting.Segments
     snippet_segments: highlighting.Segments
+    duplicates: list[dict] = field(default_factory=list)  # other copies of the same story
 
     def to_json(self) -> dict:
         return {
@@ -81,6 +83,7 @@ class Hit:
                 "title": highlighting.to_html(self.title_segments),
                 "snippet": highlighting.to_html(self.snippet_segments),
             },
+            "duplicates": self.duplicates,
         }
 
 
@@ -141,9 +144,14 @@ def _one_at_a_time(method):
 class Engine:
     """Search over the index in ``index_path`` (an ``IndexHome`` folder). Safe to share between threads."""
 
-    def __init__(self, index_path: Path | str, *, recheck_seconds: float = 0.5):
+    def __init__(self, index_path: Path | str, *, recheck_seconds: float = 0.5,
+                 recency_weight: float | None = None, recency_half_life_days: float | None = None):
         self.home = IndexHome(index_path)
         self.recheck_seconds = recheck_seconds
+        # A gentle boost for newer articles among equally relevant ones (see ranking.priors).
+        self.recency_weight = _setting(recency_weight, "NEWSEARCH_RECENCY_WEIGHT", DEFAULT_RECENCY_WEIGHT)
+        self.recency_half_life_days = _setting(recency_half_life_days, "NEWSEARCH_RECENCY_HALF_LIFE_DAYS",
+                                               DEFAULT_RECENCY_HALF_LIFE_DAYS)
         self._lock = threading.Lock()  # guards reopening
         self._use_lock = threading.RLock()  # guards using the searcher
         self._searcher = None
@@ -192,8 +200,11 @@ class Engine:
 
     @_one_at_a_time
     def search(self, text: str = "", *, topics=(), sources=(), since=None, until=None, sort: str = "relevance",
-               page: int = 1, page_size: int = 10, now: dt.datetime | None = None) -> SearchResponse:
-        """Search; raises ``QueryError`` only for bad option values (not for typed text)."""
+               page: int = 1, page_size: int = 10, collapse: bool = True,
+               now: dt.datetime | None = None) -> SearchResponse:
+        """Search; raises ``QueryError`` only for bad option values (not for typed text).
+
+        ``collapse`` shows each story once, with its other copies in ``duplicates``."""
         started = time.perf_counter()
         if sort not in SORTS:
             raise QueryError(f"sort must be one of {', '.join(SORTS)}, not '{sort}'")
@@ -207,10 +218,11 @@ class Engine:
         reading = parse(text or "", searcher, now=now)
         since = max(filter(None, (since, reading.since)), default=None)
         until = min(filter(None, (until, reading.until)), default=None)
-        filters = filter_query(searcher, topics=topics, sources=sources)
-        date_check = None
+        scope = _Scope()
+        if filters := filter_query(searcher, topics=topics, sources=sources):
+            scope.allowed = set(searcher.docs_for_query(filters[0] if len(filters) == 1 else Q.And(filters)))
         if since or until:
-            date_check = FacetTable.of(searcher).date_check(_naive(since), _naive(until))
+            scope.date_check = FacetTable.of(searcher).date_check(_naive(since), _naive(until))
         response = SearchResponse(
             text=text or "", read_as=reading.read_as, notes=list(reading.notes), fallback=False,
             filters={"topics": list(topics), "sources": list(sources), "since": _utc(since), "until": _utc(until)},
@@ -218,55 +230,52 @@ class Engine:
         )
         q = reading.query
         if q is Q.NullQuery:
-            if not filters and not date_check:
+            if scope.allowed is None and scope.date_check is None:
                 response.took_ms = (time.perf_counter() - started) * 1000
                 return response
             q = Q.Every()  # filters alone: browse them, newest first by default
             if sort == "relevance":
                 sort = response.sort = "newest"
-        results = self._run(searcher, q, filters, date_check, sort, page, page_size)
+        results = self._run(searcher, q, scope, sort, page, page_size, collapse)
         if results.total == 0 and (loose := loosen(reading)) is not None:
-            fallback = self._run(searcher, loose, filters, date_check, sort, page, page_size)
+            fallback = self._run(searcher, loose, scope, sort, page, page_size, collapse)
             if fallback.total:
                 results, q = fallback, loose
                 response.fallback = True
                 response.notes.append("No article has all of the words; showing articles that match most of them.")
         response.total = results.total
         terms = highlighting.query_terms(q)
-        response.hits = [self._hit(searcher, docnum, score, terms) for docnum, score in results.page_hits]
+        response.hits = [self._hit(searcher, docnum, score, terms, others)
+                         for docnum, score, others in results.page_hits]
         response.facets = results.facets
         response.timeline = results.timeline
         response.took_ms = (time.perf_counter() - started) * 1000
         return response
 
-    def _run(self, searcher, q: Q.Query, filters: list[Q.Query], date_check, sort: str, page: int,
-             page_size: int) -> "_Results":
-        """One pass over every match: score it, count it, facet it; then rank the page."""
-        allowed = None
-        if filters:
-            allowed = set(searcher.docs_for_query(filters[0] if len(filters) == 1 else Q.And(filters)))
-        scored = _score_all(searcher, q, allowed, date_check)
+    def _run(self, searcher, q: Q.Query, scope: "_Scope", sort: str, page: int, page_size: int,
+             collapse: bool) -> "_Results":
+        """One pass over every match: score, count and facet it; collapse copies; rank the page."""
         table = FacetTable.of(searcher)
+        scored = _score_all(searcher, q, scope, priors(table, self.recency_weight, self.recency_half_life_days))
         if not scored:
             return _Results(0, [], table.count([]), table.timeline([]))
+        docnums = [-negdoc for _, negdoc in scored]
+        groups = stories.collapse(scored, table.stories, table.published) if collapse else \
+            [(score, negdoc, []) for score, negdoc in scored]
         wanted = page * page_size
         if sort == "relevance":
             # Ties go to the earlier document (negated docnums sort that way).
-            ranked = [(-negdoc, score) for score, negdoc in heapq.nlargest(wanted, scored)]
+            ranked = heapq.nlargest(wanted, groups, key=lambda g: (g[0], g[1]))
         else:
             published = table.published
-            newest = sort == "newest"
-            # Undated articles go last either way.
-            undated = _NO_DATE if newest else -_NO_DATE
-            keyed = sorted((undated if published[-negdoc] is None else published[-negdoc], -negdoc, score)
-                           for score, negdoc in scored)
-            chosen = keyed[::-1][:wanted] if newest else keyed[:wanted]
-            ranked = [(docnum, score) for _, docnum, score in chosen]
-        docnums = [-negdoc for _, negdoc in scored]
-        return _Results(total=len(scored), page_hits=ranked[(page - 1) * page_size:wanted],
-                        facets=table.count(docnums), timeline=table.timeline(docnums))
+            undated = _NO_DATE if sort == "newest" else -_NO_DATE  # undated articles go last either way
+            ranked = sorted(groups, key=lambda g: (undated if published[-g[1]] is None else published[-g[1]], g[1]),
+                            reverse=(sort == "newest"))[:wanted]
+        page_hits = [(-negdoc, score, others) for score, negdoc, others in ranked[(page - 1) * page_size:wanted]]
+        return _Results(total=len(groups), page_hits=page_hits, facets=table.count(docnums),
+                        timeline=table.timeline(docnums))
 
-    def _hit(self, searcher, docnum: int, score: float, terms: frozenset[str]) -> Hit:
+    def _hit(self, searcher, docnum: int, score: float, terms: frozenset[str], others=()) -> Hit:
         stored = searcher.stored_fields(docnum)
         title = stored.get("title", "")
         excerpt = stored.get("excerpt", "")
@@ -279,6 +288,7 @@ class Engine:
             image=stored.get("image", ""), score=float(score),
             title_segments=highlighting.whole(title, terms),
             snippet_segments=snippet or highlighting.shorten(excerpt or stored.get("body", "")),
+            duplicates=[_copy(searcher.stored_fields(other)) for other in others],
         )
 
     # ------------------------------------------------------------ articles and stats
@@ -351,25 +361,53 @@ class _Results:
     timeline: dict
 
 
-def _score_all(searcher, q: Q.Query, allowed: set[int] | None, date_check=None) -> list[tuple[float, int]]:
-    """``(score, -docnum)`` for every document matching ``q``, ``allowed`` and ``date_check``.
+@dataclass
+class _Scope:
+    """Which documents may match: a set from filters and/or a date test (None: any)."""
+
+    allowed: set[int] | None = None
+    date_check: object = None
+
+
+def _copy(stored: dict) -> dict:
+    """Another copy of a story, as a result lists it."""
+    return {"id": stored["id"], "title": stored.get("title", ""), "url": stored.get("url", ""),
+            "provider": {"name": stored.get("source", ""), "domain": stored.get("domain", "")},
+            "published": _utc(stored.get("published"))}
+
+
+def _score_all(searcher, q: Q.Query, scope: _Scope, prior: list[float] | None = None) -> list[tuple[float, int]]:
+    """``(score, -docnum)`` for every document matching ``q`` within ``scope``, scores times ``prior``.
 
     Walking the matchers once gives the total, the facets and the ranking
     together; Whoosh's collector would need a second pass for the count.
     """
     scored = []
+    allowed, date_check = scope.allowed, scope.date_check
     context = searcher.context()
     for sub, offset in searcher.leaf_searchers():
         matcher = q.matcher(sub, context)
         while matcher.is_active():
             docnum = matcher.id() + offset
             if (allowed is None or docnum in allowed) and (date_check is None or date_check(docnum)):
-                scored.append((matcher.score(), -docnum))
+                score = matcher.score()
+                scored.append((score * prior[docnum] if prior else score, -docnum))
             matcher.next()
     return scored
 
 
 _NO_DATE = -(2**63)
+DEFAULT_RECENCY_WEIGHT = 0.1
+DEFAULT_RECENCY_HALF_LIFE_DAYS = 365.0
+
+
+def _setting(value: float | None, variable: str, default: float) -> float:
+    if value is not None:
+        return float(value)
+    try:
+        return float(os.environ.get(variable, default))
+    except ValueError:
+        return default
 
 
 def _naive(stamp: dt.datetime | None) -> dt.datetime | None:

@@ -22,19 +22,33 @@ FACET_SIZE = 20
 MAX_MONTHS = 36  # a longer timeline is drawn per year
 
 
+def _per_doc_terms(searcher, field: str, size: int) -> list[tuple[str, ...]]:
+    """Each document's terms in an exact-value field, read from the postings."""
+    per_doc: list[tuple[str, ...]] = [()] * size
+    if field in searcher.schema:
+        reader = searcher.reader()
+        for term in reader.lexicon(field):
+            label = term.decode("utf-8") if isinstance(term, bytes) else term
+            for docnum in reader.postings(field, term).all_ids():
+                per_doc[docnum] += (label,)
+    return per_doc
+
+
+def _column(searcher, field: str, size: int) -> list[float | None]:
+    """A numeric column; missing values (stored as NaN) become None."""
+    if field not in searcher.schema:
+        return [None] * size
+    return [None if value is None or value != value else value for value in searcher.reader().column_reader(field)]
+
+
 class FacetTable:
     def __init__(self, searcher):
         reader = searcher.reader()
         size = reader.doc_count_all()
         self.values: dict[str, list[tuple[str, ...]]] = {}
         for name, field in FACETS.items():
-            per_doc: list[tuple[str, ...]] = [()] * size
-            if field in searcher.schema:
-                for term in reader.lexicon(field):
-                    label = term.decode("utf-8") if isinstance(term, bytes) else term
-                    for docnum in reader.postings(field, term).all_ids():
-                        per_doc[docnum] += (label,)
-            self.values[name] = per_doc
+            self.values[name] = _per_doc_terms(searcher, field, size)
+        self.stories = [keys[0] if keys else None for keys in _per_doc_terms(searcher, "story", size)]
         dated = self.values["years"]
         # Raw column values (microseconds): undated articles hold a default
         # that is no date at all, so they are recognised by having no year.
@@ -42,6 +56,9 @@ class FacetTable:
         self.published = [stamp if dated[d] else None for d, stamp in enumerate(column)]
         self.months = [long_to_datetime(stamp).strftime("%Y-%m") if stamp is not None else None
                        for stamp in self.published]
+        self.quality = _column(searcher, "quality", size)
+        self.heat = _column(searcher, "heat", size)
+        self.cache: dict = {}  # values derived from these (e.g. ranking priors), kept with the table
 
     def date_check(self, since: dt.datetime | None, until: dt.datetime | None):
         """A ``docnum -> bool`` test for ``since <= published < until`` (naive UTC bounds)."""

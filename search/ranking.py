@@ -43,3 +43,35 @@ def _norms(searcher, fieldname: str, B: float, K1: float, avgfl: float) -> list[
         length = reader.doc_field_length
         cache[key] = [K1 * (1 - B + B * length(d, fieldname, 1) / avgfl) for d in range(reader.doc_count_all())]
     return cache[key]
+
+
+DAY_MICROSECONDS = 86_400 * 1_000_000
+TIE_BREAK = 0.001  # quality and heat only separate otherwise equal scores
+
+
+def priors(table, weight: float, half_life_days: float) -> list[float]:
+    """Per-document score multipliers: a gentle boost for recent articles, and
+    ``quality``/``heat`` as tie-breakers.
+
+    Recency is measured from the newest article in the index, not from
+    today, so an archive of 1987 news still prefers its newer stories.
+    The boost halves every ``half_life_days``: ``1 + weight`` for the
+    newest article, tending to 1 for old ones. Cached with the table.
+    """
+    key = ("priors", weight, half_life_days)
+    if key in table.cache:
+        return table.cache[key]
+    dated = [stamp for stamp in table.published if stamp is not None]
+    newest = max(dated) if dated else 0
+    half_life = max(half_life_days, 0.01) * DAY_MICROSECONDS
+    top_quality = max((q for q in table.quality if q), default=0) or 1
+    top_heat = max((h for h in table.heat if h), default=0) or 1
+    result = []
+    for stamp, quality, heat in zip(table.published, table.quality, table.heat):
+        prior = 1.0
+        if weight and stamp is not None:
+            prior += weight * 0.5 ** ((newest - stamp) / half_life)
+        prior += TIE_BREAK * (max(quality or 0, 0) / top_quality + max(heat or 0, 0) / top_heat)
+        result.append(prior)
+    table.cache[key] = result
+    return result

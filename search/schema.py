@@ -20,8 +20,9 @@ from whoosh import fields
 
 from .analysis import FIELD_GAP, NewsAnalyzer, term_positions, weighted_term_positions
 from .documents import Article
+from .stories import story_key
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 # BM25F weights of each part of an article in ``text``: title over excerpt over body/related.
 FIELD_WEIGHTS = {"title": 4.0, "topics": 2.0, "excerpt": 1.6, "body": 1.0, "related": 0.4}
@@ -87,6 +88,7 @@ def build_schema() -> fields.Schema:
         category=fields.ID(stored=True),
         type=fields.ID(stored=True),
         year=fields.ID(stored=True, sortable=True),
+        story=fields.ID(),
         published=not_indexed(fields.DATETIME(stored=True, sortable=True)),
         url=fields.STORED(),
         image=fields.STORED(),
@@ -126,6 +128,8 @@ def index_fields(article: Article) -> dict:
         doc["source"] = article.provider
     if article.domain:
         doc["domain"] = article.domain
+    if key := story_key(article.title):
+        doc["story"] = key
     if article.published:
         # Whoosh's DATETIME stores naive UTC.
         doc["published"] = article.published.replace(tzinfo=None)

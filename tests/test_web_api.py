@@ -253,7 +253,7 @@ def api_error(response, status: int) -> dict:
 # ---------------------------------------------------------------- /api/search
 
 
-RESULT_KEYS = {"id", "title", "excerpt", "url", "provider", "published", "topics", "image", "score", "highlights"}
+RESULT_KEYS = {"id", "title", "excerpt", "url", "provider", "published", "topics", "image", "score", "highlights", "duplicates"}
 
 
 def _without_timing(body: dict) -> dict:

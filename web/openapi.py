@@ -18,9 +18,18 @@ SCHEMAS = {
         "type": "object", "required": ["name", "domain"], "additionalProperties": False,
         "properties": {"name": {"type": "string"}, "domain": {"type": "string"}},
     },
+    "Copy": {
+        "type": "object", "required": ["id", "title", "url", "provider", "published"], "additionalProperties": False,
+        "description": "Another copy of the same story (syndicated or re-published).",
+        "properties": {
+            "id": {"type": "string"}, "title": {"type": "string"}, "url": {"type": "string"},
+            "provider": {"$ref": "#/components/schemas/Provider"}, "published": _STRING_OR_NULL,
+        },
+    },
     "Result": {
         "type": "object",
-        "required": ["id", "title", "excerpt", "url", "provider", "published", "topics", "image", "score", "highlights"],
+        "required": ["id", "title", "excerpt", "url", "provider", "published", "topics", "image", "score", "highlights",
+                     "duplicates"],
         "additionalProperties": False,
         "properties": {
             "id": {"type": "string", "description": "Path of the article file under the data folder, without .md."},
@@ -37,6 +46,8 @@ SCHEMAS = {
                 "description": "HTML: text escaped, matched words wrapped in <mark>.",
                 "properties": {"title": {"type": "string"}, "snippet": {"type": "string"}},
             },
+            "duplicates": {"type": "array", "items": {"$ref": "#/components/schemas/Copy"},
+                           "description": "Other copies of this story, collapsed into this result (collapse=1)."},
         },
     },
     "SearchResponse": {
@@ -156,6 +167,8 @@ SEARCH_PARAMETERS = [
     _param("sort", "Order of results.", {"enum": list(SORTS), "default": "relevance"}),
     _param("page", "Page number.", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 1}),
     _param("size", "Results per page.", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE, "default": 10}),
+    _param("collapse", "1: show each story once, its other copies in `duplicates`; 0: every copy.",
+           {"type": "integer", "enum": [0, 1], "default": 1}),
 ]
 
 

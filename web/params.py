@@ -34,6 +34,7 @@ class SearchParams:
     sort: str = "relevance"
     page: int = 1
     size: int = DEFAULT_SIZE
+    collapse: bool = True
 
     @property
     def is_empty(self) -> bool:
@@ -64,11 +65,14 @@ class SearchParams:
             pairs.append(("page", str(self.page)))
         if self.size != DEFAULT_SIZE:
             pairs.append(("size", str(self.size)))
+        if not self.collapse:
+            pairs.append(("collapse", "0"))
         return urlencode(pairs)
 
     def engine_options(self) -> dict:
         return {"topics": self.topics, "sources": self.sources, "since": self.since or None,
-                "until": self.until or None, "sort": self.sort, "page": self.page, "page_size": self.size}
+                "until": self.until or None, "sort": self.sort, "page": self.page, "page_size": self.size,
+                "collapse": self.collapse}
 
 
 def _text(args, name: str, limit: int) -> str:
@@ -124,4 +128,5 @@ def parse_params(args) -> SearchParams:
         sort=sort,
         page=_number(args, "page", 1, 1, MAX_PAGE),
         size=_number(args, "size", DEFAULT_SIZE, 1, MAX_PAGE_SIZE),
+        collapse=_number(args, "collapse", 1, 0, 1) == 1,
     )
