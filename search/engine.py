@@ -22,6 +22,7 @@ import functools
 import heapq
 import math
 import os
+import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -36,7 +37,9 @@ from .indexer import IndexHome, NoIndex, read_json
 from . import stories
 from .ranking import NewsBM25, priors
 from .schema import DEFAULT_FIELD
-from .querying import QueryError, filter_query, loosen, parse, parse_date_bound
+from .analysis import STOP_WORDS, fold
+from .querying import QueryError, Synonyms, filter_query, loosen, parse, parse_date_bound
+from .vocabulary import Vocabulary
 
 SORTS = ("relevance", "newest", "oldest")
 MAX_PAGE_SIZE = 100
@@ -101,6 +104,7 @@ class SearchResponse:
     hits: list[Hit] = field(default_factory=list)
     facets: dict[str, list[dict]] = field(default_factory=lambda: {name: [] for name in FACETS})
     timeline: dict = field(default_factory=lambda: {"unit": "month", "buckets": []})
+    spelling: dict | None = None  # {"corrected": text, "applied": bool} when a correction finds more
     took_ms: float = 0.0
 
     @property
@@ -115,6 +119,7 @@ class SearchResponse:
                 "notes": self.notes,
                 "fallback": self.fallback,
                 "filters": self.filters,
+                "spelling": self.spelling,
             },
             "sort": self.sort,
             "total": self.total,
@@ -145,13 +150,15 @@ class Engine:
     """Search over the index in ``index_path`` (an ``IndexHome`` folder). Safe to share between threads."""
 
     def __init__(self, index_path: Path | str, *, recheck_seconds: float = 0.5,
-                 recency_weight: float | None = None, recency_half_life_days: float | None = None):
+                 recency_weight: float | None = None, recency_half_life_days: float | None = None,
+                 synonyms: Path | str | None = None):
         self.home = IndexHome(index_path)
         self.recheck_seconds = recheck_seconds
         # A gentle boost for newer articles among equally relevant ones (see ranking.priors).
         self.recency_weight = _setting(recency_weight, "NEWSEARCH_RECENCY_WEIGHT", DEFAULT_RECENCY_WEIGHT)
         self.recency_half_life_days = _setting(recency_half_life_days, "NEWSEARCH_RECENCY_HALF_LIFE_DAYS",
                                                DEFAULT_RECENCY_HALF_LIFE_DAYS)
+        self.synonyms_path = synonyms  # None: NEWSEARCH_SYNONYMS or the shipped list
         self._lock = threading.Lock()  # guards reopening
         self._use_lock = threading.RLock()  # guards using the searcher
         self._searcher = None
@@ -200,11 +207,13 @@ class Engine:
 
     @_one_at_a_time
     def search(self, text: str = "", *, topics=(), sources=(), since=None, until=None, sort: str = "relevance",
-               page: int = 1, page_size: int = 10, collapse: bool = True,
+               page: int = 1, page_size: int = 10, collapse: bool = True, correct: bool = True,
                now: dt.datetime | None = None) -> SearchResponse:
         """Search; raises ``QueryError`` only for bad option values (not for typed text).
 
-        ``collapse`` shows each story once, with its other copies in ``duplicates``."""
+        ``collapse`` shows each story once, with its other copies in ``duplicates``.
+        ``correct`` lets a spelling correction replace a query that finds nothing
+        (it is still offered as a suggestion when ``correct`` is False)."""
         started = time.perf_counter()
         if sort not in SORTS:
             raise QueryError(f"sort must be one of {', '.join(SORTS)}, not '{sort}'")
@@ -215,7 +224,8 @@ class Engine:
         since = _bound(since, end=False, now=now)
         until = _bound(until, end=True, now=now)
         searcher = self.searcher()
-        reading = parse(text or "", searcher, now=now)
+        synonyms = Synonyms.load(self.synonyms_path)
+        reading = parse(text or "", searcher, now=now, synonyms=synonyms)
         since = max(filter(None, (since, reading.since)), default=None)
         until = min(filter(None, (until, reading.until)), default=None)
         scope = _Scope()
@@ -237,6 +247,16 @@ class Engine:
             if sort == "relevance":
                 sort = response.sort = "newest"
         results = self._run(searcher, q, scope, sort, page, page_size, collapse)
+        if text and (corrected := self._correction(searcher, text)):
+            better = parse(corrected, searcher, now=now, synonyms=synonyms)
+            found = self._run(searcher, better.query, scope, sort, page, page_size, collapse)
+            if found.total > results.total:
+                applied = correct and results.total == 0
+                response.spelling = {"corrected": corrected, "applied": applied}
+                if applied:
+                    results, q, reading = found, better.query, better
+                    response.read_as = better.read_as
+                    response.notes.append(f"No results for '{text}'; showing results for '{corrected}'.")
         if results.total == 0 and (loose := loosen(reading)) is not None:
             fallback = self._run(searcher, loose, scope, sort, page, page_size, collapse)
             if fallback.total:
@@ -251,6 +271,24 @@ class Engine:
         response.timeline = results.timeline
         response.took_ms = (time.perf_counter() - started) * 1000
         return response
+
+    def _correction(self, searcher, text: str) -> str | None:
+        """``text`` with unknown or rare words replaced by far commoner near spellings, or None."""
+        words = Vocabulary.of(searcher, self._generation)
+        changed = False
+
+        def fix(match: re.Match) -> str:
+            nonlocal changed
+            word = match.group()
+            folded = fold(word)
+            if folded in STOP_WORDS or word in ("AND", "OR", "NOT") or words.count(folded) >= RARE_WORD:
+                return word
+            better = words.correct(folded)
+            changed = changed or better is not None
+            return better or word
+
+        corrected = _WORD.sub(fix, text)
+        return corrected if changed else None
 
     def _run(self, searcher, q: Q.Query, scope: "_Scope", sort: str, page: int, page_size: int,
              collapse: bool) -> "_Results":
@@ -397,6 +435,8 @@ def _score_all(searcher, q: Q.Query, scope: _Scope, prior: list[float] | None = 
 
 
 _NO_DATE = -(2**63)
+RARE_WORD = 50  # a word seen fewer times than this may be a typo (archives have typos too)
+_WORD = re.compile(r"(?<![\w:*])[^\W\d_]{3,}(?![\w*:])")
 DEFAULT_RECENCY_WEIGHT = 0.1
 DEFAULT_RECENCY_HALF_LIFE_DAYS = 365.0
 

@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import os
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from whoosh import query as Q
 from whoosh.qparser import OperatorsPlugin, QueryParser, syntax
@@ -126,6 +128,61 @@ class _Tidied:
     notes: list[str]
     since: dt.datetime | None = None
     until: dt.datetime | None = None
+
+
+# ---------------------------------------------------------------- synonyms
+
+
+DEFAULT_SYNONYMS = Path(__file__).with_name("synonyms.txt")
+_synonym_cache: dict[tuple[str, float], "Synonyms"] = {}
+
+
+class Synonyms:
+    """Groups of interchangeable words and phrases from a synonyms file."""
+
+    def __init__(self, groups: list[list[str]]):
+        self.group_of = {alt.casefold(): group for group in groups for alt in group}
+        alternatives = sorted(self.group_of, key=len, reverse=True)
+        self.pattern = re.compile(
+            r"(?<![\w.:&-])(" + "|".join(re.escape(a) for a in alternatives) + r")(?![\w&-])", re.I
+        ) if alternatives else None
+
+    @classmethod
+    def load(cls, path: Path | str | None = None) -> "Synonyms":
+        """The file at ``path`` (default: NEWSEARCH_SYNONYMS, else the shipped list), re-read when it changes."""
+        path = Path(path or os.environ.get("NEWSEARCH_SYNONYMS") or DEFAULT_SYNONYMS)
+        try:
+            key = (str(path), path.stat().st_mtime)
+        except OSError:
+            return cls([])
+        if key not in _synonym_cache:
+            _synonym_cache[key] = cls(_read_groups(path))
+        return _synonym_cache[key]
+
+    def expand(self, text: str) -> str:
+        """Each known word or phrase (outside quotes) becomes ``(it OR "its synonym" ...)``."""
+        if self.pattern is None:
+            return text
+        pieces = text.split('"')
+        for index in range(0, len(pieces), 2):
+            pieces[index] = self.pattern.sub(self._group, pieces[index])
+        return '"'.join(pieces)
+
+    def _group(self, match: re.Match) -> str:
+        typed = match.group(1)
+        others = [a for a in self.group_of[typed.casefold()] if a.casefold() != typed.casefold()]
+        quoted = [f'"{a}"' if not re.fullmatch(r"[\w.&-]+", a) else a for a in others]
+        return "(" + " OR ".join([typed, *quoted]) + ")"
+
+
+def _read_groups(path: Path) -> list[list[str]]:
+    groups = []
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        line = line.split("#", 1)[0].strip()
+        alternatives = [" ".join(a.split()) for a in line.split("=") if a.strip()]
+        if len(alternatives) > 1:
+            groups.append(alternatives)
+    return groups
 
 
 def tidy(text: str, now: dt.datetime | None = None) -> _Tidied:
@@ -243,9 +300,11 @@ def make_parser(schema, group=syntax.AndGroup) -> QueryParser:
     return parser
 
 
-def parse(text: str, searcher, *, now: dt.datetime | None = None) -> Reading:
+def parse(text: str, searcher, *, now: dt.datetime | None = None, synonyms: Synonyms | None = None) -> Reading:
     """Read ``text`` against the index open in ``searcher``; never raises."""
     tidied = tidy(text, now)
+    if synonyms is not None:
+        tidied.text = synonyms.expand(tidied.text)
     schema = searcher.schema
     notes = tidied.notes
     strict, read_as = _parse_with(make_parser(schema), tidied.text, searcher, notes)

@@ -79,8 +79,8 @@ class Vocabulary:
             found = searcher.__dict__["_newsearch_vocabulary"] = cls(load_counts(gen))
         return found
 
-    def known(self, word: str) -> bool:
-        return word in self.counts
+    def count(self, word: str) -> int:
+        return self.counts.get(word, 0)
 
     def complete(self, prefix: str, limit: int = 8) -> list[str]:
         """The most common words starting with ``prefix``."""
@@ -100,4 +100,4 @@ class Vocabulary:
             return None
         best = suggestions[0]
         # A correction must be far more common than what was typed.
-        return best if self.counts.get(best, 0) > 3 * self.counts.get(word, 0) else None
+        return best if self.counts.get(best, 0) > 20 * self.counts.get(word, 0) else None

@@ -56,7 +56,7 @@ SCHEMAS = {
         "additionalProperties": False,
         "properties": {
             "query": {
-                "type": "object", "required": ["text", "read_as", "notes", "fallback", "filters"],
+                "type": "object", "required": ["text", "read_as", "notes", "fallback", "filters", "spelling"],
                 "additionalProperties": False,
                 "properties": {
                     "text": {"type": "string"},
@@ -65,6 +65,12 @@ SCHEMAS = {
                               "description": "Every repair or reinterpretation of the query."},
                     "fallback": {"type": "boolean",
                                  "description": "True when no article had every word and these match most of them."},
+                    "spelling": {
+                        "type": ["object", "null"], "required": ["corrected", "applied"], "additionalProperties": False,
+                        "description": "A spelling correction that finds more: applied (these results are for it) "
+                                       "or only suggested. Null when there is none.",
+                        "properties": {"corrected": {"type": "string"}, "applied": {"type": "boolean"}},
+                    },
                     "filters": {
                         "type": "object", "required": ["topics", "sources", "since", "until"],
                         "additionalProperties": False,
@@ -168,6 +174,8 @@ SEARCH_PARAMETERS = [
     _param("page", "Page number.", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 1}),
     _param("size", "Results per page.", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE, "default": 10}),
     _param("collapse", "1: show each story once, its other copies in `duplicates`; 0: every copy.",
+           {"type": "integer", "enum": [0, 1], "default": 1}),
+    _param("correct", "1: when nothing matches, show results for a spelling correction; 0: search exactly as typed.",
            {"type": "integer", "enum": [0, 1], "default": 1}),
 ]
 

@@ -35,6 +35,7 @@ class SearchParams:
     page: int = 1
     size: int = DEFAULT_SIZE
     collapse: bool = True
+    correct: bool = True
 
     @property
     def is_empty(self) -> bool:
@@ -67,12 +68,14 @@ class SearchParams:
             pairs.append(("size", str(self.size)))
         if not self.collapse:
             pairs.append(("collapse", "0"))
+        if not self.correct:
+            pairs.append(("correct", "0"))
         return urlencode(pairs)
 
     def engine_options(self) -> dict:
         return {"topics": self.topics, "sources": self.sources, "since": self.since or None,
                 "until": self.until or None, "sort": self.sort, "page": self.page, "page_size": self.size,
-                "collapse": self.collapse}
+                "collapse": self.collapse, "correct": self.correct}
 
 
 def _text(args, name: str, limit: int) -> str:
@@ -129,4 +132,5 @@ def parse_params(args) -> SearchParams:
         page=_number(args, "page", 1, 1, MAX_PAGE),
         size=_number(args, "size", DEFAULT_SIZE, 1, MAX_PAGE_SIZE),
         collapse=_number(args, "collapse", 1, 0, 1) == 1,
+        correct=_number(args, "correct", 1, 0, 1) == 1,
     )
