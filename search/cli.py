@@ -223,14 +223,17 @@ def serve(data: Path, index: Path, host: str, port: int, threads: int) -> None:
 @click.option("--sort", type=click.Choice(SORTS), default="relevance", show_default=True)
 @click.option("--limit", type=click.IntRange(1, MAX_PAGE_SIZE), default=10, show_default=True, help="Results per page.")
 @click.option("--page", type=click.IntRange(1, 1000), default=1, show_default=True)
+@click.option("--no-collapse", is_flag=True, help="List every copy of a story, not one result per story.")
+@click.option("--no-correct", is_flag=True, help="Search exactly as typed (no spelling correction).")
 @json_option
-def search_command(words, index: Path, topics, sources, since, until, sort, limit, page, as_json) -> None:
+def search_command(words, index: Path, topics, sources, since, until, sort, limit, page, no_collapse, no_correct,
+                   as_json) -> None:
     """Search the index. WORDS use the query language (see README); a word
     starting with - (like -crude) excludes articles that have it."""
     engine = Engine(index)
     response = _engine_call(lambda: engine.search(
         " ".join(words), topics=topics, sources=sources, since=since, until=until,
-        sort=sort, page=page, page_size=limit))
+        sort=sort, page=page, page_size=limit, collapse=not no_collapse, correct=not no_correct))
     if as_json:
         emit_json(response.to_json())
     else:
@@ -245,6 +248,11 @@ def _styled(segments, **style) -> str:
 def _print_results(response) -> None:
     for note in response.notes:
         click.secho(f"note: {note}", fg="yellow", err=True)
+    if response.spelling and response.spelling["applied"]:
+        click.secho(f"Showing results for '{response.spelling['corrected']}'; "
+                    f"search instead for '{response.text}' with --no-correct.", fg="yellow", err=True)
+    elif response.spelling:
+        click.secho(f"Did you mean: {response.spelling['corrected']}?", fg="yellow", err=True)
     if not response.total:
         click.echo(f"No results for '{response.text}'.")
         return
@@ -261,12 +269,50 @@ def _print_results(response) -> None:
         snippet = highlighting.to_text(hit.snippet_segments)
         if snippet:
             click.echo("     " + _styled(hit.snippet_segments))
+        if hit.duplicates:
+            names = ", ".join(dict.fromkeys(c["provider"]["name"] or c["id"] for c in hit.duplicates))
+            click.echo(f"     and {len(hit.duplicates)} more: {names}")
         click.echo()
     for name, counts in response.facets.items():
         if counts:
             click.echo(f"{name}: " + ", ".join(f"{c['value']} ({c['count']:,})" for c in counts[:8]))
     if response.pages > response.page:
         click.echo(f"page {response.page} of {response.pages}: --page {response.page + 1} for more")
+
+
+@main.command("suggest")
+@click.argument("prefix")
+@index_option
+@click.option("--limit", type=click.IntRange(1, 50), default=8, show_default=True)
+@json_option
+def suggest_command(prefix: str, index: Path, limit: int, as_json: bool) -> None:
+    """Completions for a prefix: topics, sources, titles and words."""
+    found = _engine_call(lambda: Engine(index).suggest(prefix, limit=limit))
+    if as_json:
+        emit_json({"query": prefix, "suggestions": found})
+    else:
+        for item in found:
+            click.echo(f"{item['text']}  ({item['kind']})")
+    sys.exit(0 if found else 1)
+
+
+@main.command("similar")
+@click.argument("article_id")
+@index_option
+@click.option("--limit", type=click.IntRange(1, 50), default=5, show_default=True)
+@json_option
+def similar_command(article_id: str, index: Path, limit: int, as_json: bool) -> None:
+    """Articles similar to ARTICLE_ID (its path without .md), excluding its own copies."""
+    found = _engine_call(lambda: Engine(index).similar(article_id, limit=limit))
+    if found is None:
+        raise UsageProblem(f"there is no article with id '{article_id}'")
+    if as_json:
+        emit_json({"id": article_id, "similar": [hit.to_json() for hit in found]})
+    else:
+        for number, hit in enumerate(found, 1):
+            meta = " · ".join(filter(None, [hit.provider, (hit.published or "")[:10]]))
+            click.echo(f"{number:>3}. {hit.title}\n     {meta}\n     {hit.id}")
+    sys.exit(0 if found else 1)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -38,7 +38,7 @@ from . import stories
 from .ranking import NewsBM25, priors
 from .schema import DEFAULT_FIELD
 from .analysis import STOP_WORDS, fold
-from .querying import QueryError, Synonyms, filter_query, loosen, parse, parse_date_bound
+from .querying import QueryError, Synonyms, _labels, filter_query, loosen, parse, parse_date_bound
 from .vocabulary import Vocabulary
 
 SORTS = ("relevance", "newest", "oldest")
@@ -352,15 +352,43 @@ class Engine:
 
     @_one_at_a_time
     def similar(self, doc_id: str, limit: int = 5) -> list[Hit] | None:
-        """Articles like ``doc_id`` by its key terms (Whoosh's more-like-this); None if unknown."""
+        """Articles like ``doc_id`` by its key terms (Whoosh's more-like-this), without
+        the article itself or its copies (the same story); None if the id is unknown."""
         searcher = self.searcher()
         docnum = searcher.document_number(id=doc_id)
         if docnum is None:
             return None
         stored = searcher.stored_fields(docnum)
         text = "\n".join((stored.get("title", ""), stored.get("excerpt", ""), stored.get("body", "")[:SNIPPET_SOURCE_CHARS]))
-        found = searcher.more_like(docnum, DEFAULT_FIELD, text=text, top=limit, numterms=12)
-        return [self._hit(searcher, hit.docnum, hit.score or 0.0, frozenset()) for hit in found]
+        table = FacetTable.of(searcher)
+        story = table.stories[docnum]
+        found = searcher.more_like(docnum, DEFAULT_FIELD, text=text, top=limit + SIMILAR_SPARE, numterms=12)
+        hits = [(hit.docnum, hit.score or 0.0) for hit in found
+                if hit.docnum != docnum and (story is None or table.stories[hit.docnum] != story)]
+        return [self._hit(searcher, number, score, frozenset()) for number, score in hits[:limit]]
+
+    @_one_at_a_time
+    def suggest(self, prefix: str, limit: int = 8) -> list[dict]:
+        """Completions for what has been typed so far: topics, sources, titles and words."""
+        text = " ".join(prefix.split())[:MAX_SUGGEST_CHARS]
+        if not text:
+            return []
+        searcher = self.searcher()
+        wanted = fold(text)
+        head, _, last = wanted.rpartition(" ")
+        found: list[dict] = []
+        for kind, field in (("topic", "topic"), ("source", "source")):
+            found += [{"text": label, "kind": kind} for label in _labels(searcher, field) if _starts(fold(label), wanted)]
+        table = FacetTable.of(searcher)
+        titles = [table.titles[d] for d, title in enumerate(table.folded_titles) if title and _starts(title, wanted)]
+        found += [{"text": title, "kind": "title"} for title in sorted(set(titles), key=len)[:TITLE_SUGGESTIONS]]
+        if last:
+            words = Vocabulary.of(searcher, self._generation).complete(last, limit)
+            found += [{"text": f"{head} {word}".strip(), "kind": "term"} for word in words if word != last or head]
+        unique = {}
+        for item in found:
+            unique.setdefault(item["text"].casefold(), item)
+        return list(unique.values())[:limit]
 
     @_one_at_a_time
     def health(self) -> dict:
@@ -407,6 +435,11 @@ class _Scope:
     date_check: object = None
 
 
+def _starts(text: str, wanted: str) -> bool:
+    """Does ``text`` start with ``wanted``, or have a word that does?"""
+    return text.startswith(wanted) or f" {wanted}" in text
+
+
 def _copy(stored: dict) -> dict:
     """Another copy of a story, as a result lists it."""
     return {"id": stored["id"], "title": stored.get("title", ""), "url": stored.get("url", ""),
@@ -435,6 +468,9 @@ def _score_all(searcher, q: Q.Query, scope: _Scope, prior: list[float] | None = 
 
 
 _NO_DATE = -(2**63)
+SIMILAR_SPARE = 10  # extra candidates, so excluding copies still leaves enough
+MAX_SUGGEST_CHARS = 100
+TITLE_SUGGESTIONS = 3
 RARE_WORD = 50  # a word seen fewer times than this may be a typo (archives have typos too)
 _WORD = re.compile(r"(?<![\w:*])[^\W\d_]{3,}(?![\w*:])")
 DEFAULT_RECENCY_WEIGHT = 0.1

@@ -207,9 +207,16 @@ class Newsearch:
         self.warnings: list[str] = []
         if self.reused:
             log(f"newsearch: using the index in {home.path}")
-            built_from = indexer.read_json(home.require_current() / "meta.json", {}).get("data")
+            from .schema import SCHEMA_VERSION
+
+            meta = indexer.read_json(home.require_current() / "meta.json", {})
+            built_from = meta.get("data")
             if built_from and Path(built_from) != corpus.resolve():
                 self.warnings.append(f"newsearch: the index in {home.path} was built from {built_from}, not {corpus}")
+            if meta.get("schema_version") != SCHEMA_VERSION:
+                self.warnings.append(f"newsearch: the index in {home.path} has schema version "
+                                     f"{meta.get('schema_version')}, but this code writes {SCHEMA_VERSION}; "
+                                     "the figures are for the old index (rebuild it, or leave out --index)")
         else:
             log(f"newsearch: building an index in {home.path}")
             indexer.build(corpus, home)

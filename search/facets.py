@@ -12,9 +12,12 @@ search on a 20,000-article archive.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import Counter
 
 from whoosh.util.times import datetime_to_long, long_to_datetime
+
+from .analysis import fold
 from typing import Iterable
 
 FACETS = {"topics": "topic", "providers": "source", "years": "year"}
@@ -56,9 +59,20 @@ class FacetTable:
         self.published = [stamp if dated[d] else None for d, stamp in enumerate(column)]
         self.months = [long_to_datetime(stamp).strftime("%Y-%m") if stamp is not None else None
                        for stamp in self.published]
+        self._searcher = searcher
         self.quality = _column(searcher, "quality", size)
         self.heat = _column(searcher, "heat", size)
         self.cache: dict = {}  # values derived from these (e.g. ranking priors), kept with the table
+
+    @functools.cached_property
+    def titles(self) -> list[str]:
+        """Every title (from the column; loaded on first use, by suggestions)."""
+        searcher = self._searcher
+        return list(searcher.reader().column_reader("title")) if "title" in searcher.schema else []
+
+    @functools.cached_property
+    def folded_titles(self) -> list[str]:
+        return [fold(title) if title else "" for title in self.titles]
 
     def date_check(self, since: dt.datetime | None, until: dt.datetime | None):
         """A ``docnum -> bool`` test for ``since <= published < until`` (naive UTC bounds)."""

@@ -22,7 +22,7 @@ from .analysis import FIELD_GAP, NewsAnalyzer, term_positions, weighted_term_pos
 from .documents import Article
 from .stories import story_key
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # BM25F weights of each part of an article in ``text``: title over excerpt over body/related.
 FIELD_WEIGHTS = {"title": 4.0, "topics": 2.0, "excerpt": 1.6, "body": 1.0, "related": 0.4}
@@ -39,8 +39,8 @@ class NewsText(fields.TEXT):
     per token, which is most of the cost of a build.
     """
 
-    def __init__(self, stored: bool = False):
-        super().__init__(analyzer=NewsAnalyzer(), stored=stored, phrase=True)
+    def __init__(self, stored: bool = False, sortable: bool = False):
+        super().__init__(analyzer=NewsAnalyzer(), stored=stored, phrase=True, sortable=sortable)
 
     def index(self, value, **kwargs):
         if isinstance(value, (list, tuple)):
@@ -79,7 +79,7 @@ def build_schema() -> fields.Schema:
         id=fields.ID(stored=True, unique=True),
         path=fields.STORED(),
         text=WeightedText(),
-        title=not_indexed(NewsText(stored=True)),
+        title=not_indexed(NewsText(stored=True, sortable=True)),  # the column feeds title suggestions
         excerpt=fields.STORED(),
         body=fields.STORED(),
         topic=fields.KEYWORD(stored=True, scorable=False),

@@ -5,7 +5,9 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, jsonify, request
 
 from .openapi import spec
-from .params import parse_params
+from search.engine import MAX_SUGGEST_CHARS
+
+from .params import BadParams, parse_params
 
 blueprint = Blueprint("api", __name__, url_prefix="/api")
 
@@ -27,6 +29,14 @@ def article(doc_id: str):
         abort(404, description=f"There is no article with id '{doc_id}'.")
     found["similar"] = [hit.to_json() for hit in engine().similar(doc_id, limit=6) or []]
     return jsonify(found)
+
+
+@blueprint.route("/suggest")
+def suggest():
+    prefix = request.args.get("q", "")
+    if len(prefix) > MAX_SUGGEST_CHARS:
+        raise BadParams(f"'q' is longer than {MAX_SUGGEST_CHARS} characters")
+    return jsonify({"query": prefix, "suggestions": engine().suggest(prefix)})
 
 
 @blueprint.route("/health")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from search.engine import MAX_PAGE, MAX_PAGE_SIZE, SORTS
+from search.engine import MAX_PAGE, MAX_PAGE_SIZE, MAX_SUGGEST_CHARS, SORTS
 
 from .params import MAX_DATE_CHARS, MAX_FILTER_VALUES, MAX_Q_CHARS, MAX_VALUE_CHARS
 
@@ -133,6 +133,16 @@ SCHEMAS = {
             "similar": {"type": "array", "items": {"$ref": "#/components/schemas/Result"}},
         },
     },
+    "Suggestions": {
+        "type": "object", "required": ["query", "suggestions"], "additionalProperties": False,
+        "properties": {
+            "query": {"type": "string"},
+            "suggestions": {"type": "array", "items": {
+                "type": "object", "required": ["text", "kind"], "additionalProperties": False,
+                "properties": {"text": {"type": "string"}, "kind": {"enum": ["topic", "source", "title", "term"]}},
+            }},
+        },
+    },
     "Health": {
         "type": "object", "required": ["status", "documents", "generation", "built", "updated", "age_seconds"],
         "additionalProperties": False,
@@ -202,6 +212,12 @@ def spec(server: str = "") -> dict:
                 "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"},
                                 "description": "Article id (may contain slashes)"}],
                 "responses": {"200": _json("Article", "The article"), "404": _json("Error", "No article with this id")},
+            }},
+            "/api/suggest": {"get": {
+                "summary": "Completions for a prefix (search as you type)", "operationId": "suggest",
+                "parameters": [_param("q", "What has been typed so far.", {"type": "string", "maxLength": MAX_SUGGEST_CHARS})],
+                "responses": {"200": _json("Suggestions", "Topics, sources, titles and words"),
+                              "400": _json("Error", "A parameter is invalid")},
             }},
             "/api/health": {"get": {
                 "summary": "Index size and freshness", "operationId": "health",
