@@ -16,7 +16,7 @@ from pathlib import Path
 
 import click
 
-from . import highlighting, indexer
+from . import evaluation, highlighting, indexer
 from .documents import DEFAULT_MAX_BYTES
 from .engine import MAX_PAGE_SIZE, SORTS, Engine
 from .querying import QueryError
@@ -313,6 +313,33 @@ def similar_command(article_id: str, index: Path, limit: int, as_json: bool) -> 
             meta = " · ".join(filter(None, [hit.provider, (hit.published or "")[:10]]))
             click.echo(f"{number:>3}. {hit.title}\n     {meta}\n     {hit.id}")
     sys.exit(0 if found else 1)
+
+
+@main.command("evaluate")
+@click.argument("corpus", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("queries", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("qrels", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--index", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="newsearch index to reuse (built there if empty; default: a scratch folder).")
+@click.option("--depth", type=click.IntRange(1, evaluation.MAX_DEPTH), default=evaluation.DEFAULT_DEPTH,
+              show_default=True, help="Results taken from each system per query.")
+@click.option("--system", "systems", multiple=True, type=click.Choice(evaluation.SYSTEMS),
+              help="Evaluate only this system (repeatable; default all).")
+@click.option("--per-query", is_flag=True, help="Also print nDCG@10 per query and system.")
+@json_option
+def evaluate_command(corpus, queries, qrels, index, depth, systems, per_query, as_json) -> None:
+    """Ranking quality on judged queries (MAP, nDCG@10, P@10, zero-result queries), beside plain Whoosh and SQLite FTS5."""
+    # Not the shared --index option: its default would evaluate (and keep) the live index.
+    log = None if as_json or not sys.stderr.isatty() else (lambda message: click.echo(message, err=True))
+    try:
+        result = evaluation.evaluate(corpus, queries, qrels, index=index, depth=depth,
+                                     systems=systems or evaluation.SYSTEMS, log=log)
+    except (evaluation.InputError, indexer.IndexProblem) as exc:
+        raise UsageProblem(str(exc)) from None
+    if as_json:
+        emit_json(result)
+    else:
+        click.echo(evaluation.format_report(result, per_query=per_query))
 
 
 if __name__ == "__main__":  # pragma: no cover
