@@ -39,9 +39,10 @@ def _per_doc_terms(searcher, field: str, size: int) -> list[tuple[str, ...]]:
 
 def _column(searcher, field: str, size: int) -> list[float | None]:
     """A numeric column; missing values (stored as NaN) become None."""
-    if field not in searcher.schema:
+    values = list(searcher.reader().column_reader(field)) if field in searcher.schema else []
+    if len(values) != size:  # a column no document filled may be empty
         return [None] * size
-    return [None if value is None or value != value else value for value in searcher.reader().column_reader(field)]
+    return [None if value is None or value != value else value for value in values]
 
 
 class FacetTable:
