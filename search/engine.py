@@ -247,27 +247,29 @@ class Engine:
             q = Q.Every()  # filters alone: browse them, newest first by default
             if sort == "relevance":
                 sort = response.sort = "newest"
-        if wanted_count(q) >= LONG_QUERY_WORDS and (loose := loosen(reading)) is not None:
+        long_query = wanted_count(q) >= LONG_QUERY_WORDS
+        if long_query:
             # A sentence rarely has all its words in one article: rank by how many it has.
-            q = loose
+            q = loosen(reading) or q
             response.notes.append("A long query: articles are ranked by how many of its words they have.")
-        results = self._run(searcher, q, scope, sort, page, page_size, collapse)
+        run = functools.partial(self._run, searcher, scope=scope, sort=sort, page=page, page_size=page_size,
+                                collapse=collapse)
+        results, q, fell_back = self._with_fallback(run, q, reading)
         if text and (corrected := self._correction(searcher, text)):
             better = parse(corrected, searcher, now=now, synonyms=synonyms)
-            found = self._run(searcher, better.query, scope, sort, page, page_size, collapse)
-            if found.total > results.total:
-                applied = correct and results.total == 0
+            first = (loosen(better) or better.query) if long_query else better.query
+            found, better_q, better_fell_back = self._with_fallback(run, first, better)
+            if _standing(found, better_fell_back) > _standing(results, fell_back):
+                # Applied only when the typed query found nothing with all its words.
+                applied = correct and (results.total == 0 or (fell_back and not better_fell_back))
                 response.spelling = {"corrected": corrected, "applied": applied}
                 if applied:
-                    results, q, reading = found, better.query, better
+                    results, q, fell_back = found, better_q, better_fell_back
                     response.read_as = better.read_as
                     response.notes.append(f"No results for '{text}'; showing results for '{corrected}'.")
-        if results.total == 0 and q is reading.query and (loose := loosen(reading)) is not None:
-            fallback = self._run(searcher, loose, scope, sort, page, page_size, collapse)
-            if fallback.total:
-                results, q = fallback, loose
-                response.fallback = True
-                response.notes.append("No article has all of the words; showing articles that match most of them.")
+        if fell_back:
+            response.fallback = True
+            response.notes.append("No article has all of the words; showing articles that match most of them.")
         response.total = results.total
         terms = highlighting.query_terms(q)
         response.hits = [self._hit(searcher, docnum, score, terms, others)
@@ -276,6 +278,16 @@ class Engine:
         response.timeline = results.timeline
         response.took_ms = (time.perf_counter() - started) * 1000
         return response
+
+    @staticmethod
+    def _with_fallback(run, q: Q.Query, reading) -> tuple["_Results", Q.Query, bool]:
+        """Run ``q``; if it needs every word and finds nothing, run the loosened query instead."""
+        results = run(q)
+        if results.total == 0 and q is reading.query and (loose := loosen(reading)) is not None:
+            fallback = run(loose)
+            if fallback.total:
+                return fallback, loose, True
+        return results, q, False
 
     def _correction(self, searcher, text: str) -> str | None:
         """``text`` with unknown or rare words replaced by far commoner near spellings, or None."""
@@ -295,7 +307,7 @@ class Engine:
         corrected = _WORD.sub(fix, text)
         return corrected if changed else None
 
-    def _run(self, searcher, q: Q.Query, scope: "_Scope", sort: str, page: int, page_size: int,
+    def _run(self, searcher, q: Q.Query, *, scope: "_Scope", sort: str, page: int, page_size: int,
              collapse: bool) -> "_Results":
         """One pass over every match: score, count and facet it; collapse copies; rank the page."""
         table = FacetTable.of(searcher)
@@ -303,18 +315,17 @@ class Engine:
         if not scored:
             return _Results(0, [], table.count([]), table.timeline([]))
         docnums = [-negdoc for _, negdoc in scored]
-        groups = stories.collapse(scored, table.stories, table.published) if collapse else \
-            [(score, negdoc, []) for score, negdoc in scored]
+        groups, others = stories.collapse(scored, docnums, table.stories, table.published) if collapse else (scored, {})
         wanted = page * page_size
         if sort == "relevance":
             # Ties go to the earlier document (negated docnums sort that way).
-            ranked = heapq.nlargest(wanted, groups, key=lambda g: (g[0], g[1]))
+            ranked = heapq.nlargest(wanted, groups)
         else:
             published = table.published
             undated = _NO_DATE if sort == "newest" else -_NO_DATE  # undated articles go last either way
             ranked = sorted(groups, key=lambda g: (undated if published[-g[1]] is None else published[-g[1]], g[1]),
                             reverse=(sort == "newest"))[:wanted]
-        page_hits = [(-negdoc, score, others) for score, negdoc, others in ranked[(page - 1) * page_size:wanted]]
+        page_hits = [(-negdoc, score, others.get(negdoc, ())) for score, negdoc in ranked[(page - 1) * page_size:wanted]]
         return _Results(total=len(groups), page_hits=page_hits, facets=table.count(docnums),
                         timeline=table.timeline(docnums))
 
@@ -438,6 +449,13 @@ class _Scope:
 
     allowed: set[int] | None = None
     date_check: object = None
+
+
+def _standing(results: "_Results", fell_back: bool) -> tuple[int, int]:
+    """How good an answer is: nothing < only most of the words < all of them; then how many."""
+    if not results.total:
+        return (0, 0)
+    return (1 if fell_back else 2, results.total)
 
 
 def _starts(text: str, wanted: str) -> bool:

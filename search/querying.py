@@ -174,8 +174,8 @@ class Synonyms:
     def _group(self, match: re.Match) -> str:
         typed = match.group(1)
         others = [a for a in self.group_of[typed.casefold()] if a.casefold() != typed.casefold()]
-        quoted = [f'"{a}"' if not re.fullmatch(r"[\w.&-]+", a) else a for a in others]
-        return "(" + " OR ".join([typed, *quoted]) + ")"
+        quoted = [a if re.fullmatch(r"[\w.&-]+", a) else f'"{a}"' for a in (typed, *others)]
+        return "(" + " OR ".join(quoted) + ")"
 
 
 def _read_groups(path: Path) -> list[list[str]]:

@@ -11,6 +11,8 @@ remembering the others.
 
 from __future__ import annotations
 
+from collections import Counter
+
 from .analysis import analyze
 
 WINDOW_DAYS = 3
@@ -23,27 +25,33 @@ def story_key(title: str) -> str | None:
     return " ".join(terms) if len(terms) >= MIN_KEY_TERMS else None
 
 
-def collapse(scored: list[tuple[float, int]], stories: list, published: list,
-             window_days: float = WINDOW_DAYS) -> list[tuple[float, int, list[int]]]:
-    """``(score, -docnum)`` matches -> ``(score, -docnum, other docnums)``, one per story."""
-    single: list[tuple[float, int, list[int]]] = []
+def collapse(scored: list[tuple[float, int]], docnums: list[int], stories: list, published: list,
+             window_days: float = WINDOW_DAYS) -> tuple[list[tuple[float, int]], dict[int, list[int]]]:
+    """``(score, -docnum)`` matches -> (one per story, {-docnum of a story's best copy: other docnums}).
+
+    Most results have no copy, so only keys that repeat are grouped.
+    """
+    keys = list(map(stories.__getitem__, docnums))
+    repeated = {key for key, count in Counter(keys).items() if count > 1 and key is not None}
+    if not repeated:
+        return scored, {}
+    kept: list[tuple[float, int]] = []
     by_key: dict[str, list[tuple[float, int]]] = {}
-    for score, negdoc in scored:
-        key = stories[-negdoc]
-        if key is None:
-            single.append((score, negdoc, []))
+    for match, key in zip(scored, keys):
+        if key in repeated:
+            by_key.setdefault(key, []).append(match)
         else:
-            by_key.setdefault(key, []).append((score, negdoc))
+            kept.append(match)
+    others: dict[int, list[int]] = {}
     window = window_days * _DAY
     for copies in by_key.values():
-        if len(copies) == 1:
-            single.append((*copies[0], []))
-            continue
         for story in _by_time(copies, published, window):
             best = max(story)
-            others = [-negdoc for _, negdoc in sorted(story, reverse=True) if negdoc != best[1]]
-            single.append((best[0], best[1], others))
-    return single
+            kept.append(best)
+            rest = [-negdoc for _, negdoc in sorted(story, reverse=True) if negdoc != best[1]]
+            if rest:
+                others[best[1]] = rest
+    return kept, others
 
 
 def _by_time(copies: list[tuple[float, int]], published: list, window: float) -> list[list[tuple[float, int]]]:

@@ -107,8 +107,8 @@ def test_a_person_searches_filters_sorts_pages_and_reads(site, browser):
     first_total = total(browser)
     assert first_total > 10
     assert "U.S." in browser.find_element(By.ID, "q").get_attribute("value")  # the query stays in the box
-    marks = browser.find_elements(By.CSS_SELECTOR, "ol.results mark")
-    assert marks and all(m.text.upper().startswith("U.S") for m in marks[:5])
+    marks = [m.text.upper() for m in browser.find_elements(By.CSS_SELECTOR, "ol.results mark")]
+    assert marks and marks.count("U.S.") >= 3  # matched words are marked (synonyms like "United States" too)
     shot(browser, "results")
 
     # Apply a topic facet: fewer results, a removable chip, every result has the topic.
