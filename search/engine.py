@@ -315,7 +315,7 @@ class Engine:
         if not scored:
             return _Results(0, [], table.count([]), table.timeline([]))
         docnums = [-negdoc for _, negdoc in scored]
-        groups, others = stories.collapse(scored, docnums, table.stories, table.published) if collapse else (scored, {})
+        groups, others = stories.collapse(scored, docnums, table.stories) if collapse else (scored, {})
         wanted = page * page_size
         if sort == "relevance":
             # Ties go to the earlier document (negated docnums sort that way).

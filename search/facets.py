@@ -18,6 +18,7 @@ from collections import Counter
 from whoosh.util.times import datetime_to_long, long_to_datetime
 
 from .analysis import fold
+from .stories import story_ids
 from typing import Iterable
 
 FACETS = {"topics": "topic", "providers": "source", "years": "year"}
@@ -52,7 +53,7 @@ class FacetTable:
         self.values: dict[str, list[tuple[str, ...]]] = {}
         for name, field in FACETS.items():
             self.values[name] = _per_doc_terms(searcher, field, size)
-        self.stories = [keys[0] if keys else None for keys in _per_doc_terms(searcher, "story", size)]
+        story_keys = [keys[0] if keys else None for keys in _per_doc_terms(searcher, "story", size)]
         dated = self.values["years"]
         # Raw column values (microseconds): undated articles hold a default
         # that is no date at all, so they are recognised by having no year.
@@ -61,6 +62,7 @@ class FacetTable:
         self.months = [long_to_datetime(stamp).strftime("%Y-%m") if stamp is not None else None
                        for stamp in self.published]
         self._searcher = searcher
+        self.stories = story_ids(story_keys, self.published)
         self.quality = _column(searcher, "quality", size)
         self.heat = _column(searcher, "heat", size)
         self.cache: dict = {}  # values derived from these (e.g. ranking priors), kept with the table

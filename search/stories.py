@@ -2,16 +2,18 @@
 
 ``story_key`` (at index time) reduces a title to its sorted set of index
 terms, so "U.S. stocks fall" and "Stocks fall in U.S." or a copy with
-different punctuation share a key. ``collapse`` (at query time) groups the
-matching articles by key, then splits each group wherever consecutive
+different punctuation share a key. ``story_ids`` (once per searcher)
+numbers the stories: articles with one key, split wherever consecutive
 copies are more than ``WINDOW_DAYS`` apart -- a weekly "COCOA REVIEW" is a
-new story each week -- and keeps the best-scoring copy of each story,
-remembering the others.
+new story each week. ``collapse`` (per search) keeps the best-scoring copy
+of each story among the matches, remembering the others.
 """
 
 from __future__ import annotations
 
+import operator
 from collections import Counter
+from itertools import compress
 
 from .analysis import analyze
 
@@ -25,43 +27,55 @@ def story_key(title: str) -> str | None:
     return " ".join(terms) if len(terms) >= MIN_KEY_TERMS else None
 
 
-def collapse(scored: list[tuple[float, int]], docnums: list[int], stories: list, published: list,
-             window_days: float = WINDOW_DAYS) -> tuple[list[tuple[float, int]], dict[int, list[int]]]:
+def story_ids(keys: list[str | None], published: list) -> list[int | None]:
+    """Per document, the number of the story it belongs to, for documents that
+    share their story with another copy (None for the rest). Copies with one
+    key are split where consecutive copies are more than ``WINDOW_DAYS``
+    apart; undated copies of a key are one story. Made once per searcher."""
+    by_key: dict[str, list[int]] = {}
+    for docnum, key in enumerate(keys):
+        if key is not None:
+            by_key.setdefault(key, []).append(docnum)
+    ids: list[int | None] = [None] * len(keys)
+    window = WINDOW_DAYS * _DAY
+    story = 0
+    for docnums in by_key.values():
+        if len(docnums) < 2:
+            continue
+        undated = [d for d in docnums if published[d] is None]
+        dated = sorted((d for d in docnums if published[d] is not None), key=published.__getitem__)
+        previous = None
+        for docnum in dated:
+            if previous is None or published[docnum] - published[previous] > window:
+                story += 1
+            ids[docnum] = story
+            previous = docnum
+        story += 1
+        for docnum in undated:
+            ids[docnum] = story
+        story += 1
+    return ids
+
+
+def collapse(scored: list[tuple[float, int]], docnums: list[int],
+             ids: list[int | None]) -> tuple[list[tuple[float, int]], dict[int, list[int]]]:
     """``(score, -docnum)`` matches -> (one per story, {-docnum of a story's best copy: other docnums}).
 
-    Most results have no copy, so only keys that repeat are grouped.
+    Most matches are alone in their story, so the split uses C-level
+    map/compress and only stories with several matching copies are grouped.
     """
-    keys = list(map(stories.__getitem__, docnums))
-    repeated = {key for key, count in Counter(keys).items() if count > 1 and key is not None}
+    stories = list(map(ids.__getitem__, docnums))
+    repeated = {story for story, count in Counter(stories).items() if count > 1 and story is not None}
     if not repeated:
         return scored, {}
-    kept: list[tuple[float, int]] = []
-    by_key: dict[str, list[tuple[float, int]]] = {}
-    for match, key in zip(scored, keys):
-        if key in repeated:
-            by_key.setdefault(key, []).append(match)
-        else:
-            kept.append(match)
+    copied = list(map(repeated.__contains__, stories))
+    kept = list(compress(scored, map(operator.not_, copied)))
+    members: dict[int, list[tuple[float, int]]] = {}
+    for match, story in zip(compress(scored, copied), compress(stories, copied)):
+        members.setdefault(story, []).append(match)
     others: dict[int, list[int]] = {}
-    window = window_days * _DAY
-    for copies in by_key.values():
-        for story in _by_time(copies, published, window):
-            best = max(story)
-            kept.append(best)
-            rest = [-negdoc for _, negdoc in sorted(story, reverse=True) if negdoc != best[1]]
-            if rest:
-                others[best[1]] = rest
+    for copies in members.values():
+        copies.sort(reverse=True)
+        kept.append(copies[0])
+        others[copies[0][1]] = [-negdoc for _, negdoc in copies[1:]]
     return kept, others
-
-
-def _by_time(copies: list[tuple[float, int]], published: list, window: float) -> list[list[tuple[float, int]]]:
-    """Split copies into stories at gaps longer than ``window``; undated copies are one story."""
-    undated = [c for c in copies if published[-c[1]] is None]
-    dated = sorted((c for c in copies if published[-c[1]] is not None), key=lambda c: published[-c[1]])
-    stories: list[list[tuple[float, int]]] = []
-    for copy in dated:
-        if stories and published[-copy[1]] - published[-stories[-1][-1][1]] <= window:
-            stories[-1].append(copy)
-        else:
-            stories.append([copy])
-    return stories + ([undated] if undated else [])
