@@ -38,12 +38,12 @@ def _per_doc_terms(searcher, field: str, size: int) -> list[tuple[str, ...]]:
     return per_doc
 
 
-def _column(searcher, field: str, size: int) -> list[float | None]:
-    """A numeric column; missing values (stored as NaN) become None."""
+def _column(searcher, field: str, size: int, missing: tuple = ()) -> list:
+    """A column's values; missing ones (NaN for numbers, or any of ``missing``) become None."""
     values = list(searcher.reader().column_reader(field)) if field in searcher.schema else []
     if len(values) != size:  # a column no document filled may be empty
         return [None] * size
-    return [None if value is None or value != value else value for value in values]
+    return [None if value is None or value != value or value in missing else value for value in values]
 
 
 class FacetTable:
@@ -53,7 +53,7 @@ class FacetTable:
         self.values: dict[str, list[tuple[str, ...]]] = {}
         for name, field in FACETS.items():
             self.values[name] = _per_doc_terms(searcher, field, size)
-        story_keys = [keys[0] if keys else None for keys in _per_doc_terms(searcher, "story", size)]
+        story_keys = _column(searcher, "story", size, missing=("",))
         dated = self.values["years"]
         # Raw column values (microseconds): undated articles hold a default
         # that is no date at all, so they are recognised by having no year.

@@ -52,13 +52,15 @@ class NewsText(fields.TEXT):
 
 
 class WeightedText(NewsText):
-    """Indexes a list of ``(text, weight)`` parts as one field (see ``weighted_term_positions``)."""
+    """Indexes a list of ``(text, weight)`` parts as one field (see ``weighted_term_positions``),
+    or the dict that function returns, when it was already computed."""
 
     def index(self, value, **kwargs):
         if isinstance(value, str):  # plain text, e.g. from Whoosh's more-like-this
             value = [(value, 1.0)]
+        found = value if isinstance(value, dict) else weighted_term_positions(value)
         encode = self.format.encode
-        for term, (positions, weight) in weighted_term_positions(value).items():
+        for term, (positions, weight) in found.items():
             yield term.encode("utf-8"), len(positions), weight, encode(positions)
 
 
@@ -88,7 +90,7 @@ def build_schema() -> fields.Schema:
         category=fields.ID(stored=True),
         type=fields.ID(stored=True),
         year=fields.ID(stored=True, sortable=True),
-        story=fields.ID(),
+        story=not_indexed(fields.ID(sortable=True)),  # a column: cheaper than a term per story
         published=not_indexed(fields.DATETIME(stored=True, sortable=True)),
         url=fields.STORED(),
         image=fields.STORED(),
@@ -108,10 +110,12 @@ def index_fields(article: Article) -> dict:
     related_text = " \n".join(" ".join(filter(None, (r.title, r.excerpt, r.provider))) for r in article.related)
     parts = {"title": article.title, "topics": " \n".join(article.topics), "excerpt": article.excerpt,
              "body": article.body, "related": related_text}
+    # Terms computed once: the title comes first, so its terms are those at positions below FIELD_GAP.
+    text = weighted_term_positions([(parts[name], weight) for name, weight in FIELD_WEIGHTS.items() if parts[name]])
     doc = {
         "id": article.id,
         "path": article.path,
-        "text": [(parts[name], weight) for name, weight in FIELD_WEIGHTS.items() if parts[name]],
+        "text": text,
         "title": article.title,
         "excerpt": article.excerpt,
         "body": article.body,
@@ -128,7 +132,7 @@ def index_fields(article: Article) -> dict:
         doc["source"] = article.provider
     if article.domain:
         doc["domain"] = article.domain
-    if key := story_key(article.title):
+    if key := story_key(term for term, (positions, _) in text.items() if positions[0] < FIELD_GAP):
         doc["story"] = key
     if article.published:
         # Whoosh's DATETIME stores naive UTC.

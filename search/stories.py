@@ -1,7 +1,7 @@
 """Same story, many copies: collapsing syndicated and re-published articles.
 
 ``story_key`` (at index time) reduces a title to its sorted set of index
-terms, so "U.S. stocks fall" and "Stocks fall in U.S." or a copy with
+terms (given by the indexer, which has just computed them), so "U.S. stocks fall" and "Stocks fall in U.S." or a copy with
 different punctuation share a key. ``story_ids`` (once per searcher)
 numbers the stories: articles with one key, split wherever consecutive
 copies are more than ``WINDOW_DAYS`` apart -- a weekly "COCOA REVIEW" is a
@@ -15,15 +15,15 @@ import operator
 from collections import Counter
 from itertools import compress
 
-from .analysis import analyze
 
 WINDOW_DAYS = 3
 MIN_KEY_TERMS = 2  # a one-word title ("Earnings") is not a story
 _DAY = 86_400 * 1_000_000  # the published column counts microseconds
 
 
-def story_key(title: str) -> str | None:
-    terms = sorted({term for term, *_ in analyze(title, mode="query")})
+def story_key(title_terms) -> str | None:
+    """A title's index terms -> the key its copies share (None for titles too short to tell)."""
+    terms = sorted(set(title_terms))
     return " ".join(terms) if len(terms) >= MIN_KEY_TERMS else None
 
 
