@@ -65,7 +65,8 @@ def collapse(scored: list[tuple[float, int]], docnums: list[int],
     map/compress and only stories with several matching copies are grouped.
     """
     stories = list(map(ids.__getitem__, docnums))
-    repeated = {story for story, count in Counter(stories).items() if count > 1 and story is not None}
+    # Story numbers start at 1, so filter(None, ...) keeps articles that have copies at all.
+    repeated = {story for story, count in Counter(filter(None, stories)).items() if count > 1}
     if not repeated:
         return scored, {}
     copied = list(map(repeated.__contains__, stories))
