@@ -271,7 +271,7 @@ def _print_results(response) -> None:
             click.echo("     " + _styled(hit.snippet_segments))
         if hit.duplicates:
             names = ", ".join(dict.fromkeys(c["provider"]["name"] or c["id"] for c in hit.duplicates))
-            click.echo(f"     and {len(hit.duplicates)} more: {names}")
+            click.echo(f"     and {hit.duplicate_count} more: {names}{', …' if hit.duplicate_count > len(hit.duplicates) else ''}")
         click.echo()
     for name, counts in response.facets.items():
         if counts:

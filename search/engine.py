@@ -30,6 +30,7 @@ from pathlib import Path
 
 from whoosh import index as whoosh_index
 from whoosh import query as Q
+from whoosh.util.times import long_to_datetime
 
 from . import highlighting
 from .facets import FACETS, FacetTable
@@ -70,7 +71,8 @@ class Hit:
     score: float
     title_segments: highlighting.Segments
     snippet_segments: highlighting.Segments
-    duplicates: list[dict] = field(default_factory=list)  # other copies of the same story
+    duplicates: list[dict] = field(default_factory=list)  # other copies of the same story (the first few)
+    duplicate_count: int = 0  # how many other copies there are in all
 
     def to_json(self) -> dict:
         return {
@@ -88,6 +90,7 @@ class Hit:
                 "snippet": highlighting.to_html(self.snippet_segments),
             },
             "duplicates": self.duplicates,
+            "duplicate_count": self.duplicate_count,
         }
 
 
@@ -189,7 +192,8 @@ class Engine:
     def _install(self, searcher, gen: Path) -> None:
         """Fill the new searcher's caches (facets, dates, length norms) before
         requests see it, so reopening never slows a request down."""
-        FacetTable.of(searcher)
+        table = FacetTable.of(searcher)
+        table.ids, table.titles, table.urls  # noqa: B018 - columns results read for story copies
         self.weighting.warm(searcher, DEFAULT_FIELD)
         self._searcher, self._generation = searcher, gen
 
@@ -342,7 +346,8 @@ class Engine:
             image=stored.get("image", ""), score=float(score),
             title_segments=highlighting.whole(title, terms),
             snippet_segments=snippet or highlighting.shorten(excerpt or stored.get("body", "")),
-            duplicates=[_copy(searcher.stored_fields(other)) for other in others],
+            duplicates=[_copy(FacetTable.of(searcher), other) for other in others[:MAX_COPIES_LISTED]],
+            duplicate_count=len(others),
         )
 
     # ------------------------------------------------------------ articles and stats
@@ -463,11 +468,13 @@ def _starts(text: str, wanted: str) -> bool:
     return text.startswith(wanted) or f" {wanted}" in text
 
 
-def _copy(stored: dict) -> dict:
-    """Another copy of a story, as a result lists it."""
-    return {"id": stored["id"], "title": stored.get("title", ""), "url": stored.get("url", ""),
-            "provider": {"name": stored.get("source", ""), "domain": stored.get("domain", "")},
-            "published": _utc(stored.get("published"))}
+def _copy(table: FacetTable, docnum: int) -> dict:
+    """Another copy of a story, as a result lists it (from columns: no stored-field read)."""
+    stamp = table.published[docnum]
+    providers = table.values["providers"][docnum]
+    return {"id": table.ids[docnum] or "", "title": table.titles[docnum] or "", "url": table.urls[docnum] or "",
+            "provider": {"name": providers[0] if providers else "", "domain": table.domains[docnum]},
+            "published": _utc(long_to_datetime(stamp)) if stamp is not None else None}
 
 
 def _score_all(searcher, q: Q.Query, scope: _Scope, prior: list[float] | None = None) -> list[tuple[float, int]]:
@@ -491,6 +498,7 @@ def _score_all(searcher, q: Q.Query, scope: _Scope, prior: list[float] | None = 
 
 
 _NO_DATE = -(2**63)
+MAX_COPIES_LISTED = 5  # a wire story can have dozens of copies; each listed one costs a stored-field read
 SIMILAR_SPARE = 10  # extra candidates, so excluding copies still leaves enough
 MAX_SUGGEST_CHARS = 100
 TITLE_SUGGESTIONS = 3

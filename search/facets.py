@@ -54,6 +54,7 @@ class FacetTable:
         for name, field in FACETS.items():
             self.values[name] = _per_doc_terms(searcher, field, size)
         story_keys = _column(searcher, "story", size, missing=("",))
+        self.domains = [values[0] if values else "" for values in _per_doc_terms(searcher, "domain", size)]
         dated = self.values["years"]
         # Raw column values (microseconds): undated articles hold a default
         # that is no date at all, so they are recognised by having no year.
@@ -72,6 +73,14 @@ class FacetTable:
         """Every title (from the column; loaded on first use, by suggestions)."""
         searcher = self._searcher
         return list(searcher.reader().column_reader("title")) if "title" in searcher.schema else []
+
+    @functools.cached_property
+    def ids(self) -> list[str]:
+        return _column(self._searcher, "id", len(self.published), missing=("",))
+
+    @functools.cached_property
+    def urls(self) -> list[str]:
+        return _column(self._searcher, "url", len(self.published), missing=("",))
 
     @functools.cached_property
     def folded_titles(self) -> list[str]:

@@ -22,7 +22,7 @@ from .analysis import FIELD_GAP, NewsAnalyzer, term_positions, weighted_term_pos
 from .documents import Article
 from .stories import story_key
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 # BM25F weights of each part of an article in ``text``: title over excerpt over body/related.
 FIELD_WEIGHTS = {"title": 4.0, "topics": 2.0, "excerpt": 1.6, "body": 1.0, "related": 0.4}
@@ -70,7 +70,9 @@ def not_indexed(field: fields.FieldType) -> fields.FieldType:
     Numeric and date fields index several range terms per value; we filter
     and sort dates from the column instead (see ``facets``). The title keeps
     its analyzer for parsing ``title:`` queries, which search ``text``.
-    Every posting not written makes builds faster.
+    Every posting not written makes builds faster. (``id``, ``url`` and
+    ``title`` columns let a result list other copies of its story without
+    reading their stored fields.)
     """
     field.indexed = False
     return field
@@ -78,7 +80,7 @@ def not_indexed(field: fields.FieldType) -> fields.FieldType:
 
 def build_schema() -> fields.Schema:
     return fields.Schema(
-        id=fields.ID(stored=True, unique=True),
+        id=fields.ID(stored=True, unique=True, sortable=True),
         path=fields.STORED(),
         text=WeightedText(),
         title=not_indexed(NewsText(stored=True, sortable=True)),  # the column feeds title suggestions
@@ -92,7 +94,7 @@ def build_schema() -> fields.Schema:
         year=fields.ID(stored=True, sortable=True),
         story=not_indexed(fields.ID(sortable=True)),  # a column: cheaper than a term per story
         published=not_indexed(fields.DATETIME(stored=True, sortable=True)),
-        url=fields.STORED(),
+        url=not_indexed(fields.ID(stored=True, sortable=True)),
         image=fields.STORED(),
         details=fields.STORED(),
         quality=not_indexed(fields.NUMERIC(float, stored=True, sortable=True)),

@@ -253,7 +253,7 @@ def api_error(response, status: int) -> dict:
 # ---------------------------------------------------------------- /api/search
 
 
-RESULT_KEYS = {"id", "title", "excerpt", "url", "provider", "published", "topics", "image", "score", "highlights", "duplicates"}
+RESULT_KEYS = {"id", "title", "excerpt", "url", "provider", "published", "topics", "image", "score", "highlights", "duplicates", "duplicate_count"}
 
 
 def _without_timing(body: dict) -> dict:

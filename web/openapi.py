@@ -29,7 +29,7 @@ SCHEMAS = {
     "Result": {
         "type": "object",
         "required": ["id", "title", "excerpt", "url", "provider", "published", "topics", "image", "score", "highlights",
-                     "duplicates"],
+                     "duplicates", "duplicate_count"],
         "additionalProperties": False,
         "properties": {
             "id": {"type": "string", "description": "Path of the article file under the data folder, without .md."},
@@ -46,8 +46,11 @@ SCHEMAS = {
                 "description": "HTML: text escaped, matched words wrapped in <mark>.",
                 "properties": {"title": {"type": "string"}, "snippet": {"type": "string"}},
             },
-            "duplicates": {"type": "array", "items": {"$ref": "#/components/schemas/Copy"},
-                           "description": "Other copies of this story, collapsed into this result (collapse=1)."},
+            "duplicates": {"type": "array", "items": {"$ref": "#/components/schemas/Copy"}, "maxItems": 5,
+                           "description": "Other copies of this story, collapsed into this result (collapse=1): "
+                                          "the best five."},
+            "duplicate_count": {"type": "integer", "minimum": 0,
+                                "description": "How many other copies there are in all."},
         },
     },
     "SearchResponse": {
