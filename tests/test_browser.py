@@ -5,36 +5,19 @@ index of the sample archive in ``data/``, then does what a person does:
 types a query, applies and removes a facet, changes the sort, pages, opens
 an article. Screenshots go to ``test-output/`` (or ``NEWSEARCH_TEST_OUTPUT``).
 
-Needs ``/usr/bin/chromium`` and ``/usr/bin/chromedriver`` (Debian's
-``chromium`` and ``chromium-driver``; ``.ci/run`` installs them). Without
-them the test is skipped locally and fails in CI.
+What it needs and where screenshots go: see ``browsing.py``.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
-import threading
-from pathlib import Path
 
 import pytest
 
 from search.indexer import IndexHome, build
 
-ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
-OUTPUT = Path(os.environ.get("NEWSEARCH_TEST_OUTPUT", ROOT / "test-output"))
+from browsing import ROOT, chromium, require_browser, served, shot
 
-if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
-    if os.environ.get("CI"):
-        pytest.fail("CI must install Debian's chromium and chromium-driver for the browser test", pytrace=False)
-    pytest.skip("chromium and chromedriver are not installed", allow_module_level=True)
-
-webdriver = pytest.importorskip("selenium.webdriver")
-from selenium.webdriver.chrome.options import Options  # noqa: E402
-from selenium.webdriver.chrome.service import Service  # noqa: E402
+require_browser()
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
 from selenium.webdriver.support import expected_conditions as EC  # noqa: E402
@@ -43,43 +26,19 @@ from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
-    """The app served over HTTP on a free loopback port."""
-    import waitress.server
-
+    """The app over HTTP, on an index of the sample archive."""
     from web import create_app
 
     index = tmp_path_factory.mktemp("browser") / "index"
     build(ROOT / "data", IndexHome(index))
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = waitress.server.create_server(create_app(index, ROOT / "data"), host="127.0.0.1", port=port, threads=4)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{port}"
-    server.close()
+    with served(create_app(index, ROOT / "data")) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def browser():
-    options = Options()
-    options.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--window-size=1280,1400"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    driver.set_page_load_timeout(30)
-    yield driver
-    driver.quit()
-
-
-def shot(driver, name: str) -> Path:
-    OUTPUT.mkdir(parents=True, exist_ok=True)
-    path = OUTPUT / f"{name}.png"
-    driver.save_screenshot(str(path))
-    print(f"screenshot: {path}")
-    return path
+    with chromium() as driver:
+        yield driver
 
 
 def titles(driver) -> list[str]:

@@ -12,12 +12,7 @@ Selenium are missing (and fail in CI).
 from __future__ import annotations
 
 import html
-import os
 import re
-import shutil
-import socket
-import threading
-from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import pytest
@@ -25,13 +20,10 @@ import pytest
 from search.indexer import IndexHome, build
 from web import create_app
 
+from browsing import ROOT, chromium, require_browser, served, shot
 from helpers import P, build_index, write_article
 from test_web_api import Page, local, page_of, params_of
 
-ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
-OUTPUT = Path(os.environ.get("NEWSEARCH_TEST_OUTPUT", ROOT / "test-output"))
 
 TSMC = "2020/05/2020-05-15-tsmc-will-build-a-12-billion-chip-plant-in-arizona"
 TSMC_COPY = "2020/05/2020-05-15-tsmc-to-build-12-billion-chip-plant-in-arizona"
@@ -257,60 +249,18 @@ def test_the_search_box_is_a_plain_form_in_the_markup(client):
 
 # ---------------------------------------------------------------- search as you type (browser)
 
-def _browser_ready():
-    if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
-        return "chromium and chromedriver are not installed"
-    try:
-        import selenium  # noqa: F401
-    except ImportError:
-        return "selenium is not installed"
-    return None
-
-
 @pytest.fixture(scope="module")
 def site(sample_index):
     """The app served over HTTP on a free loopback port."""
-    if reason := _browser_ready():
-        if os.environ.get("CI"):
-            pytest.fail(f"CI needs the browser test: {reason}", pytrace=False)
-        pytest.skip(reason)
-    import waitress.server
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = waitress.server.create_server(create_app(sample_index, ROOT / "data"), host="127.0.0.1", port=port,
-                                           threads=4)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{port}"
-    server.close()
+    require_browser()
+    with served(create_app(sample_index, ROOT / "data")) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def browser(site):
-    from selenium import webdriver
-    from selenium.webdriver.chrome.options import Options
-    from selenium.webdriver.chrome.service import Service
-
-    options = Options()
-    options.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--window-size=1280,1400"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    driver.set_page_load_timeout(30)
-    yield driver
-    driver.quit()
-
-
-def shot(driver, name: str) -> Path:
-    OUTPUT.mkdir(parents=True, exist_ok=True)
-    path = OUTPUT / f"{name}.png"
-    driver.save_screenshot(str(path))
-    print(f"screenshot: {path}")
-    return path
+    with chromium() as driver:
+        yield driver
 
 
 def by():
