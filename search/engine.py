@@ -483,18 +483,35 @@ def _score_all(searcher, q: Q.Query, scope: _Scope, prior: list[float] | None = 
     Walking the matchers once gives the total, the facets and the ranking
     together; Whoosh's collector would need a second pass for the count.
     """
-    scored = []
+    scored: list[tuple[float, int]] = []
+    add = scored.append
     allowed, date_check = scope.allowed, scope.date_check
+    prior = prior or _Ones()
     context = searcher.context()
     for sub, offset in searcher.leaf_searchers():
         matcher = q.matcher(sub, context)
-        while matcher.is_active():
-            docnum = matcher.id() + offset
+        # This loop runs once per match: methods are bound once, and the
+        # common unfiltered case has a loop of its own.
+        is_active, current, score, advance = matcher.is_active, matcher.id, matcher.score, matcher.next
+        if allowed is None and date_check is None:
+            while is_active():
+                docnum = current() + offset
+                add((score() * prior[docnum], -docnum))
+                advance()
+            continue
+        while is_active():
+            docnum = current() + offset
             if (allowed is None or docnum in allowed) and (date_check is None or date_check(docnum)):
-                score = matcher.score()
-                scored.append((score * prior[docnum] if prior else score, -docnum))
-            matcher.next()
+                add((score() * prior[docnum], -docnum))
+            advance()
     return scored
+
+
+class _Ones:
+    """A prior of 1 for every document."""
+
+    def __getitem__(self, docnum: int) -> float:
+        return 1.0
 
 
 _NO_DATE = -(2**63)
