@@ -1,6 +1,6 @@
 """Where the words matched: highlighted titles and snippets.
 
-Whoosh's fragmenters, scorer and formatter do the work; this module feeds
+Whoosh's fragmenter, scorer and formatter pick passages of long texts; this module feeds
 them tokens from our analyzer (one token per span of text, matched when
 any of the terms the span indexes under -- ``COVID-19`` is indexed as
 ``covid-19``, ``covid`` and ``19`` -- is a query term) and formats
@@ -15,13 +15,7 @@ from typing import Iterable
 
 from whoosh import query as Q
 from whoosh.analysis import Token
-from whoosh.highlight import (
-    BasicFragmentScorer,
-    ContextFragmenter,
-    Formatter,
-    WholeFragmenter,
-    top_fragments,
-)
+from whoosh.highlight import BasicFragmentScorer, ContextFragmenter, Formatter, top_fragments
 
 from .analysis import analyze
 
@@ -51,16 +45,23 @@ def query_terms(q: Q.Query) -> frozenset[str]:
     return frozenset(found)
 
 
-def _tokens(text: str, terms: frozenset[str]) -> Iterable[Token]:
+def _spans(text: str, terms: frozenset[str]) -> Iterable[tuple[int, int, bool]]:
+    """``(start, end, matched)`` for each span of text the analyzer indexes."""
     span, matched = None, False
     for term, _pos, start, end in analyze(text, mode="index"):
-        if (start, end) != span:
+        if span is None or start != span[0] or end != span[1]:
             if span is not None:
-                yield Token(startchar=span[0], endchar=span[1], matched=matched, text=text[span[0]:span[1]])
+                yield span[0], span[1], matched
             span, matched = (start, end), False
         matched = matched or term in terms
     if span is not None:
-        yield Token(startchar=span[0], endchar=span[1], matched=matched, text=text[span[0]:span[1]])
+        yield span[0], span[1], matched
+
+
+def _tokens(text: str, terms: frozenset[str]) -> Iterable[Token]:
+    """The spans as Whoosh tokens, for its fragmenters."""
+    for start, end, matched in _spans(text, terms):
+        yield Token(startchar=start, endchar=end, matched=matched, text=text[start:end])
 
 
 class SegmentFormatter(Formatter):
@@ -93,17 +94,31 @@ _FORMATTER = SegmentFormatter()
 
 
 def whole(text: str, terms: frozenset[str]) -> Segments:
-    """All of ``text`` with matched words marked (for titles)."""
+    """All of ``text`` with matched words marked (titles, short excerpts).
+
+    No fragment to choose, so the matched spans are cut out directly."""
     if not text:
         return []
-    fragments = list(WholeFragmenter().fragment_tokens(text, _tokens(text, terms)))
-    return _FORMATTER.format(fragments) if fragments else [(text, False)]
+    segments: Segments = []
+    index = 0
+    for start, end, matched in _spans(text, terms):
+        if matched:
+            if start > index:
+                segments.append((text[index:start], False))
+            segments.append((text[start:end], True))
+            index = end
+    if index < len(text):
+        segments.append((text[index:], False))
+    return segments
 
 
 def snippet(text: str, terms: frozenset[str], maxchars: int = 220, count: int = 2) -> Segments | None:
     """The best passages of ``text`` around matched words, or None if none match."""
     if not text or not terms:
         return None
+    if len(text) <= maxchars:  # short enough to show whole
+        segments = whole(text, terms)
+        return segments if any(hit for _, hit in segments) else None
     fragmenter = ContextFragmenter(maxchars=maxchars, surround=60)
     fragments = top_fragments(fragmenter.fragment_tokens(text, _tokens(text, terms)), count,
                               BasicFragmentScorer(), lambda f: f.startchar, minscore=1)
