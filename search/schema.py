@@ -60,8 +60,19 @@ class WeightedText(NewsText):
             value = [(value, 1.0)]
         found = value if isinstance(value, dict) else weighted_term_positions(value)
         encode = self.format.encode
+        single = _SINGLE_POSITIONS
         for term, (positions, weight) in found.items():
-            yield term.encode("utf-8"), len(positions), weight, encode(positions)
+            if len(positions) == 1:
+                # Most terms occur once in an article: reuse the encoding of that one position.
+                vbytes = single.get(positions[0])
+                if vbytes is None:
+                    vbytes = single[positions[0]] = encode(positions)
+            else:
+                vbytes = encode(positions)
+            yield term.encode("utf-8"), len(positions), weight, vbytes
+
+
+_SINGLE_POSITIONS: dict[int, bytes] = {}
 
 
 def not_indexed(field: fields.FieldType) -> fields.FieldType:
