@@ -681,3 +681,32 @@ def test_no_index_yet_is_503_json_and_the_landing_page_still_renders(tmp_path, s
     page = empty.get("/?q=bank")
     assert page.status_code == 503 and page.mimetype == "text/html"
     assert "Traceback" not in page.get_data(as_text=True)
+
+
+# ---------------------------------------------------------------- suggest
+
+
+@pytest.mark.parametrize("prefix", ["ha", "harbor", "bank of", "BANK", "", "   ", "<script>", "zzzzzz", "é"])
+def test_suggest_matches_the_schema_and_completes_prefixes(client, spec, prefix):
+    response = client.get("/api/suggest", query_string={"q": prefix})
+    assert response.status_code == 200
+    body = response.get_json()
+    assert_valid(spec, "Suggestions", body)
+    assert body["query"] == prefix
+    from search.analysis import fold
+
+    wanted = fold(" ".join(prefix.split()))  # case and accents do not matter
+    for item in body["suggestions"]:
+        text = fold(item["text"])
+        assert text.startswith(wanted) or f" {wanted}" in text
+
+
+def test_suggest_offers_words_and_titles_from_the_archive(client):
+    kinds = {item["kind"] for item in client.get("/api/suggest?q=harb").get_json()["suggestions"]}
+    assert {"term", "title"} <= kinds
+
+
+def test_suggest_bounds_its_input(client):
+    assert api_error(client.get("/api/suggest", query_string={"q": "x" * 101}), 400)["message"]
+    assert client.get("/api/suggest", query_string={"q": "x" * 100}).status_code == 200
+    assert "/api/suggest" in client.get("/api/openapi.json").get_json()["paths"]
