@@ -25,7 +25,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
-import frontmatter
 import yaml
 from frontmatter.default_handlers import YAMLHandler
 

@@ -398,8 +398,8 @@ class Engine:
         wanted = fold(text)
         head, _, last = wanted.rpartition(" ")
         found: list[dict] = []
-        for kind, field in (("topic", "topic"), ("source", "source")):
-            found += [{"text": label, "kind": kind} for label in _labels(searcher, field) if _starts(fold(label), wanted)]
+        for kind in ("topic", "source"):
+            found += [{"text": label, "kind": kind} for label in _labels(searcher, kind) if _starts(fold(label), wanted)]
         table = FacetTable.of(searcher)
         titles = [table.titles[d] for d, title in enumerate(table.folded_titles) if title and _starts(title, wanted)]
         found += [{"text": title, "kind": "title"} for title in sorted(set(titles), key=len)[:TITLE_SUGGESTIONS]]

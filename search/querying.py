@@ -477,11 +477,11 @@ def _labels(searcher, field: str) -> list[str]:
 def filter_query(searcher, *, topics=(), sources=(), categories=(), types=()) -> list[Q.Query]:
     """Filters from options or facet clicks: each list is OR-ed, lists are AND-ed."""
     filters = []
-    for field, values in (("topic", topics), ("source", sources), ("category", categories), ("type", types)):
+    for name, values in (("topic", topics), ("source", sources), ("category", categories), ("type", types)):
         values = [v for v in values if v and v.strip()]
         if values:
             notes: list[str] = []
-            filters.append(Q.Or([_exact_value(Q.Term(field, v.strip()), searcher, notes) for v in values]))
+            filters.append(Q.Or([_exact_value(Q.Term(name, v.strip()), searcher, notes) for v in values]))
     return filters
 
 
