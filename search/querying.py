@@ -110,13 +110,6 @@ def parse_date_bound(text: str, *, end: bool, now: dt.datetime | None = None) ->
     raise QueryError(f"'{text}' is not a date: use 2022, 2022-07, 2022-07-08, or 7d, 2w, 3m, 1y")
 
 
-def date_filter(since: dt.datetime | None, until: dt.datetime | None) -> Q.Query | None:
-    if since is None and until is None:
-        return None
-    naive = lambda d: d.astimezone(dt.timezone.utc).replace(tzinfo=None) if d else None  # noqa: E731
-    return Q.DateRange("published", naive(since), naive(until), endexcl=True)
-
-
 # ---------------------------------------------------------------- tidying
 
 
