@@ -300,7 +300,7 @@ def _looks_like_domain(text: str) -> bool:
     return bool(re.fullmatch(r"[a-z0-9-]+(\.[a-z0-9-]+)+", text.lower()))
 
 
-_ISO_DATE = re.compile(
+_LOOSE_DATE = re.compile(
     r"(\d{4})-(\d{1,2})-(\d{1,2})"
     r"(?:[T ](\d{1,2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6})\d*)?)?)?"
     r"\s*(Z|[+-]\d{2}:?\d{2})?$",
@@ -312,6 +312,16 @@ def date_value(value: Any, name: str, note) -> dt.datetime | None:
     """Any date the archives use -> an aware UTC datetime; impossible -> None + warning."""
     if value is None or value == "":
         return None
+    try:
+        stamp = _to_utc(value)
+    except (ValueError, OverflowError, OSError):  # e.g. year 9999 at -12:00 is past datetime.max in UTC
+        stamp = None
+    if stamp is None:
+        note(WARNING, f"'{name}' has an impossible or unreadable date {str(value)[:40]!r}; kept without a date")
+    return stamp
+
+
+def _to_utc(value: Any) -> dt.datetime | None:
     if isinstance(value, dt.datetime):
         return _as_utc(value)
     if isinstance(value, dt.date):
@@ -319,30 +329,30 @@ def date_value(value: Any, name: str, note) -> dt.datetime | None:
     if isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value < 1e11:
         return dt.datetime.fromtimestamp(value, dt.timezone.utc)
     if isinstance(value, str):
-        parsed = _parse_date_text(value.strip())
-        if parsed is not None:
-            return parsed
-    note(WARNING, f"'{name}' has an impossible or unreadable date {str(value)[:40]!r}; kept without a date")
+        return _parse_date_text(value.strip())
     return None
 
 
 def _parse_date_text(text: str) -> dt.datetime | None:
-    match = _ISO_DATE.match(text)
+    """ISO 8601 as Python reads it (Z, offsets, long fractions), else the
+    unpadded forms some archives write (``2021-6-1 9:05``)."""
+    try:
+        return _as_utc(dt.datetime.fromisoformat(text))
+    except ValueError:
+        pass
+    match = _LOOSE_DATE.match(text)
     if not match:
         return None
     year, month, day, hour, minute, second, frac, zone = match.groups()
-    try:
-        tz = dt.timezone.utc
-        if zone and zone.upper() != "Z":
-            sign = -1 if zone[0] == "-" else 1
-            digits = zone[1:].replace(":", "")
-            tz = dt.timezone(sign * dt.timedelta(hours=int(digits[:2]), minutes=int(digits[2:])))
-        stamp = dt.datetime(
-            int(year), int(month), int(day), int(hour or 0), int(minute or 0), int(second or 0),
-            int((frac or "0").ljust(6, "0")), tzinfo=tz,
-        )
-    except ValueError:
-        return None
+    tz = dt.timezone.utc
+    if zone and zone.upper() != "Z":
+        sign = -1 if zone[0] == "-" else 1
+        digits = zone[1:].replace(":", "")
+        tz = dt.timezone(sign * dt.timedelta(hours=int(digits[:2]), minutes=int(digits[2:])))
+    stamp = dt.datetime(
+        int(year), int(month), int(day), int(hour or 0), int(minute or 0), int(second or 0),
+        int((frac or "0").ljust(6, "0")), tzinfo=tz,
+    )
     return _as_utc(stamp)
 
 

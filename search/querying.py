@@ -383,8 +383,10 @@ class InTitle(SpanFirst):
         super().__init__(q, limit=limit)
 
     def _plain(self) -> Q.Query:
+        """The innermost query that can size itself: span wrappers hold theirs in
+        ``q``; ``SpanNear2`` (a title phrase) holds a list and sizes itself."""
         inner = self.q
-        while isinstance(inner, SpanQuery):
+        while isinstance(inner, SpanQuery) and hasattr(inner, "q"):
             inner = inner.q
         return inner
 

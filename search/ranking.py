@@ -41,7 +41,9 @@ def _norms(searcher, fieldname: str, B: float, K1: float, avgfl: float) -> list[
     key = (fieldname, B, K1, avgfl)
     if key not in cache:
         length = reader.doc_field_length
-        cache[key] = [K1 * (1 - B + B * length(d, fieldname, 1) / avgfl) for d in range(reader.doc_count_all())]
+        # Whoosh answers None, not the default, for a document whose field is
+        # empty (an article of stop words only); such a document matches nothing.
+        cache[key] = [K1 * (1 - B + B * (length(d, fieldname, 1) or 0) / avgfl) for d in range(reader.doc_count_all())]
     return cache[key]
 
 
