@@ -4,12 +4,13 @@ It parses options, calls ``indexer``/``engine``, and presents what they
 return -- as readable terminal text, or with ``--json`` as one JSON object.
 Exit status: 0 something matched / the command worked, 1 nothing matched
 (or ``--strict`` found skipped files), 2 a usage error or an unusable
-index or data folder.
+index or data folder, 3 an internal error (one line on stderr).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -48,7 +49,28 @@ def emit_json(value) -> None:
     click.echo(json.dumps(value, ensure_ascii=False, indent=2))
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+INTERNAL_ERROR = 3  # exit status of a fault of newsearch itself; 1 is "nothing found", 2 a usage error
+
+
+class _Guarded(click.Group):
+    """Turns an unexpected exception into one line on stderr and exit status 3,
+    so a script can tell a fault from "nothing found"; NEWSEARCH_DEBUG=1 re-raises it."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort, SystemExit):
+            raise
+        except Exception as exc:
+            if os.environ.get("NEWSEARCH_DEBUG"):
+                raise
+            detail = " ".join(str(exc).split())[:200]
+            click.echo(f"newsearch: internal error ({type(exc).__name__}: {detail}); "
+                       "please report it (NEWSEARCH_DEBUG=1 shows where)", err=True)
+            sys.exit(INTERNAL_ERROR)
+
+
+@click.group(cls=_Guarded, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="newsearch")
 def main() -> None:
     """Full-text search for a folder of news articles."""

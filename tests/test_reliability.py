@@ -1,0 +1,174 @@
+"""Reliability: the reproductions of the attack report (issue 10) as regression
+tests. An ordinary article, date or query must never break a build, an
+update or the searches after it."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from search import indexer
+from search.cli import INTERNAL_ERROR, main
+from search.documents import read_article
+from search.engine import Engine
+from web import create_app
+
+from helpers import write_article
+
+GOOD_TITLE = "Ferries resume crossings after the storm"
+
+
+def run(*args):
+    env = {"NEWSEARCH_DATA": None, "NEWSEARCH_INDEX": None, "NEWSEARCH_DEBUG": None}
+    return CliRunner().invoke(main, [str(a) for a in args], env=env, catch_exceptions=False)
+
+
+def good_article(data):
+    write_article(data, "good.md", title=GOOD_TITLE, excerpt="Ferry services to the islands restarted.",
+                  published="2023-02-01T08:00:00Z", topics=["Travel"])
+
+
+def wordless(data, title: str, name: str = "wordless.md"):
+    (data / name).write_text(f'---\ntitle: {json.dumps(title)}\n---\n', encoding="utf-8")
+
+
+# ---------------------------------------------------------------- 1. a wordless article
+
+
+@pytest.mark.parametrize("title", ["The", "!!!", "😀"])
+def test_an_article_without_searchable_words_does_not_break_search(tmp_path, title):
+    data = tmp_path / "data"
+    good_article(data)
+    wordless(data, title)
+    result = run("index", "build", "--data", data, "--index", tmp_path / "index", "--workers", 1)
+    assert result.exit_code == 0, result.output
+    found = run("search", "ferries", "--index", tmp_path / "index", "--json")
+    assert found.exit_code == 0, found.output
+    assert [hit["title"] for hit in json.loads(found.stdout)["results"]] == [GOOD_TITLE]
+
+
+def test_a_wordless_article_added_by_update_does_not_break_a_running_server(tmp_path):
+    data, home = tmp_path / "data", indexer.IndexHome(tmp_path / "index")
+    good_article(data)
+    indexer.build(data, home, workers=1)
+    engine = Engine(home.path, recheck_seconds=0)
+    client = create_app(home.path, data, engine=engine).test_client()
+    assert client.get("/api/search?q=ferries").get_json()["total"] == 1
+    wordless(data, "The")
+    write_article(data, "more.md", title="More ferries next week", published="2023-02-02T08:00:00Z", topics=["Travel"])
+    indexer.update(data, home)  # one new segment: a wordless article beside one with words
+    response = client.get("/api/search?q=ferries")
+    assert response.status_code == 200
+    assert response.get_json()["total"] == 2
+    assert engine.search("", sort="newest", topics=["Travel"]).total == 2
+
+
+# ---------------------------------------------------------------- 2. dates past the ends of the calendar
+
+
+EXTREME_DATES = ["9999-12-31T23:59:59-12:00", "0001-01-01T00:00:00+14:00"]
+
+
+@pytest.mark.parametrize("stamp", EXTREME_DATES)
+@pytest.mark.parametrize("quoted", [False, True], ids=["yaml-timestamp", "string"])
+def test_a_date_outside_the_calendar_in_utc_is_kept_without_a_date(tmp_path, stamp, quoted):
+    value = json.dumps(stamp) if quoted else stamp
+    (tmp_path / "far.md").write_text(f"---\ntitle: Ferries of the far future\npublishedDateTime: {value}\n---\n",
+                                     encoding="utf-8")
+    article, problems = read_article(tmp_path, "far.md")
+    assert article is not None and article.title == "Ferries of the far future"
+    assert article.published is None
+    assert [p.message for p in problems if "publishedDateTime" in p.message and "impossible" in p.message]
+
+
+@pytest.mark.parametrize("command", ["build", "update", "check"])
+def test_extreme_dates_do_not_abort_a_build_update_or_check(tmp_path, command):
+    data = tmp_path / "data"
+    good_article(data)
+    for n, stamp in enumerate(EXTREME_DATES):
+        (data / f"far{n}.md").write_text(f"---\ntitle: Far ferries {n}\npublishedDateTime: {stamp}\n---\n",
+                                         encoding="utf-8")
+    args = ["index", command, "--data", data, "--json"]
+    if command != "check":
+        args += ["--index", tmp_path / "index"]
+    result = run(*args)
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["indexed"] == 3
+    assert sum("impossible" in w["message"] for w in report["warnings"]) == 2
+    if command != "check":
+        found = json.loads(run("search", "ferries", "--index", tmp_path / "index", "--json").stdout)
+        assert found["total"] == 3
+
+
+def test_an_update_with_an_extreme_date_leaves_no_stray_segments(tmp_path):
+    data, home = tmp_path / "data", indexer.IndexHome(tmp_path / "index")
+    good_article(data)
+    indexer.build(data, home, workers=1)
+    gen = home.current()
+    before = sorted(p.name for p in gen.iterdir())
+    (data / "far.md").write_text(f"---\ntitle: Far ferries\npublishedDateTime: {EXTREME_DATES[0]}\n---\n",
+                                 encoding="utf-8")
+    report = indexer.update(data, home)
+    assert report.indexed == 1
+    after = sorted(p.name for p in gen.iterdir())
+    assert len([n for n in after if n.endswith(".seg")]) == len([n for n in before if n.endswith(".seg")]) + 1
+
+
+# ---------------------------------------------------------------- 3. fielded phrases beside other words
+
+
+QUERIES_THAT_CRASHED = [
+    'title:"oil prices" gas',
+    'gas title:"oil prices"',
+    '"oil prices" title:"crude oil" zurich bank rates',
+    'title:"ferries resume" crossings',
+    'title:"ferries resume" OR storm',
+    'title:"ferries resume" -harbour',
+    'title:(ferries resume) storm',
+    'title:ferr* storm',
+]
+
+
+@pytest.fixture(scope="module")
+def archive(tmp_path_factory):
+    root = tmp_path_factory.mktemp("reliability")
+    data = root / "data"
+    good_article(data)
+    write_article(data, "oil.md", title="Oil prices rise as crude stocks fall",
+                  excerpt="Gas and oil prices rose in Zurich trading; bank rates held.", published="2023-01-05T10:00:00Z")
+    write_article(data, "storm.md", title="Storm closes the harbour", excerpt="Ferries stayed in port.",
+                  published="2023-01-20T10:00:00Z")
+    indexer.build(data, indexer.IndexHome(root / "index"), workers=1)
+    return data, root / "index"
+
+
+@pytest.mark.parametrize("text", QUERIES_THAT_CRASHED)
+def test_fielded_phrases_next_to_other_words_search(archive, text):
+    engine = Engine(archive[1], recheck_seconds=0)
+    response = engine.search(text)
+    assert response.total == len(response.hits) >= 1
+    client = create_app(archive[1], archive[0], engine=engine).test_client()
+    assert client.get("/api/search", query_string={"q": text}).status_code == 200
+
+
+def test_title_phrase_beside_a_word_requires_both(archive):
+    engine = Engine(archive[1], recheck_seconds=0)
+    assert [h.title for h in engine.search('title:"oil prices" zurich').hits] == ["Oil prices rise as crude stocks fall"]
+    assert [h.title for h in engine.search('title:"ferries resume" storm').hits] == [GOOD_TITLE]
+
+
+# ---------------------------------------------------------------- exit status of a fault
+
+
+def test_an_internal_error_exits_3_with_one_line(archive, monkeypatch):
+    def broken(self, *args, **kwargs):
+        raise RuntimeError("boom\nsecond line")
+
+    monkeypatch.setattr(Engine, "search", broken)
+    result = run("search", "ferries", "--index", archive[1])
+    assert result.exit_code == INTERNAL_ERROR == 3
+    assert result.stderr.strip().count("\n") == 0
+    assert "internal error (RuntimeError: boom second line)" in result.stderr
