@@ -15,8 +15,7 @@ from search import indexer
 from search.engine import Engine
 from search.querying import QueryError
 
-from helpers import (  # noqa: F401 - fixtures are used by name
-    ACME,
+from helpers import (
     AIRSHIP,
     ARTICLES,
     BOE,
@@ -30,12 +29,8 @@ from helpers import (  # noqa: F401 - fixtures are used by name
     UTC,
     ZEPPELIN,
     all_ids,
-    archive,
     build_index,
-    engine,
     ids,
-    published,
-    write_archive,
     write_article,
 )
 

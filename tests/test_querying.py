@@ -13,7 +13,7 @@ import pytest
 
 from search.querying import MAX_QUERY_CHARS, QueryError, parse, parse_date_bound, tidy
 
-from helpers import (  # noqa: F401 - fixtures are used by name
+from helpers import (
     ACME,
     AIRSHIP,
     ARTICLES,
@@ -29,9 +29,6 @@ from helpers import (  # noqa: F401 - fixtures are used by name
     UTC,
     ZEPPELIN,
     all_ids,
-    archive,
-    engine,
-    ids,
     published,
 )
 
