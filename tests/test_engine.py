@@ -403,7 +403,11 @@ def test_bad_options_raise_query_error(engine, options):
 
 @pytest.mark.parametrize("options", [dict(page=1000), dict(page_size=1), dict(page_size=100)])
 def test_option_limits_are_inclusive(engine, options):
-    engine.search("oil", now=NOW, **options)
+    response = engine.search("oil", now=NOW, **options)
+    assert (response.page, response.page_size) == (options.get("page", 1), options.get("page_size", 10))
+    assert response.total == 2  # CRUDE and SHIPPING
+    skipped = (response.page - 1) * response.page_size
+    assert len(response.hits) == max(0, min(response.page_size, response.total - skipped))
 
 
 def test_missing_index(tmp_path):

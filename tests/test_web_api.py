@@ -560,8 +560,14 @@ def _only_escaped_plus_mark(fragment: str) -> str:
     return html.unescape(bare)
 
 
-@pytest.mark.parametrize("q", [f"{SCRIPT} wombat", f'"><script>alert(1)</script>', IMG, "wombat", "quokka"])
-def test_api_highlights_are_escaped_text_plus_mark(client, q):
+@pytest.mark.parametrize("q, hostile_id, raw_title", [
+    (f"{SCRIPT} wombat", HOSTILE, HOSTILE_TITLE),
+    ('"><script>alert(1)</script>', HOSTILE, HOSTILE_TITLE),
+    (IMG, HOSTILE, HOSTILE_TITLE),
+    ("wombat", HOSTILE, HOSTILE_TITLE),
+    ("quokka", HOSTILE_RAW, '& "quotes" quokka'),  # literal tags in the file are stripped by the reader
+])
+def test_api_highlights_are_escaped_text_plus_mark(client, q, hostile_id, raw_title):
     body = client.get("/api/search", query_string={"q": q}).get_json()
     assert body["query"]["text"] == q
     assert body["total"] > 0
@@ -571,10 +577,11 @@ def test_api_highlights_are_escaped_text_plus_mark(client, q):
         stored = client.get(f"/api/articles/{result['id']}").get_json()
         for piece in filter(None, (p.strip() for p in snippet.split("…"))):
             assert piece in stored["excerpt"] or piece in stored["body"], piece
-    hostile = [r for r in body["results"] if r["id"] == HOSTILE]
-    if hostile:
-        assert "&lt;script&gt;" in hostile[0]["highlights"]["title"] or "&lt;" in hostile[0]["highlights"]["title"]
-        assert hostile[0]["title"] == HOSTILE_TITLE  # the raw field is data, for clients to escape
+    hostile = [r for r in body["results"] if r["id"] == hostile_id]
+    assert hostile, [r["id"] for r in body["results"]]
+    marked_title = hostile[0]["highlights"]["title"]
+    assert "&amp;" in marked_title and ("&lt;" in marked_title) == ("<" in raw_title)
+    assert hostile[0]["title"] == raw_title  # the raw field is data, for clients to escape
 
 
 def test_hostile_fields_are_returned_as_data(client):
