@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-import pytest
 import yaml
 
 from search import indexer
@@ -165,29 +164,6 @@ def all_ids(engine, text="", **options) -> set[str]:
     return set(ids(response))
 
 
-# ---------------------------------------------------------------- fixtures (import them into a test module)
-
-
-@pytest.fixture(scope="module")
-def archive(tmp_path_factory):
-    """(data folder, index folder) of ``ARTICLES``, built once per test module."""
-    root = tmp_path_factory.mktemp("archive")
-    data = write_archive(root / "data")
-    index = root / "index"
-    report = build_index(data, index)
-    assert report.indexed == len(ARTICLES) and not report.problems, report.to_json()
-    return data, index
-
-
-@pytest.fixture(scope="module")
-def engine(archive):
-    from search.engine import Engine
-
-    eng = Engine(archive[1], recheck_seconds=0)
-    yield eng
-    eng.close()
-
-
 # Ids of the fixture articles the tests refer to by name.
 ACME = "2022/12/acme"
 AIRSHIP = "2021/07/airship"
@@ -200,3 +176,68 @@ MORTGAGE = "2023/01/mortgage"
 OILFIELD = "2021/03/oilfield"
 SHIPPING = "2022/07/shipping"
 ZEPPELIN = "2023/03/zeppelin"
+
+
+# ---------------------------------------------------------------- the web archive: ARTICLES plus hostile and odd articles
+
+SCRIPT = "<script>alert(1)</script>"
+ESCAPED_SCRIPT = "&lt;script&gt;alert(1)&lt;/script&gt;"
+IMG = "<img src=x onerror=alert(1)>"
+HOSTILE_TITLE = f'{SCRIPT} & "quotes" wombat'
+HOSTILE_TOPIC = '<b>Bold</b> "topic"'
+HOSTILE_PROVIDER = '<b>Evil</b> "Prov"'
+
+# Stored as written: markup is stripped from fields when indexing, so the
+# hostile text is written with entities, which the reader decodes into the
+# literal characters the web face must then escape.
+HOSTILE = "2022/05/hostile-enc"
+# Written with literal tags (the reader strips them); hostile URLs all the same.
+HOSTILE_RAW = "2022/05/hostile-raw"
+EXTRA = "2022/06/extra-fields"
+UNDATED = "misc/undated-note"
+
+
+def _entities(text: str) -> str:
+    return text.replace("<", "&lt;").replace(">", "&gt;")
+
+
+WEB_ARTICLES = {
+    HOSTILE: dict(
+        title=_entities(HOSTILE_TITLE),
+        excerpt=f"Wombat {_entities(IMG)} excerpt",
+        body=f"Wombat body {_entities(SCRIPT)} and more wombat text.",
+        published="2022-05-06T10:00:00Z",
+        provider=P(_entities(HOSTILE_PROVIDER), "evil.test"),
+        topics=[_entities(HOSTILE_TOPIC)],
+        url="javascript:alert(1)",
+        images=[{"url": "data:text/html,<script>alert(2)</script>"}],
+        related=[{"title": f"{_entities(SCRIPT)} wombat related", "excerpt": _entities(IMG),
+                  "webUrl": "javascript:alert(3)", "provider": P(_entities(HOSTILE_PROVIDER), "evil.test"),
+                  "publishedDateTime": "2022-05-07T10:00:00Z"}],
+        mood=SCRIPT,
+    ),
+    HOSTILE_RAW: dict(
+        title=f'{SCRIPT} & "quotes" quokka',
+        excerpt=f"Quokka {IMG} excerpt",
+        published="2022-05-05T10:00:00Z",
+        provider=P(HOSTILE_PROVIDER, "evil.test"),
+        topics=[HOSTILE_TOPIC],
+        url="javascript:alert(1)",
+        images=[{"url": "javascript:alert(2)"}],
+        related=[{"title": "quokka related", "webUrl": "javascript:alert(3)"}],
+    ),
+    EXTRA: dict(
+        title="Pelican census counts record numbers",
+        excerpt="Volunteers counted pelicans along the estuary.",
+        body="The pelican count rose for the third year.",
+        published="2022-06-12T08:00:00Z", provider=P("Coast Post", "coastpost.test"), topics=["Wildlife"],
+        tags=["birds", "estuary"], survey={"observers": 12, "nested": {"ok": True}}, score_card=3.5,
+    ),
+    UNDATED: dict(
+        title="Pelican notes without a date",
+        excerpt="An undated note about pelicans.",
+        provider=P("Coast Post", "coastpost.test"), topics=["Wildlife"],
+    ),
+}
+
+ALL_COUNT = len(ARTICLES) + len(WEB_ARTICLES)

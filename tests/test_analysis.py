@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from whoosh import fields
 
-from search import analysis
-from search.analysis import STOP_WORDS, NewsAnalyzer, analyze, fold, stem, term_positions
+from search.analysis import (STOP_WORDS, NewsAnalyzer, analyze, fold, stem, term_positions,
+                             weighted_term_positions as weighted)
 from search.schema import NewsText, build_schema
 
 
@@ -336,11 +336,6 @@ def test_schema_title_field_uses_the_news_analyzer_with_positions():
 # ---------------------------------------------------------------- weighted parts (BM25F field)
 
 
-weighted = getattr(analysis, "weighted_term_positions", None)
-needs_weighted = pytest.mark.skipif(weighted is None, reason="no weighted_term_positions")
-
-
-@needs_weighted
 def test_weighted_parts_sum_weights_and_keep_terms():
     found = weighted([("Bank of England rates", 4.0), ("rates rise", 1.0)])
     # Same terms as analysing each part alone.
@@ -351,7 +346,6 @@ def test_weighted_parts_sum_weights_and_keep_terms():
     assert found["rise"][1] == pytest.approx(1.0)
 
 
-@needs_weighted
 def test_weighted_parts_do_not_let_phrases_span_parts():
     found = weighted([("alpha beta", 4.0), ("gamma", 1.0)])
     (beta,), (gamma,) = found["beta"][0], found["gamma"][0]
@@ -360,7 +354,6 @@ def test_weighted_parts_do_not_let_phrases_span_parts():
         assert positions == sorted(set(positions))
 
 
-@needs_weighted
 def test_weighted_part_without_terms_does_not_rewind_positions():
     title = " ".join(f"w{i}x" for i in range(150))  # 150 distinct terms at positions 0..149
     found = weighted([(title, 4.0), ("The", 1.6), ("zeta", 1.0)])

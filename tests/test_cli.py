@@ -10,13 +10,12 @@ from click.testing import CliRunner
 
 from search.cli import main
 
-from helpers import (  # noqa: F401 - fixtures are used by name
+from helpers import (
     AIRSHIP,
     ARTICLES,
     BOE,
     CRUDE,
     HARBOR_IDS,
-    MORTGAGE,
     OILFIELD,
     SHIPPING,
     ZEPPELIN,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from search.documents import find_article_files
+from search.documents import WARNING, find_article_files
 from search.engine import Engine
 from search.indexer import IndexHome, build, update
 
@@ -28,12 +28,30 @@ def reuters(tmp_path_factory) -> tuple[Engine, object]:
     return Engine(home.path), report
 
 
+INNEREYE = ("2020-12-01-project-innereye-evaluation-shows-how-ai-can-augment-and-accelerate-clinicians-ability-"
+            "to-perform-radiotherapy-planning-13-times-faster.md")
+
+
+def known_faults(name: str, data: Path) -> dict[str, str]:
+    """The files of a corpus its README calls faulty, each with the start of the
+    warning a build gives. None is skipped: every fault is recovered from."""
+    if name == "ai-news":
+        # Front matter corrupted at its source; the mojibake file is valid UTF-8, so nothing to report.
+        return {INNEREYE: "invalid YAML front matter"}
+    # power-apps: some files were saved with Windows line endings.
+    return {path: "has CRLF" for path in find_article_files(data) if b"\r\n" in (data / path).read_bytes()}
+
+
 @pytest.mark.parametrize("name", ["ai-news", "power-apps"])
 def test_every_file_is_indexed_or_reported(name: str, tmp_path: Path) -> None:
     data = corpus(name)
     report = build(data, IndexHome(tmp_path / "index"))
     assert report.indexed + len(report.skipped) == len(find_article_files(data)) == report.files
-    assert report.indexed >= report.files - 1
+    assert report.indexed == report.files and not report.skipped
+    faults = known_faults(name, data)
+    assert faults and sorted(p.path for p in report.problems) == sorted(faults)
+    for problem in report.problems:
+        assert problem.level == WARNING and problem.message.startswith(faults[problem.path]), problem
     stats = Engine(tmp_path / "index").stats()
     assert stats["documents"] == report.indexed
 
@@ -45,7 +63,8 @@ def test_ai_news_faults_are_reported_not_fatal(tmp_path: Path) -> None:
     engine = Engine(tmp_path / "index")
     response = engine.search("facial recognition")
     assert response.total > 5
-    assert all("recogni" in (h.title + h.excerpt).lower() or h.snippet_segments for h in response.hits)
+    marked = [[text.lower() for text, hit in h.title_segments + h.snippet_segments if hit] for h in response.hits]
+    assert all(any(word.startswith(("facial", "recogni")) for word in words) for words in marked), marked
     with_related = [engine.article(h.id) for h in engine.search("AI", page_size=50).hits]
     assert any(a["related"] for a in with_related)
 

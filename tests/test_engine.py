@@ -15,8 +15,7 @@ from search import indexer
 from search.engine import Engine
 from search.querying import QueryError
 
-from helpers import (  # noqa: F401 - fixtures are used by name
-    ACME,
+from helpers import (
     AIRSHIP,
     ARTICLES,
     BOE,
@@ -30,12 +29,8 @@ from helpers import (  # noqa: F401 - fixtures are used by name
     UTC,
     ZEPPELIN,
     all_ids,
-    archive,
     build_index,
-    engine,
     ids,
-    published,
-    write_archive,
     write_article,
 )
 
@@ -408,7 +403,11 @@ def test_bad_options_raise_query_error(engine, options):
 
 @pytest.mark.parametrize("options", [dict(page=1000), dict(page_size=1), dict(page_size=100)])
 def test_option_limits_are_inclusive(engine, options):
-    engine.search("oil", now=NOW, **options)
+    response = engine.search("oil", now=NOW, **options)
+    assert (response.page, response.page_size) == (options.get("page", 1), options.get("page_size", 10))
+    assert response.total == 2  # CRUDE and SHIPPING
+    skipped = (response.page - 1) * response.page_size
+    assert len(response.hits) == max(0, min(response.page_size, response.total - skipped))
 
 
 def test_missing_index(tmp_path):

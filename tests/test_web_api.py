@@ -1,8 +1,9 @@
 """Web JSON API: /api/search parameters, filters and paging, errors as JSON,
 articles, health, and agreement with the OpenAPI description it serves.
 
-The fixtures and HTML helpers at the top are shared with
-tests/test_web_pages.py and tests/test_web_security.py (imported by name).
+The HTML and OpenAPI helpers at the top are shared with
+tests/test_web_pages.py and tests/test_web_security.py; the fixtures
+(``web_archive``, ``app``, ``client``, ``spec``) are in tests/conftest.py.
 """
 
 from __future__ import annotations
@@ -20,95 +21,21 @@ from search.engine import Engine
 from web import create_app
 from web.params import parse_params
 
-from helpers import ARTICLES, BOE, HARBOR_IDS, P, build_index, write_archive, write_article
-
-# ---------------------------------------------------------------- shared: a fixture archive with hostile articles
-
-SCRIPT = "<script>alert(1)</script>"
-ESCAPED_SCRIPT = "&lt;script&gt;alert(1)&lt;/script&gt;"
-IMG = "<img src=x onerror=alert(1)>"
-HOSTILE_TITLE = f'{SCRIPT} & "quotes" wombat'
-HOSTILE_TOPIC = '<b>Bold</b> "topic"'
-HOSTILE_PROVIDER = '<b>Evil</b> "Prov"'
-
-# Stored as written: markup is stripped from fields when indexing, so the
-# hostile text is written with entities, which the reader decodes into the
-# literal characters the web face must then escape.
-HOSTILE = "2022/05/hostile-enc"
-# Written with literal tags (the reader strips them); hostile URLs all the same.
-HOSTILE_RAW = "2022/05/hostile-raw"
-EXTRA = "2022/06/extra-fields"
-UNDATED = "misc/undated-note"
-
-
-def _entities(text: str) -> str:
-    return text.replace("<", "&lt;").replace(">", "&gt;")
-
-
-WEB_ARTICLES = {
-    HOSTILE: dict(
-        title=_entities(HOSTILE_TITLE),
-        excerpt=f"Wombat {_entities(IMG)} excerpt",
-        body=f"Wombat body {_entities(SCRIPT)} and more wombat text.",
-        published="2022-05-06T10:00:00Z",
-        provider=P(_entities(HOSTILE_PROVIDER), "evil.test"),
-        topics=[_entities(HOSTILE_TOPIC)],
-        url="javascript:alert(1)",
-        images=[{"url": "data:text/html,<script>alert(2)</script>"}],
-        related=[{"title": f"{_entities(SCRIPT)} wombat related", "excerpt": _entities(IMG),
-                  "webUrl": "javascript:alert(3)", "provider": P(_entities(HOSTILE_PROVIDER), "evil.test"),
-                  "publishedDateTime": "2022-05-07T10:00:00Z"}],
-        mood=SCRIPT,
-    ),
-    HOSTILE_RAW: dict(
-        title=f'{SCRIPT} & "quotes" quokka',
-        excerpt=f"Quokka {IMG} excerpt",
-        published="2022-05-05T10:00:00Z",
-        provider=P(HOSTILE_PROVIDER, "evil.test"),
-        topics=[HOSTILE_TOPIC],
-        url="javascript:alert(1)",
-        images=[{"url": "javascript:alert(2)"}],
-        related=[{"title": "quokka related", "webUrl": "javascript:alert(3)"}],
-    ),
-    EXTRA: dict(
-        title="Pelican census counts record numbers",
-        excerpt="Volunteers counted pelicans along the estuary.",
-        body="The pelican count rose for the third year.",
-        published="2022-06-12T08:00:00Z", provider=P("Coast Post", "coastpost.test"), topics=["Wildlife"],
-        tags=["birds", "estuary"], survey={"observers": 12, "nested": {"ok": True}}, score_card=3.5,
-    ),
-    UNDATED: dict(
-        title="Pelican notes without a date",
-        excerpt="An undated note about pelicans.",
-        provider=P("Coast Post", "coastpost.test"), topics=["Wildlife"],
-    ),
-}
-
-ALL_COUNT = len(ARTICLES) + len(WEB_ARTICLES)
-
-
-@pytest.fixture(scope="module")
-def web_archive(tmp_path_factory):
-    """(data folder, index folder): the helper archive plus hostile and odd articles."""
-    root = tmp_path_factory.mktemp("web-archive")
-    data = write_archive(root / "data")
-    for doc_id, fields in WEB_ARTICLES.items():
-        write_article(data, doc_id + ".md", **dict(fields))
-    index = root / "index"
-    report = build_index(data, index)
-    assert report.indexed == ALL_COUNT and not report.problems, report.to_json()
-    return data, index
-
-
-@pytest.fixture(scope="module")
-def app(web_archive):
-    data, index = web_archive
-    return create_app(index, data)
-
-
-@pytest.fixture
-def client(app):
-    return app.test_client()
+from helpers import (
+    ALL_COUNT,
+    ARTICLES,
+    BOE,
+    EXTRA,
+    HARBOR_IDS,
+    HOSTILE,
+    HOSTILE_PROVIDER,
+    HOSTILE_RAW,
+    HOSTILE_TITLE,
+    HOSTILE_TOPIC,
+    IMG,
+    SCRIPT,
+    UNDATED,
+)
 
 
 @pytest.fixture(scope="module")
@@ -218,13 +145,6 @@ def shows_total(page: Page, total: int) -> bool:
 
 
 # ---------------------------------------------------------------- OpenAPI helpers
-
-
-@pytest.fixture(scope="module")
-def spec(app):
-    response = app.test_client().get("/api/openapi.json")
-    assert response.status_code == 200
-    return response.get_json()
 
 
 def validator(spec: dict, name: str) -> Draft202012Validator:
@@ -640,8 +560,14 @@ def _only_escaped_plus_mark(fragment: str) -> str:
     return html.unescape(bare)
 
 
-@pytest.mark.parametrize("q", [f"{SCRIPT} wombat", f'"><script>alert(1)</script>', IMG, "wombat", "quokka"])
-def test_api_highlights_are_escaped_text_plus_mark(client, q):
+@pytest.mark.parametrize("q, hostile_id, raw_title", [
+    (f"{SCRIPT} wombat", HOSTILE, HOSTILE_TITLE),
+    ('"><script>alert(1)</script>', HOSTILE, HOSTILE_TITLE),
+    (IMG, HOSTILE, HOSTILE_TITLE),
+    ("wombat", HOSTILE, HOSTILE_TITLE),
+    ("quokka", HOSTILE_RAW, '& "quotes" quokka'),  # literal tags in the file are stripped by the reader
+])
+def test_api_highlights_are_escaped_text_plus_mark(client, q, hostile_id, raw_title):
     body = client.get("/api/search", query_string={"q": q}).get_json()
     assert body["query"]["text"] == q
     assert body["total"] > 0
@@ -651,10 +577,11 @@ def test_api_highlights_are_escaped_text_plus_mark(client, q):
         stored = client.get(f"/api/articles/{result['id']}").get_json()
         for piece in filter(None, (p.strip() for p in snippet.split("…"))):
             assert piece in stored["excerpt"] or piece in stored["body"], piece
-    hostile = [r for r in body["results"] if r["id"] == HOSTILE]
-    if hostile:
-        assert "&lt;script&gt;" in hostile[0]["highlights"]["title"] or "&lt;" in hostile[0]["highlights"]["title"]
-        assert hostile[0]["title"] == HOSTILE_TITLE  # the raw field is data, for clients to escape
+    hostile = [r for r in body["results"] if r["id"] == hostile_id]
+    assert hostile, [r["id"] for r in body["results"]]
+    marked_title = hostile[0]["highlights"]["title"]
+    assert "&amp;" in marked_title and ("&lt;" in marked_title) == ("<" in raw_title)
+    assert hostile[0]["title"] == raw_title  # the raw field is data, for clients to escape
 
 
 def test_hostile_fields_are_returned_as_data(client):

@@ -14,19 +14,8 @@ import pytest
 
 from web import create_app
 
-from helpers import ARTICLES, BOE, HARBOR_IDS
-from test_web_api import (  # noqa: F401 - fixtures are used by name
-    ALL_COUNT,
-    EXTRA,
-    Page,
-    app,
-    client,
-    local,
-    page_of,
-    params_of,
-    shows_total,
-    web_archive,
-)
+from helpers import ALL_COUNT, ARTICLES, BOE, EXTRA, HARBOR_IDS
+from test_web_api import Page, local, page_of, params_of, shows_total
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 OPENSEARCH = "{http://a9.com/-/spec/opensearch/1.1/}"

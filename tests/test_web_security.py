@@ -13,8 +13,8 @@ import pytest
 
 from web import create_app
 
-from helpers import BOE
-from test_web_api import (  # noqa: F401 - fixtures are used by name
+from helpers import (
+    BOE,
     ESCAPED_SCRIPT,
     HOSTILE,
     HOSTILE_PROVIDER,
@@ -23,13 +23,8 @@ from test_web_api import (  # noqa: F401 - fixtures are used by name
     HOSTILE_TOPIC,
     IMG,
     SCRIPT,
-    app,
-    assert_valid,
-    client,
-    page_of,
-    spec,
-    web_archive,
 )
+from test_web_api import assert_valid, page_of
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 ATTACK = '"><script>alert(1)</script>'
