@@ -16,13 +16,19 @@ from pathlib import Path
 
 import click
 
-from . import evaluation, highlighting, indexer
+from . import highlighting, indexer
 from .documents import DEFAULT_MAX_BYTES
 from .engine import MAX_PAGE_SIZE, SORTS, Engine
 from .querying import QueryError
 
 DEFAULT_DATA = "data"
 DEFAULT_INDEX = "index"
+
+# The evaluate command's choices, written here so that search.evaluation is
+# imported only when the command runs (tests check they match its own).
+EVALUATED_SYSTEMS = ("newsearch", "whoosh", "fts5")
+EVALUATION_DEPTH = 100
+EVALUATION_MAX_DEPTH = 10_000
 
 
 class UsageProblem(click.UsageError):
@@ -342,15 +348,17 @@ def similar_command(article_id: str, index: Path, limit: int, as_json: bool) -> 
 @click.argument("qrels", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--index", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="newsearch index to reuse (built there if empty; default: a scratch folder).")
-@click.option("--depth", type=click.IntRange(1, evaluation.MAX_DEPTH), default=evaluation.DEFAULT_DEPTH,
+@click.option("--depth", type=click.IntRange(1, EVALUATION_MAX_DEPTH), default=EVALUATION_DEPTH,
               show_default=True, help="Results taken from each system per query.")
-@click.option("--system", "systems", multiple=True, type=click.Choice(evaluation.SYSTEMS),
+@click.option("--system", "systems", multiple=True, type=click.Choice(EVALUATED_SYSTEMS),
               help="Evaluate only this system (repeatable; default all).")
 @click.option("--per-query", is_flag=True, help="Also print nDCG@10 per query and system.")
 @json_option
 def evaluate_command(corpus, queries, qrels, index, depth, systems, per_query, as_json) -> None:
     """Ranking quality on judged queries (MAP, nDCG@10, P@10, zero-result queries), beside plain Whoosh and SQLite FTS5."""
     # Not the shared --index option: its default would evaluate (and keep) the live index.
+    from . import evaluation  # here, not at the top: no other command pays for loading it
+
     log = None if as_json or not sys.stderr.isatty() else (lambda message: click.echo(message, err=True))
     try:
         result = evaluation.evaluate(corpus, queries, qrels, index=index, depth=depth,

@@ -1,6 +1,6 @@
 """Relevance evaluation: newsearch beside plain Whoosh and SQLite FTS5 on judged queries.
 
-    python -m search.evaluation CORPUS QUERIES QRELS [--index DIR] [--depth 100] [--per-query] [--json]
+    newsearch evaluate CORPUS QUERIES QRELS [--index DIR] [--depth 100] [--system S] [--per-query] [--json]
 
 Inputs:
 
@@ -24,10 +24,10 @@ the same articles:
   defaults, paging to ``--depth``;
 * ``whoosh``: plain Whoosh with its defaults -- StandardAnalyzer ``TEXT``
   fields title, excerpt, body and topics, ``MultifieldParser`` over them
-  (every word required) and BM25F;
+  (every word required) and BM25F (``baselines.PlainWhoosh``);
 * ``fts5``: SQLite FTS5 (columns title, excerpt, body, topics; tokenizer
   ``porter unicode61 remove_diacritics 2``), every word of the query quoted
-  as a term and all of them required, ranked by ``bm25()``.
+  as a term and all of them required, ranked by ``bm25()`` (``baselines.Fts5``).
 
 Metrics, averaged over the queries with at least one relevant judgment:
 MAP (average precision over all relevant documents, to ``--depth``),
@@ -39,19 +39,14 @@ named in a warning.
 
 from __future__ import annotations
 
-import argparse
-import json
 import math
-import sqlite3
-import sys
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Mapping, Sequence
 
-from . import indexer
-from .documents import find_article_files, read_article
+from . import baselines, indexer
 
 SYSTEMS = ("newsearch", "whoosh", "fts5")
 CUTOFF = 10  # for nDCG@10 and P@10
@@ -247,98 +242,21 @@ class Newsearch:
         self.engine.close()
 
 
-class PlainWhoosh:
-    """Whoosh with its defaults: StandardAnalyzer TEXT fields, MultifieldParser (AND), BM25F."""
-
-    name = "whoosh"
-    FIELDS = ["title", "excerpt", "body", "topics"]
-
-    def __init__(self, corpus: Path, articles: list, scratch: Path, index: Path | None, log: Log):
-        from whoosh import fields
-        from whoosh import index as whoosh_index
-        from whoosh.qparser import MultifieldParser
-
-        log("whoosh: building an index")
-        schema = fields.Schema(id=fields.ID(stored=True), title=fields.TEXT, excerpt=fields.TEXT,
-                               body=fields.TEXT, topics=fields.TEXT)
-        folder = scratch / "plain-whoosh"
-        folder.mkdir()
-        ix = whoosh_index.create_in(str(folder), schema)
-        writer = ix.writer()
-        for a in articles:
-            writer.add_document(id=a.id, title=a.title, excerpt=a.excerpt, body=a.body, topics=", ".join(a.topics))
-        writer.commit()
-        self.warnings: list[str] = []
-        self.searcher = ix.searcher()
-        self.parser = MultifieldParser(self.FIELDS, schema)
-
-    def search(self, text: str, depth: int) -> list[str]:
-        return [hit["id"] for hit in self.searcher.search(self.parser.parse(text), limit=depth)]
-
-    def details(self) -> dict:
-        return {}
-
-    def close(self) -> None:
-        self.searcher.close()
+def _plain_whoosh(corpus: Path, articles: list, scratch: Path, index: Path | None, log: Log) -> baselines.PlainWhoosh:
+    log("whoosh: building an index")
+    return baselines.PlainWhoosh(scratch / "plain-whoosh", articles)
 
 
-def fts5_match(text: str) -> str | None:
-    """The FTS5 query for typed text: every word quoted as a term (all
-    required, FTS5's default). Double quotes are removed (they would end the
-    term); words without a letter or digit are dropped. None when no word is left."""
-    words = [w for w in text.replace('"', " ").split() if any(ch.isalnum() for ch in w)]
-    return " ".join(f'"{w}"' for w in words) or None
+def _fts5(corpus: Path, articles: list, scratch: Path, index: Path | None, log: Log) -> baselines.Fts5:
+    log("fts5: building an index")
+    return baselines.Fts5(scratch / "fts5.sqlite", articles)
 
 
-class Fts5:
-    """SQLite FTS5 with the porter/unicode61 tokenizer, ranked by bm25()."""
-
-    name = "fts5"
-
-    def __init__(self, corpus: Path, articles: list, scratch: Path, index: Path | None, log: Log):
-        log("fts5: building an index")
-        self.warnings: list[str] = []
-        self.db = sqlite3.connect(str(scratch / "fts5.sqlite"))
-        self.db.execute("CREATE VIRTUAL TABLE docs USING fts5(title, excerpt, body, topics, "
-                        "tokenize='porter unicode61 remove_diacritics 2')")
-        self.ids = {}
-        for rowid, a in enumerate(articles, 1):
-            self.ids[rowid] = a.id
-            self.db.execute("INSERT INTO docs (rowid, title, excerpt, body, topics) VALUES (?, ?, ?, ?, ?)",
-                            (rowid, a.title, a.excerpt, a.body, ", ".join(a.topics)))
-        self.db.commit()
-
-    def search(self, text: str, depth: int) -> list[str]:
-        match = fts5_match(text)
-        if match is None:
-            return []
-        rows = self.db.execute("SELECT rowid FROM docs WHERE docs MATCH ? ORDER BY bm25(docs), rowid LIMIT ?",
-                               (match, depth)).fetchall()
-        return [self.ids[rowid] for (rowid,) in rows]
-
-    def details(self) -> dict:
-        return {}
-
-    def close(self) -> None:
-        self.db.close()
-
-
-RUNNERS = {"newsearch": Newsearch, "whoosh": PlainWhoosh, "fts5": Fts5}
+# What opens each system over the articles; each answers search(text, depth) and close().
+RUNNERS = {"newsearch": Newsearch, "whoosh": _plain_whoosh, "fts5": _fts5}
 
 
 # ---------------------------------------------------------------- evaluate
-
-
-def read_corpus(corpus: Path) -> tuple[list, int]:
-    """Every readable article (as the indexer reads it) and how many files were skipped."""
-    articles, skipped = [], 0
-    for rel in find_article_files(corpus):
-        article, _problems = read_article(corpus, rel)
-        if article is None:
-            skipped += 1
-        else:
-            articles.append(article)
-    return articles, skipped
 
 
 def _input_warnings(queries: list[Query], qrels: dict[str, dict[str, int]], known: set[str]) -> list[str]:
@@ -389,11 +307,12 @@ def evaluate(corpus, queries_path, qrels_path, index=None, depth: int = DEFAULT_
     if not queries:
         raise InputError(f"{queries_path}: no queries")
     log(f"reading {corpus}")
-    articles, skipped = read_corpus(corpus)
+    skipped: list[str] = []
+    articles = list(baselines.read_corpus(corpus, skipped))
     read_seconds = time.perf_counter() - started
     warnings = _input_warnings(queries, qrels, {a.id for a in articles})
     if skipped:
-        warnings.append(f"{skipped} files in the corpus could not be read and are in no system's index")
+        warnings.append(f"{len(skipped)} files in the corpus could not be read and are in no system's index")
 
     rankings: dict[str, dict[str, list[str]]] = {}
     figures: dict[str, dict] = {}
@@ -413,10 +332,12 @@ def evaluate(corpus, queries_path, qrels_path, index=None, depth: int = DEFAULT_
                         ranked[query.qid] = []
                         errors[query.qid] = f"{exc.__class__.__name__}: {exc}"
                 query_seconds = time.perf_counter() - query_started
-                details = runner.details()
             finally:
                 runner.close()
-            warnings.extend(runner.warnings)
+            details = {}
+            if isinstance(runner, Newsearch):  # only newsearch has an index (maybe reused) to report on
+                details = runner.details()
+                warnings.extend(runner.warnings)
             warnings.extend(f"{name}: query {qid} failed ({message})" for qid, message in errors.items())
             rankings[name] = ranked
             figures[name] = {"setup_seconds": setup_seconds, "query_seconds": query_seconds,
@@ -456,7 +377,7 @@ def evaluate(corpus, queries_path, qrels_path, index=None, depth: int = DEFAULT_
 
     return {
         "corpus": str(corpus), "queries_file": str(queries_path), "qrels_file": str(qrels_path),
-        "articles": len(articles), "skipped_files": skipped,
+        "articles": len(articles), "skipped_files": len(skipped),
         "queries": len(queries), "judged_queries": len(judged_rows), "depth": depth, "cutoff": CUTOFF,
         "systems": figures, "per_query": per_query, "warnings": warnings,
         "read_seconds": read_seconds, "seconds": time.perf_counter() - started,
@@ -501,40 +422,3 @@ def format_report(result: dict, per_query: bool = False) -> str:
         lines.append("")
         lines += [f"warning: {message}" for message in result["warnings"]]
     return "\n".join(lines)
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m search.evaluation", description=__doc__.splitlines()[0])
-    parser.add_argument("corpus", type=Path, help="folder of articles")
-    parser.add_argument("queries", type=Path, help="queries file: <qid>TAB<query text> per line")
-    parser.add_argument("qrels", type=Path, help="TREC qrels file: <qid> 0 <doc-id> <grade> per line")
-    parser.add_argument("--index", type=Path, help="newsearch index folder: reused if it holds an index, "
-                                                   "built there if not (default: a scratch folder)")
-    parser.add_argument("--depth", type=int, default=DEFAULT_DEPTH,
-                        help=f"results taken from each system per query (1-{MAX_DEPTH}; default {DEFAULT_DEPTH})")
-    parser.add_argument("--system", dest="systems", action="append", choices=SYSTEMS,
-                        help="evaluate only this system (repeatable; default all three)")
-    parser.add_argument("--per-query", action="store_true", help="also print nDCG@10 per query and system")
-    parser.add_argument("--json", dest="as_json", action="store_true", help="print one JSON object instead of text")
-    args = parser.parse_args(argv)
-    if not 1 <= args.depth <= MAX_DEPTH:
-        parser.error(f"--depth must be between 1 and {MAX_DEPTH}")
-
-    def log(message: str) -> None:
-        print(message, file=sys.stderr, flush=True)
-
-    try:
-        result = evaluate(args.corpus, args.queries, args.qrels, index=args.index, depth=args.depth,
-                          systems=tuple(args.systems or SYSTEMS), log=log if sys.stderr.isatty() else None)
-    except (InputError, indexer.IndexProblem) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    if args.as_json:
-        print(json.dumps(result, ensure_ascii=False, indent=2))
-    else:
-        print(format_report(result, per_query=args.per_query))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -417,3 +417,36 @@ def test_serve_builds_a_missing_index_then_serves(tmp_path):
         server.terminate()
         output = server.communicate(timeout=10)[0]
     assert "building it" in output and f"http://127.0.0.1:{port}/" in output
+
+
+def test_only_the_commands_that_need_them_load_the_evaluation_and_the_web_app():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    # In a fresh interpreter, since this one has long imported everything.
+    fixture = Path(__file__).parent / "relevance" / "fixture"
+    code = f"""if True:
+        import json, pkgutil, sys
+        from click.testing import CliRunner
+        import search, search.cli
+
+        def loaded():
+            return sorted(m for m in sys.modules if m.split(".")[0] == "web"
+                          or m in ("search.evaluation", "search.baselines"))
+
+        at_start = loaded()
+        CliRunner().invoke(search.cli.main, ["evaluate", {str(fixture / "articles")!r},
+                           {str(fixture / "fixture-queries.tsv")!r}, {str(fixture / "fixture-qrels.txt")!r},
+                           "--system", "fts5"], catch_exceptions=False)
+        after_evaluate = loaded()
+        for module in pkgutil.iter_modules(search.__path__, "search."):
+            __import__(module.name)
+        print(json.dumps([at_start, after_evaluate, loaded()]))
+    """
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    at_start, after_evaluate, after_every_module = json.loads(done.stdout)
+    assert at_start == []
+    assert after_evaluate == ["search.baselines", "search.evaluation"]
+    assert after_every_module == after_evaluate  # no module of search/ imports web

@@ -1,6 +1,6 @@
 """The relevance evaluation: metrics on hand-computed examples, reading the
-queries and qrels files, and a run of all three systems over the judged
-fixture in tests/relevance/fixture/."""
+queries and qrels files, a run of all three systems over the judged fixture
+in tests/relevance/fixture/, and the ``newsearch evaluate`` command."""
 
 from __future__ import annotations
 
@@ -9,10 +9,12 @@ import math
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
-from search import evaluation
-from search.evaluation import (InputError, Query, average_precision, evaluate, fts5_match, ndcg, precision_at,
-                               read_qrels, read_queries)
+from search import cli, evaluation
+from search.baselines import read_corpus
+from search.evaluation import (InputError, Query, average_precision, evaluate, ndcg, precision_at, read_qrels,
+                               read_queries)
 
 FIXTURE = Path(__file__).parent / "relevance" / "fixture"
 CORPUS = FIXTURE / "articles"
@@ -155,14 +157,6 @@ def test_missing_or_undecodable_files_are_input_errors(tmp_path):
         read_qrels(binary)
 
 
-def test_fts5_match_quotes_every_word_and_drops_unusable_ones():
-    assert fts5_match("oil prices") == '"oil" "prices"'
-    assert fts5_match('"interest rates" - U.S.') == '"interest" "rates" "U.S."'
-    assert fts5_match('oil OR -gas') == '"oil" "OR" "-gas"'  # query syntax is not FTS5's: all words are terms
-    assert fts5_match('"" -- ?!') is None
-    assert fts5_match("   ") is None
-
-
 # ---------------------------------------------------------------- end to end on the fixture
 
 
@@ -173,10 +167,9 @@ def fixture_result(tmp_path_factory):
 
 
 def test_fixture_files_agree_with_the_corpus():
-    from search.evaluation import read_corpus
-
-    articles, skipped = read_corpus(CORPUS)
-    assert skipped == 0 and 6 <= len(articles) <= 12
+    skipped = []
+    articles = list(read_corpus(CORPUS, skipped))
+    assert skipped == [] and 6 <= len(articles) <= 12
     known = {a.id for a in articles}
     judged = {doc for docs in read_qrels(QRELS).values() for doc in docs}
     assert judged <= known
@@ -263,16 +256,6 @@ def test_warnings_name_judged_documents_missing_from_the_corpus(tmp_path):
     assert any("q9" in w and "not in the queries file" in w for w in result["warnings"])
 
 
-def test_command_line(capsys, tmp_path):
-    assert evaluation.main([str(CORPUS), str(QUERIES), str(QRELS), "--json", "--system", "fts5"]) == 0
-    printed = json.loads(capsys.readouterr().out)
-    assert printed["systems"]["fts5"]["zero_result_queries"] == 2
-    bad = tmp_path / "q.tsv"
-    bad.write_text("q1 no tab here\n", encoding="utf-8")
-    assert evaluation.main([str(CORPUS), str(bad), str(QRELS)]) == 2
-    assert f"{bad}:1:" in capsys.readouterr().err
-
-
 def test_reusing_an_index_from_older_code_is_flagged(tmp_path):
     index = tmp_path / "index"
     first = evaluate(CORPUS, QUERIES, QRELS, index=index, systems=("newsearch",))
@@ -283,3 +266,57 @@ def test_reusing_an_index_from_older_code_is_flagged(tmp_path):
     meta_path.write_text(json.dumps(meta), encoding="utf-8")
     again = evaluate(CORPUS, QUERIES, QRELS, index=index, systems=("newsearch",))
     assert any("schema version -1" in w for w in again["warnings"])
+
+
+# ---------------------------------------------------------------- newsearch evaluate
+
+
+def run_evaluate(*args):
+    return CliRunner().invoke(cli.main, ["evaluate", str(CORPUS), str(QUERIES), str(QRELS), *map(str, args)],
+                              catch_exceptions=False)
+
+
+def test_evaluate_command_prints_the_figures_as_json():
+    result = run_evaluate("--system", "fts5", "--json")
+    assert result.exit_code == 0, result.output
+    printed = json.loads(result.output)
+    assert list(printed["systems"]) == ["fts5"]
+    assert (printed["articles"], printed["queries"], printed["judged_queries"], printed["depth"]) == (10, 6, 5, 100)
+    fts5 = printed["systems"]["fts5"]
+    # FTS5 ranks every relevant document it finds first (AP 1) for q1, q2, q3 and q5
+    # and finds nothing for q4: MAP = nDCG@10 = 4/5. P@10: (3 + 2 + 1 + 0 + 2) / 10 / 5.
+    assert fts5["map"] == pytest.approx(0.8)
+    assert fts5["ndcg_at_10"] == pytest.approx(0.8)
+    assert fts5["p_at_10"] == pytest.approx(0.16)
+    assert fts5["zero_result_qids"] == ["q4", "q6"]
+    assert [row["systems"]["fts5"]["returned"] for row in printed["per_query"]] == [4, 2, 1, 0, 2, 0]
+
+
+def test_evaluate_command_prints_a_table_for_every_system(tmp_path):
+    result = run_evaluate("--index", tmp_path / "index", "--depth", 5, "--per-query")
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0] == f"corpus {CORPUS}: 10 articles; 6 queries (5 with relevant judgments); depth 5"
+    assert lines[2].split() == ["system", "MAP", "nDCG@10", "P@10", "zero-result", "queries", "setup", "s", "ms/query"]
+    rows = {line.split()[0]: line.split()[1:5] for line in lines[3:6]}
+    assert rows == {"newsearch": ["0.9611", "0.9872", "0.1800", "1"], "whoosh": ["0.5833", "0.5956", "0.1200", "3"],
+                    "fts5": ["0.8000", "0.8000", "0.1600", "2"]}
+    assert f"newsearch: index built in {tmp_path / 'index'}" in result.output
+    q4 = next(line for line in lines if line.startswith("q4 "))
+    assert q4.split()[1:7] == ["1.0000", "(4)", "0.0000", "(0)", "0.0000", "(0)"]
+    assert "warning: 1 queries have no relevant judgment" in result.output
+
+
+def test_evaluate_command_reports_unusable_input_as_a_usage_error(tmp_path):
+    bad = tmp_path / "q.tsv"
+    bad.write_text("q1 no tab here\n", encoding="utf-8")
+    result = CliRunner().invoke(cli.main, ["evaluate", str(CORPUS), str(bad), str(QRELS)])
+    assert result.exit_code == 2
+    assert f"{bad}:1: expected '<qid><TAB><query text>'" in result.output
+    assert run_evaluate("--depth", 0).exit_code == 2
+    assert run_evaluate("--system", "lucene").exit_code == 2
+
+
+def test_evaluate_command_offers_what_the_evaluation_accepts():
+    assert cli.EVALUATED_SYSTEMS == evaluation.SYSTEMS == tuple(evaluation.RUNNERS)
+    assert (cli.EVALUATION_DEPTH, cli.EVALUATION_MAX_DEPTH) == (evaluation.DEFAULT_DEPTH, evaluation.MAX_DEPTH)

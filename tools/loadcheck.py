@@ -1,6 +1,6 @@
 """Load check: many concurrent searches against ``newsearch serve`` on loopback.
 
-    python -m web.loadcheck --data ../shared/corpora/reuters-21578 [--clients 16] [--seconds 20] [--page]
+    python -m tools.loadcheck --data ../shared/corpora/reuters-21578 [--clients 16] [--seconds 20] [--page]
 
 Builds an index for the corpus (in a scratch folder) unless ``--index`` names
 one, starts ``newsearch serve`` on a free loopback port, then runs
@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 from urllib.parse import urlencode
 
-from search.benchmark import QUERIES, percentile
+from tools.benchmark import QUERIES, percentile
 
 
 def free_port() -> int:

@@ -1,14 +1,16 @@
 """Benchmark: newsearch beside SQLite FTS5 and plain Whoosh on one corpus.
 
-    python -m search.benchmark ../shared/corpora/reuters-21578
+    python -m tools.benchmark ../shared/corpora/reuters-21578
 
 Prints, for each system: full build time and throughput, index size, and
 keyword query latency p50/p95 over a fixed query set (the ratio column
 compares each p50 with FTS5 ranking a page); for newsearch also
 the end-to-end time of ``newsearch index update`` after 30 changed, added
 and removed files. The corpus is copied to a scratch folder first (the
-update step edits files), so the source is never touched. Not part of the
-test run: these are figures to read, not assertions.
+update step edits files), so the source is never touched. The baselines
+are the ones ``newsearch evaluate`` ranks with (``search.baselines``), each
+timed from reading the files to a committed index. Not part of the test
+run: these are figures to read, not assertions.
 """
 
 from __future__ import annotations
@@ -16,14 +18,14 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from .documents import find_article_files, read_article
+from search.baselines import Fts5, PlainWhoosh, fts5_match, read_corpus
+from search.documents import find_article_files
 
 QUERIES = [
     "oil prices", "coffee", "interest rates", "trade deficit", "gold", "bank merger", "wheat exports",
@@ -73,7 +75,7 @@ def newsearch_cli(*args: str) -> float:
 
 
 def bench_newsearch(data: Path, work: Path, queries: list[str], repeat: int) -> dict:
-    from .engine import Engine
+    from search.engine import Engine
 
     index = work / "newsearch-index"
     seconds = newsearch_cli("index", "build", "--data", str(data), "--index", str(index))
@@ -102,11 +104,24 @@ def bench_update(data: Path, index: Path) -> float:
     return newsearch_cli("index", "update", "--data", str(data), "--index", str(index))
 
 
-def read_all(data: Path):
-    for rel in find_article_files(data):
-        article, _ = read_article(data, rel)
-        if article is not None:
-            yield article
+class Fts5WithFacets(Fts5):
+    """The FTS5 baseline plus each article's provider, year and topics in
+    plain tables, to count them over all matches as a newsearch response does."""
+
+    def __init__(self, path: Path, articles):
+        super().__init__(path, articles)
+        self.db.execute("CREATE INDEX topics_id ON topics (id)")
+        self.db.commit()
+
+    def create_tables(self) -> None:
+        super().create_tables()
+        self.db.execute("CREATE TABLE meta (id INTEGER PRIMARY KEY, provider TEXT, year TEXT)")
+        self.db.execute("CREATE TABLE topics (id INTEGER, topic TEXT)")
+
+    def add(self, rowid: int, a) -> None:
+        super().add(rowid, a)
+        self.db.execute("INSERT INTO meta VALUES (?, ?, ?)", (rowid, a.provider, str(a.published.year) if a.published else None))
+        self.db.executemany("INSERT INTO topics VALUES (?, ?)", [(rowid, t) for t in a.topics])
 
 
 def bench_fts5(data: Path, work: Path, queries: list[str], repeat: int) -> list[dict]:
@@ -116,23 +131,15 @@ def bench_fts5(data: Path, work: Path, queries: list[str], repeat: int) -> list[
     db_path = work / "fts5.sqlite"
     settle()
     started = time.perf_counter()
-    db = sqlite3.connect(db_path)
-    db.execute("CREATE VIRTUAL TABLE docs USING fts5(title, excerpt, body, topics, "
-               "tokenize='porter unicode61 remove_diacritics 2')")
-    db.execute("CREATE TABLE meta (id INTEGER PRIMARY KEY, provider TEXT, year TEXT)")
-    db.execute("CREATE TABLE topics (id INTEGER, topic TEXT)")
-    for rowid, a in enumerate(read_all(data), 1):
-        db.execute("INSERT INTO docs (rowid, title, excerpt, body, topics) VALUES (?, ?, ?, ?, ?)",
-                   (rowid, a.title, a.excerpt, a.body, " ".join(a.topics)))
-        db.execute("INSERT INTO meta VALUES (?, ?, ?)", (rowid, a.provider, str(a.published.year) if a.published else None))
-        db.executemany("INSERT INTO topics VALUES (?, ?)", [(rowid, t) for t in a.topics])
-    db.execute("CREATE INDEX topics_id ON topics (id)")
-    db.commit()
+    fts = Fts5WithFacets(db_path, read_corpus(data))
     seconds = time.perf_counter() - started
+    db = fts.db
     count = db.execute("SELECT count(*) FROM docs").fetchone()[0]
 
     def page(q: str):
-        match = " ".join(f'"{w}"' for w in q.split())
+        match = fts5_match(q)
+        if match is None:
+            return match, [], 0
         rows = db.execute("SELECT rowid, title, snippet(docs, 2, '[', ']', '…', 20) FROM docs WHERE docs MATCH ? "
                           "ORDER BY bm25(docs, 4.0, 1.6, 1.0, 2.0) LIMIT 10", (match,)).fetchall()
         total = db.execute("SELECT count(*) FROM docs WHERE docs MATCH ?", (match,)).fetchone()[0]
@@ -140,6 +147,8 @@ def bench_fts5(data: Path, work: Path, queries: list[str], repeat: int) -> list[
 
     def with_facets(q: str):
         match, rows, total = page(q)
+        if match is None:
+            return rows, total
         hits = "SELECT rowid FROM docs WHERE docs MATCH ?"
         for sql in (f"SELECT topic, count(*) c FROM topics WHERE id IN ({hits}) GROUP BY topic ORDER BY c DESC LIMIT 20",
                     f"SELECT provider, count(*) c FROM meta WHERE id IN ({hits}) GROUP BY provider ORDER BY c DESC LIMIT 20",
@@ -153,31 +162,22 @@ def bench_fts5(data: Path, work: Path, queries: list[str], repeat: int) -> list[
         p50, p95 = time_queries(run, queries, repeat)
         rows.append({"system": name, "build_s": seconds, "docs_per_s": count / seconds, "update_s": None,
                      "size_mb": size, "p50_ms": p50, "p95_ms": p95})
-    db.close()
+    fts.close()
     return rows
 
 
 def bench_plain_whoosh(data: Path, work: Path, queries: list[str], repeat: int) -> dict:
-    from whoosh import fields, index
-    from whoosh.qparser import MultifieldParser
-
     folder = work / "plain-whoosh"
-    folder.mkdir()
-    schema = fields.Schema(id=fields.ID(stored=True), title=fields.TEXT(stored=True), excerpt=fields.TEXT(stored=True),
-                           body=fields.TEXT(stored=True), topics=fields.KEYWORD(stored=True, commas=True))
     settle()
     started = time.perf_counter()
-    ix = index.create_in(folder, schema)
-    writer = ix.writer()
-    for a in read_all(data):
-        writer.add_document(id=a.id, title=a.title, excerpt=a.excerpt, body=a.body, topics=",".join(a.topics))
-    writer.commit()
+    whoosh = PlainWhoosh(folder, read_corpus(data))
     seconds = time.perf_counter() - started
-    searcher = ix.searcher()
-    parser = MultifieldParser(["title", "excerpt", "body", "topics"], schema)
-    p50, p95 = time_queries(lambda q: [hit.fields() for hit in searcher.search(parser.parse(q), limit=10)], queries, repeat)
-    return {"system": "plain whoosh", "build_s": seconds, "docs_per_s": searcher.doc_count() / seconds,
-            "update_s": None, "size_mb": folder_size(folder) / 1e6, "p50_ms": p50, "p95_ms": p95}
+    # A page: the top 10 with their stored fields (a hit's id loads them all).
+    p50, p95 = time_queries(lambda q: whoosh.search(q, 10), queries, repeat)
+    row = {"system": "plain whoosh", "build_s": seconds, "docs_per_s": whoosh.searcher.doc_count() / seconds,
+           "update_s": None, "size_mb": folder_size(folder) / 1e6, "p50_ms": p50, "p95_ms": p95}
+    whoosh.close()
+    return row
 
 
 # ---------------------------------------------------------------- report
