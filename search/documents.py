@@ -21,6 +21,7 @@ import html
 import math
 import os
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
@@ -424,18 +425,23 @@ def related_value(value: Any, note) -> list[Related]:
 # ---------------------------------------------------------------- text
 
 
-_SCRIPT_STYLE = re.compile(r"<(script|style|noscript|template)\b[^>]*>.*?</\1\s*>", re.I | re.S)
-_UNCLOSED_SCRIPT = re.compile(r"<(script|style)\b.*", re.I | re.S)
+# Every pattern is linear in the text: a quantifier that could run to the end
+# of the text is bounded or stops at the next opening character, so a body of
+# thousands of unclosed '<div' or '[' costs one pass, not one pass per mark.
+_TAG_REST = r"\b[^<>]{0,2000}>"  # attributes, up to the tag's end
+_HIDDEN_OPEN = re.compile(r"<(script|style|noscript|template)" + _TAG_REST, re.I)
 _COMMENT = re.compile(r"<!--.*?(-->|$)", re.S)
-_BLOCK_TAG = re.compile(r"</?(p|div|br|li|ul|ol|h[1-6]|tr|table|blockquote|section|article|figure|header|footer)\b[^>]*>", re.I)
+_BLOCK_TAG = re.compile(r"</?(p|div|br|li|ul|ol|h[1-6]|tr|table|blockquote|section|article|figure|header|footer)"
+                        + _TAG_REST, re.I)
 # Only real HTML tag names: Reuters writes tickers as <BP> and those are words.
 _INLINE_TAG = re.compile(
     r"</?(a|abbr|b|i|em|strong|span|img|iframe|figcaption|small|sup|sub|u|s|code|pre|hr|td|th|thead|tbody|"
-    r"font|center|video|audio|source|picture|time|mark|cite|q|dl|dt|dd|nav|aside|main|label|button|input|form|embed|object)\b[^>]*>",
+    r"font|center|video|audio|source|picture|time|mark|cite|q|dl|dt|dd|nav|aside|main|label|button|input|form|embed|object)"
+    + _TAG_REST,
     re.I,
 )
-_MD_IMAGE = re.compile(r"!\[([^\]]*)\]\([^)]*\)")
-_MD_LINK = re.compile(r"\[([^\]]+)\]\([^)]*\)")
+_MD_IMAGE = re.compile(r"!\[([^\[\]]{0,1000})\]\([^()]{0,2000}\)")
+_MD_LINK = re.compile(r"\[([^\[\]]{1,1000})\]\([^()]{0,2000}\)")
 _MD_LINE_MARKS = re.compile(r"^[ \t]{0,3}(?:#{1,6}[ \t]+|>[ \t]?|[-*+][ \t]+|\d+\.[ \t]+)", re.M)
 _MD_EMPHASIS = re.compile(r"\*\*|__|`+")
 _SPACES = re.compile(r"[ \t\f\v\u00a0]{2,}|[\t\f\v\u00a0]")  # runs and odd spaces; single spaces stay
@@ -447,8 +453,7 @@ def plain_text(markup: str) -> str:
     """Markdown/HTML body -> plain text, dropping scripts, styles and markup."""
     text = markup
     if "<" in text:
-        text = _SCRIPT_STYLE.sub(" ", text)
-        text = _UNCLOSED_SCRIPT.sub(" ", text)
+        text = _drop_hidden(text)
         text = _COMMENT.sub(" ", text)
         text = _BLOCK_TAG.sub("\n", text)
         text = _INLINE_TAG.sub("", text)
@@ -468,6 +473,34 @@ def plain_text(markup: str) -> str:
     if "\n\n\n" in text:
         text = _BLANK_LINES.sub("\n\n", text)
     return text.strip()
+
+
+def _drop_hidden(text: str) -> str:
+    """Drop script, style, noscript and template elements with their content.
+    An unclosed script or style hides the rest of the text; an unclosed
+    noscript or template is left to the tag filters. One pass: each closing
+    tag is looked for once per element, and a name found unclosed is not
+    looked for again."""
+    kept, position, unclosed = [], 0, set()
+    while match := _HIDDEN_OPEN.search(text, position):
+        name = match.group(1).lower()
+        if name in unclosed:
+            kept.append(text[position:match.end()])
+            position = match.end()
+            continue
+        closing = re.compile(rf"</{name}\s*>", re.I).search(text, match.end())
+        kept.append(text[position:match.start()])
+        if closing is None and name in ("script", "style"):
+            return "".join(kept) + " "
+        if closing is None:
+            unclosed.add(name)
+            kept.append(match.group())
+            position = match.end()
+            continue
+        kept.append(" ")
+        position = closing.end()
+    kept.append(text[position:])
+    return "".join(kept)
 
 
 def clean_inline(text: str) -> str:
@@ -505,15 +538,29 @@ def read_article(root: Path, relpath: str, max_bytes: int = DEFAULT_MAX_BYTES) -
 
     full = root / relpath
     try:
-        size = full.stat().st_size
-        if size > max_bytes:
-            note(ERROR, f"is {size:,} bytes, over the {max_bytes:,}-byte limit; skipped")
+        info = full.stat()
+        if not stat.S_ISREG(info.st_mode):
+            # Opening a FIFO blocks for ever and a device can read without end.
+            note(ERROR, f"is not a regular file (a {_file_kind(info.st_mode)}); skipped")
             return None, problems
-        raw = full.read_bytes()
+        if info.st_size > max_bytes:
+            note(ERROR, f"is {info.st_size:,} bytes, over the {max_bytes:,}-byte limit; skipped")
+            return None, problems
+        with full.open("rb") as stream:
+            raw = stream.read(max_bytes + 1)  # the file may have grown since stat()
+        if len(raw) > max_bytes:
+            note(ERROR, f"is over the {max_bytes:,}-byte limit; skipped")
+            return None, problems
     except OSError as exc:
         note(ERROR, f"cannot be read: {exc.strerror or exc}")
         return None, problems
     return parse_article(raw, relpath, note), problems
+
+
+def _file_kind(mode: int) -> str:
+    kinds = ((stat.S_ISFIFO, "named pipe"), (stat.S_ISSOCK, "socket"), (stat.S_ISCHR, "character device"),
+             (stat.S_ISBLK, "block device"), (stat.S_ISDIR, "folder"))
+    return next((name for test, name in kinds if test(mode)), "special file")
 
 
 def parse_article(raw: bytes, relpath: str, note) -> Article | None:

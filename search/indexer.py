@@ -428,7 +428,7 @@ def _same_content(path: Path, fingerprint: str) -> bool:
     import hashlib
 
     try:
-        return hashlib.sha1(path.read_bytes()).hexdigest() == fingerprint
+        return path.is_file() and hashlib.sha1(path.read_bytes()).hexdigest() == fingerprint  # a FIFO would block
     except OSError:
         return False
 

@@ -172,3 +172,56 @@ def test_an_internal_error_exits_3_with_one_line(archive, monkeypatch):
     assert result.exit_code == INTERNAL_ERROR == 3
     assert result.stderr.strip().count("\n") == 0
     assert "internal error (RuntimeError: boom second line)" in result.stderr
+
+
+# ---------------------------------------------------------------- files that hang or never end
+
+
+def test_a_named_pipe_is_skipped_without_blocking(tmp_path):
+    import os
+
+    good_article(tmp_path)
+    os.mkfifo(tmp_path / "pipe.md")
+    article, problems = read_article(tmp_path, "pipe.md")
+    assert article is None
+    assert [p.message for p in problems] == ["is not a regular file (a named pipe); skipped"]
+    report = indexer.check(tmp_path)
+    assert report.indexed == 1 and [p.path for p in report.skipped] == ["pipe.md"]
+
+
+def test_a_link_to_an_endless_device_is_skipped(tmp_path):
+    (tmp_path / "zero.md").symlink_to("/dev/zero")
+    article, problems = read_article(tmp_path, "zero.md")
+    assert article is None
+    assert [p.message for p in problems] == ["is not a regular file (a character device); skipped"]
+
+
+@pytest.mark.parametrize("markup, expected", [
+    ("](" + "[" * 200_000, "](" + "[" * 200_000),
+    ("[a](" * 50_000 + "x", "[a](" * 50_000 + "x"),
+    ("<div" * 50_000, "<div" * 50_000),
+    ("<script>" * 50_000 + "after", ""),
+    ("<noscript>" * 20_000 + "seen", "<noscript>" * 20_000 + "seen"),
+    ("a<script>x</script>b<noscript>c</noscript>d<style>hidden", "a b d"),
+    ("see [the report](http://x.test/a) and ![a chart](c.png)", "see the report and a chart"),
+])
+def test_pathological_markup_is_cleaned_as_before(markup, expected):
+    # The cleaning patterns are linear (bounded quantifiers); these inputs took
+    # minutes with the unbounded ones. Their timing is in tools/benchmark.
+    from search.documents import plain_text
+
+    assert plain_text(markup) == expected
+
+
+def test_an_article_replaced_by_a_named_pipe_does_not_block_an_update(tmp_path):
+    import os
+
+    data, home = tmp_path / "data", indexer.IndexHome(tmp_path / "index")
+    good_article(data)
+    write_article(data, "pipe.md", title="Soon a pipe")
+    indexer.build(data, home, workers=1)
+    (data / "pipe.md").unlink()
+    os.mkfifo(data / "pipe.md")
+    report = indexer.update(data, home)
+    assert [p.path for p in report.skipped] == ["pipe.md"]
+    assert Engine(home.path, recheck_seconds=0).search("ferries").total == 1
