@@ -52,6 +52,7 @@ from typing import Callable, Iterable, Mapping, Sequence
 
 from . import indexer
 from .documents import find_article_files, read_article
+from .request import SearchRequest
 
 SYSTEMS = ("newsearch", "whoosh", "fts5")
 CUTOFF = 10  # for nDCG@10 and P@10
@@ -231,7 +232,7 @@ class Newsearch:
         ids: list[str] = []
         page = 1
         while len(ids) < depth:
-            response = self.engine.search(text, page=page, page_size=NEWSEARCH_PAGE_SIZE)
+            response = self.engine.search(SearchRequest(text, page=page, page_size=NEWSEARCH_PAGE_SIZE))
             if page == 1 and response.fallback:
                 self.fallbacks += 1
             ids.extend(hit.id for hit in response.hits)

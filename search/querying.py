@@ -51,7 +51,16 @@ EXACT_FIELDS = {"topic", "source", "category", "type", "year"}
 
 
 class QueryError(ValueError):
-    """A filter value that cannot be read (for options, not for typed queries)."""
+    """A filter or option value that cannot be used (for options, not for typed queries).
+
+    ``option`` names the ``SearchRequest`` field at fault (None if unknown)
+    and ``problem`` says what is wrong without naming it, for faces that name
+    their options differently."""
+
+    def __init__(self, message: str, *, option: str | None = None, problem: str | None = None):
+        super().__init__(message)
+        self.option = option
+        self.problem = problem or message
 
 
 @dataclass

@@ -33,6 +33,7 @@ from helpers import (  # noqa: F401 - fixtures are used by name
     engine,
     ids,
     published,
+    search_for,
 )
 
 
@@ -40,7 +41,7 @@ from helpers import (  # noqa: F401 - fixtures are used by name
 def search_json(engine, text, **options):
     options.setdefault("now", NOW)
     options.setdefault("page_size", 100)
-    return engine.search(text, **options).to_json()
+    return search_for(engine, text, **options).to_json()
 
 
 # ================================================================ parse_date_bound

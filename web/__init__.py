@@ -2,7 +2,8 @@
 
 ``create_app`` is the Flask application factory (``flask --app web run``
 finds it; ``newsearch serve`` runs it under waitress). The moving parts:
-``params`` (query string -> validated SearchParams), ``pages`` (HTML),
+``params`` (query string -> validated SearchParams), ``answers`` (what
+the faces below ask the engine), ``pages`` (HTML),
 ``api`` (JSON, OpenAPI), ``feeds`` (Atom, OpenSearch), ``presenting``
 (safe links, dates, highlights, timeline geometry), ``security``
 (headers and error pages).
