@@ -248,7 +248,7 @@ def _styled(segments, **style) -> str:
 
 def _print_results(response) -> None:
     for note in response.notes:
-        click.secho(f"note: {note}", fg="yellow", err=True)
+        click.secho(f"note: {note.text}", fg="yellow", err=True)
     if response.spelling and response.spelling["applied"]:
         click.secho(f"Showing results for '{response.spelling['corrected']}'; "
                     f"search instead for '{response.text}' with --no-correct.", fg="yellow", err=True)

@@ -41,7 +41,7 @@ from . import stories, status, suggestions
 from .ranking import NewsBM25, priors
 from .schema import DEFAULT_FIELD
 from .analysis import STOP_WORDS, fold
-from .querying import LONG_QUERY_WORDS, Synonyms, _labels, filter_query, loosen, parse, wanted_count
+from .querying import LONG_QUERY_WORDS, Note, Synonyms, _labels, filter_query, loosen, parse, wanted_count
 from .request import SearchRequest
 from .results import SNIPPET_SOURCE_CHARS, Hit, SearchResponse, hit_of, iso_utc
 from .vocabulary import Vocabulary
@@ -157,7 +157,7 @@ class Engine:
         if long_query:
             # A sentence rarely has all its words in one article: rank by how many it has.
             q = loosen(reading) or q
-            response.notes.append("A long query: articles are ranked by how many of its words they have.")
+            response.notes.append(Note("long_query", "A long query: articles are ranked by how many of its words they have."))
         run = functools.partial(self._run, searcher, scope=scope, sort=sort, page=page, page_size=page_size,
                                 collapse=request.collapse)
         results, q, fell_back = self._with_fallback(run, q, reading)
@@ -172,10 +172,11 @@ class Engine:
                 if applied:
                     results, q, fell_back = found, better_q, better_fell_back
                     response.read_as = better.read_as
-                    response.notes.append(f"No results for '{text}'; showing results for '{corrected}'.")
+                    response.notes.append(Note("spelling_applied", f"No results for '{text}'; showing results for '{corrected}'."))
         if fell_back:
             response.fallback = True
-            response.notes.append("No article has all of the words; showing articles that match most of them.")
+            response.notes.append(Note("fallback",
+                                        "No article has all of the words; showing articles that match most of them."))
         response.total = results.total
         terms = highlighting.query_terms(q)
         response.hits = [self._hit(searcher, docnum, score, terms, others)

@@ -8,7 +8,7 @@ The moving parts:
   ``copy_of`` lists another copy of the same story from the facet table's
   columns (no stored-field read).
 * ``SearchResponse`` is a whole answer: how the query was read and the
-  notes about it, the page of hits, the facets and timeline, the spelling
+  notes about it (``querying.Note``: a code and a text), the page of hits, the facets and timeline, the spelling
   correction, the timing.
 * ``to_json`` on both is the documented schema (``web/openapi.py``) that
   the API and ``newsearch search --json`` print; it is the one place that
@@ -28,6 +28,7 @@ from whoosh.util.times import long_to_datetime
 
 from . import highlighting
 from .facets import FACETS, FacetTable
+from .querying import Note
 
 SNIPPET_SOURCE_CHARS = 20_000  # a body snippet looks no further than this
 MAX_COPIES_LISTED = 5  # a wire story can have dozens of copies; each listed one costs a stored-field read
@@ -86,7 +87,7 @@ class Hit:
 class SearchResponse:
     text: str
     read_as: str
-    notes: list[str]
+    notes: list[Note]  # how the query was read; the JSON lists their texts
     fallback: bool
     filters: dict
     sort: str
@@ -108,7 +109,7 @@ class SearchResponse:
             "query": {
                 "text": self.text,
                 "read_as": self.read_as,
-                "notes": self.notes,
+                "notes": [note.text for note in self.notes],
                 "fallback": self.fallback,
                 "filters": self.filters,
                 "spelling": self.spelling,

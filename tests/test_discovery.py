@@ -235,7 +235,8 @@ def test_misspelled_word_finding_nothing_is_corrected(engine):
     assert set(ids(response)) == COFFEE_IDS
     assert response.total == len(COFFEE_IDS)
     assert response.read_as == "coffee"
-    assert any("cofee" in note and "coffee" in note for note in response.notes), response.notes
+    assert any(note.code == "spelling_applied" and "cofee" in note.text and "coffee" in note.text
+               for note in response.notes), response.notes
     assert response.to_json()["query"]["spelling"] == {"corrected": "coffee", "applied": True}
 
 
@@ -249,7 +250,7 @@ def test_without_correct_results_are_empty_but_the_correction_is_offered(engine)
     response = everything(engine, "cofee", correct=False)
     assert response.total == 0 and response.hits == []
     assert response.spelling == {"corrected": "coffee", "applied": False}
-    assert not any("showing results for" in note for note in response.notes)
+    assert not any(note.code == "spelling_applied" or "showing results for" in note.text for note in response.notes)
 
 
 def test_rare_typed_word_keeps_its_results_and_only_offers_the_correction(engine):
@@ -836,7 +837,7 @@ def test_long_question_whose_words_all_match_ranks_that_article_first(engine):
 def test_question_made_of_stop_words_only_finds_nothing(engine):
     response = search_for(engine, "what was it that they were doing there")
     assert response.total == 0
-    assert any("stop words" in note for note in response.notes), response.notes
+    assert any(note.code == "no_words" and "stop words" in note.text for note in response.notes), response.notes
 
 
 def test_cli_long_question(index):

@@ -12,6 +12,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from search.querying import Note
+from search.results import SearchResponse
 from web import create_app
 
 from helpers import ARTICLES, BOE, HARBOR_IDS
@@ -233,6 +235,24 @@ def test_notes_are_shown(client, q):
     assert notes
     for note in notes:
         assert note in page.text
+
+
+def test_notes_are_chosen_by_their_code_not_their_wording(app, client, monkeypatch):
+    """The applied correction's note is left out (the spelling line says it), whatever its wording;
+    a note of another kind is shown even if it reads like one."""
+    answer = SearchResponse(
+        text="cofee", read_as="coffee", fallback=True, sort="relevance", total=0, page=1, page_size=10,
+        filters={"topics": [], "sources": [], "since": None, "until": None},
+        notes=[Note("spelling_applied", "Corrected cofee to coffee."),
+               Note("fallback", "No results for 'cofee' with every word.")],
+        spelling={"corrected": "coffee", "applied": True},
+    )
+    monkeypatch.setattr(app.config["ENGINE"], "search", lambda request: answer)
+    page = get_page(client, "/?q=cofee")
+    assert "No results for 'cofee' with every word." in page.text
+    assert "Corrected cofee to coffee." not in page.text
+    answer.spelling = {"corrected": "coffee", "applied": False}
+    assert "Corrected cofee to coffee." in get_page(client, "/?q=cofee").text
 
 
 def test_filters_alone_browse_newest_first(client):
