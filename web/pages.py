@@ -9,7 +9,7 @@ from search.request import MAX_PAGE
 
 from . import answers, presenting
 from .answers import engine
-from .params import DEFAULT_SIZE, MAX_Q_CHARS, SearchParams, parse_params
+from .params import MAX_Q_CHARS, SearchParams, parse_params
 
 blueprint = Blueprint("pages", __name__)
 
@@ -19,7 +19,7 @@ DATE_PRESETS = [("Past day", "1d"), ("Past week", "7d"), ("Past month", "1m"), (
 @blueprint.app_context_processor
 def limits() -> dict:
     """Limits the templates show or keep in forms, from where they are enforced."""
-    return {"default_size": DEFAULT_SIZE, "max_page": MAX_PAGE, "max_q_chars": MAX_Q_CHARS}
+    return {"max_page": MAX_PAGE, "max_q_chars": MAX_Q_CHARS}
 
 
 @blueprint.app_template_global()
@@ -52,6 +52,7 @@ def search():
         "search.html", params=params, response=response, date_presets=DATE_PRESETS,
         bars=presenting.timeline_bars(response.timeline) if response else [],
         timeline_unit=response.timeline["unit"] if response else "month",
+        chart_width=presenting.CHART_WIDTH, chart_height=presenting.CHART_HEIGHT,
         facet_size=FACET_SIZE, stats=None if response else _front_page_stats(),
     )
 

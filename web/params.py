@@ -56,6 +56,10 @@ class SearchParams:
         return replace(self, **changes)
 
     def query_string(self) -> str:
+        return urlencode(self.pairs())
+
+    def pairs(self) -> list[tuple[str, str]]:
+        """``(parameter, value)`` for every parameter not at its default, in query-string order."""
         pairs: list[tuple[str, str]] = []
         if self.q:
             pairs.append(("q", self.q))
@@ -74,7 +78,7 @@ class SearchParams:
             pairs.append(("collapse", "0"))
         if not self.correct:
             pairs.append(("correct", "0"))
-        return urlencode(pairs)
+        return pairs
 
     def search_request(self) -> SearchRequest:
         """The engine's request for these parameters; raises ``BadParams`` naming the parameter."""
