@@ -18,8 +18,9 @@ import click
 
 from . import highlighting, indexer
 from .documents import DEFAULT_MAX_BYTES
-from .engine import MAX_PAGE_SIZE, SORTS, Engine
+from .engine import Engine
 from .querying import QueryError
+from .request import DEFAULT_PAGE_SIZE, MAX_PAGE, MAX_PAGE_SIZE, SORTS, SearchRequest
 
 DEFAULT_DATA = "data"
 DEFAULT_INDEX = "index"
@@ -248,8 +249,9 @@ def serve(data: Path, index: Path, host: str, port: int, threads: int) -> None:
 @click.option("--since", help="Published on or after: 2022, 2022-07, 2022-07-08, 7d, 2w, 3m, 1y.")
 @click.option("--until", help="Published on or before (same forms as --since).")
 @click.option("--sort", type=click.Choice(SORTS), default="relevance", show_default=True)
-@click.option("--limit", type=click.IntRange(1, MAX_PAGE_SIZE), default=10, show_default=True, help="Results per page.")
-@click.option("--page", type=click.IntRange(1, 1000), default=1, show_default=True)
+@click.option("--limit", type=click.IntRange(1, MAX_PAGE_SIZE), default=DEFAULT_PAGE_SIZE, show_default=True,
+              help="Results per page.")
+@click.option("--page", type=click.IntRange(1, MAX_PAGE), default=1, show_default=True)
 @click.option("--no-collapse", is_flag=True, help="List every copy of a story, not one result per story.")
 @click.option("--no-correct", is_flag=True, help="Search exactly as typed (no spelling correction).")
 @json_option
@@ -258,9 +260,9 @@ def search_command(words, index: Path, topics, sources, since, until, sort, limi
     """Search the index. WORDS use the query language (see README); a word
     starting with - (like -crude) excludes articles that have it."""
     engine = Engine(index)
-    response = _engine_call(lambda: engine.search(
+    response = _engine_call(lambda: engine.search(SearchRequest(
         " ".join(words), topics=topics, sources=sources, since=since, until=until,
-        sort=sort, page=page, page_size=limit, collapse=not no_collapse, correct=not no_correct))
+        sort=sort, page=page, page_size=limit, collapse=not no_collapse, correct=not no_correct)))
     if as_json:
         emit_json(response.to_json())
     else:
@@ -274,7 +276,7 @@ def _styled(segments, **style) -> str:
 
 def _print_results(response) -> None:
     for note in response.notes:
-        click.secho(f"note: {note}", fg="yellow", err=True)
+        click.secho(f"note: {note.text}", fg="yellow", err=True)
     if response.spelling and response.spelling["applied"]:
         click.secho(f"Showing results for '{response.spelling['corrected']}'; "
                     f"search instead for '{response.text}' with --no-correct.", fg="yellow", err=True)

@@ -5,11 +5,15 @@ The moving parts:
 * ``Engine`` owns an open Whoosh searcher on the live generation and
   reopens it when the index changes on disk (a new build swapped in, or an
   update committed), so a long-running server never needs a restart.
-* ``Engine.search`` reads the query (``querying``), applies filters, runs
+* ``Engine.search`` answers a ``SearchRequest`` (``request``, checked when
+  it was made): it reads the query (``querying``), applies filters, runs
   it with BM25F, falls back to "most of the words" when all of them find
-  nothing, counts facets over the whole result set, and returns a
-  ``SearchResponse`` whose ``to_json`` is the documented schema.
-* ``Engine.article`` and ``Engine.stats`` serve the other commands.
+  nothing, tries a spelling correction, counts facets over the whole result
+  set, and returns a ``SearchResponse`` (``results``: plain data, its
+  ``to_json`` the documented schema).
+* ``Engine.article`` and ``Engine.similar`` serve the article page;
+  ``Engine.suggest`` hands this searcher's labels, titles and vocabulary to
+  ``suggestions``; ``Engine.health`` and ``Engine.stats`` to ``status``.
 
 Every index access goes through here, so the index can later be split
 (for example by year) or served differently without touching the faces.
@@ -20,121 +24,27 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import heapq
-import math
 import os
 import re
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from whoosh import index as whoosh_index
 from whoosh import query as Q
-from whoosh.util.times import long_to_datetime
 
 from . import highlighting
-from .facets import FACETS, FacetTable
-from .indexer import IndexHome, NoIndex, read_json
-from . import stories
+from .facets import FacetTable
+from .indexer import IndexHome, NoIndex
+from . import stories, status, suggestions
 from .ranking import NewsBM25, priors
 from .schema import DEFAULT_FIELD
 from .analysis import STOP_WORDS, fold
-from .querying import (LONG_QUERY_WORDS, QueryError, Synonyms, _labels, filter_query, loosen, parse,
-                       parse_date_bound, wanted_count)
+from .querying import LONG_QUERY_WORDS, Note, Synonyms, _labels, filter_query, loosen, parse, wanted_count
+from .request import SearchRequest
+from .results import SNIPPET_SOURCE_CHARS, Hit, SearchResponse, hit_of, iso_utc
 from .vocabulary import Vocabulary
-
-SORTS = ("relevance", "newest", "oldest")
-MAX_PAGE_SIZE = 100
-MAX_PAGE = 1000
-SNIPPET_SOURCE_CHARS = 20_000  # a body snippet looks no further than this
-
-
-def _utc(stamp: dt.datetime | None) -> str | None:
-    if stamp is None:
-        return None
-    if stamp.tzinfo is None:
-        stamp = stamp.replace(tzinfo=dt.timezone.utc)
-    return stamp.astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z")
-
-
-@dataclass
-class Hit:
-    id: str
-    title: str
-    excerpt: str
-    url: str
-    provider: str
-    domain: str
-    published: str | None
-    topics: list[str]
-    image: str
-    score: float
-    title_segments: highlighting.Segments
-    snippet_segments: highlighting.Segments
-    duplicates: list[dict] = field(default_factory=list)  # other copies of the same story (the first few)
-    duplicate_count: int = 0  # how many other copies there are in all
-
-    def to_json(self) -> dict:
-        return {
-            "id": self.id,
-            "title": self.title,
-            "excerpt": self.excerpt,
-            "url": self.url,
-            "provider": {"name": self.provider, "domain": self.domain},
-            "published": self.published,
-            "topics": self.topics,
-            "image": self.image,
-            "score": round(self.score, 4),
-            "highlights": {
-                "title": highlighting.to_html(self.title_segments),
-                "snippet": highlighting.to_html(self.snippet_segments),
-            },
-            "duplicates": self.duplicates,
-            "duplicate_count": self.duplicate_count,
-        }
-
-
-@dataclass
-class SearchResponse:
-    text: str
-    read_as: str
-    notes: list[str]
-    fallback: bool
-    filters: dict
-    sort: str
-    total: int
-    page: int
-    page_size: int
-    hits: list[Hit] = field(default_factory=list)
-    facets: dict[str, list[dict]] = field(default_factory=lambda: {name: [] for name in FACETS})
-    timeline: dict = field(default_factory=lambda: {"unit": "month", "buckets": []})
-    spelling: dict | None = None  # {"corrected": text, "applied": bool} when a correction finds more
-    took_ms: float = 0.0
-
-    @property
-    def pages(self) -> int:
-        return max(1, math.ceil(self.total / self.page_size)) if self.total else 0
-
-    def to_json(self) -> dict:
-        return {
-            "query": {
-                "text": self.text,
-                "read_as": self.read_as,
-                "notes": self.notes,
-                "fallback": self.fallback,
-                "filters": self.filters,
-                "spelling": self.spelling,
-            },
-            "sort": self.sort,
-            "total": self.total,
-            "page": self.page,
-            "page_size": self.page_size,
-            "pages": self.pages,
-            "results": [hit.to_json() for hit in self.hits],
-            "facets": self.facets,
-            "timeline": self.timeline,
-            "took_ms": round(self.took_ms, 2),
-        }
 
 
 def _one_at_a_time(method):
@@ -211,36 +121,28 @@ class Engine:
     # ------------------------------------------------------------ search
 
     @_one_at_a_time
-    def search(self, text: str = "", *, topics=(), sources=(), since=None, until=None, sort: str = "relevance",
-               page: int = 1, page_size: int = 10, collapse: bool = True, correct: bool = True,
-               now: dt.datetime | None = None) -> SearchResponse:
-        """Search; raises ``QueryError`` only for bad option values (not for typed text).
+    def search(self, request: SearchRequest) -> SearchResponse:
+        """Answer ``request`` (already checked when it was made; typed text is never an error).
 
         ``collapse`` shows each story once, with its other copies in ``duplicates``.
         ``correct`` lets a spelling correction replace a query that finds nothing
         (it is still offered as a suggestion when ``correct`` is False)."""
         started = time.perf_counter()
-        if sort not in SORTS:
-            raise QueryError(f"sort must be one of {', '.join(SORTS)}, not '{sort}'")
-        if not 1 <= page_size <= MAX_PAGE_SIZE:
-            raise QueryError(f"page size must be between 1 and {MAX_PAGE_SIZE}")
-        if not 1 <= page <= MAX_PAGE:
-            raise QueryError(f"page must be between 1 and {MAX_PAGE}")
-        since = _bound(since, end=False, now=now)
-        until = _bound(until, end=True, now=now)
+        text, topics, sources, now = request.text, request.topics, request.sources, request.now
+        sort, page, page_size = request.sort, request.page, request.page_size
         searcher = self.searcher()
         synonyms = Synonyms.load(self.synonyms_path)
-        reading = parse(text or "", searcher, now=now, synonyms=synonyms)
-        since = max(filter(None, (since, reading.since)), default=None)
-        until = min(filter(None, (until, reading.until)), default=None)
+        reading = parse(text, searcher, now=now, synonyms=synonyms)
+        since = max(filter(None, (request.since_at, reading.since)), default=None)
+        until = min(filter(None, (request.until_at, reading.until)), default=None)
         scope = _Scope()
         if filters := filter_query(searcher, topics=topics, sources=sources):
             scope.allowed = set(searcher.docs_for_query(filters[0] if len(filters) == 1 else Q.And(filters)))
         if since or until:
             scope.date_check = FacetTable.of(searcher).date_check(_naive(since), _naive(until))
         response = SearchResponse(
-            text=text or "", read_as=reading.read_as, notes=list(reading.notes), fallback=False,
-            filters={"topics": list(topics), "sources": list(sources), "since": _utc(since), "until": _utc(until)},
+            text=text, read_as=reading.read_as, notes=list(reading.notes), fallback=False,
+            filters={"topics": list(topics), "sources": list(sources), "since": iso_utc(since), "until": iso_utc(until)},
             sort=sort, total=0, page=page, page_size=page_size,
         )
         q = reading.query
@@ -255,9 +157,9 @@ class Engine:
         if long_query:
             # A sentence rarely has all its words in one article: rank by how many it has.
             q = loosen(reading) or q
-            response.notes.append("A long query: articles are ranked by how many of its words they have.")
+            response.notes.append(Note("long_query", "A long query: articles are ranked by how many of its words they have."))
         run = functools.partial(self._run, searcher, scope=scope, sort=sort, page=page, page_size=page_size,
-                                collapse=collapse)
+                                collapse=request.collapse)
         results, q, fell_back = self._with_fallback(run, q, reading)
         if text and (corrected := self._correction(searcher, text)):
             better = parse(corrected, searcher, now=now, synonyms=synonyms)
@@ -265,15 +167,16 @@ class Engine:
             found, better_q, better_fell_back = self._with_fallback(run, first, better)
             if _standing(found, better_fell_back) > _standing(results, fell_back):
                 # Applied only when the typed query found nothing with all its words.
-                applied = correct and (results.total == 0 or (fell_back and not better_fell_back))
+                applied = request.correct and (results.total == 0 or (fell_back and not better_fell_back))
                 response.spelling = {"corrected": corrected, "applied": applied}
                 if applied:
                     results, q, fell_back = found, better_q, better_fell_back
                     response.read_as = better.read_as
-                    response.notes.append(f"No results for '{text}'; showing results for '{corrected}'.")
+                    response.notes.append(Note("spelling_applied", f"No results for '{text}'; showing results for '{corrected}'."))
         if fell_back:
             response.fallback = True
-            response.notes.append("No article has all of the words; showing articles that match most of them.")
+            response.notes.append(Note("fallback",
+                                        "No article has all of the words; showing articles that match most of them."))
         response.total = results.total
         terms = highlighting.query_terms(q)
         response.hits = [self._hit(searcher, docnum, score, terms, others)
@@ -334,21 +237,7 @@ class Engine:
                         timeline=table.timeline(docnums))
 
     def _hit(self, searcher, docnum: int, score: float, terms: frozenset[str], others=()) -> Hit:
-        stored = searcher.stored_fields(docnum)
-        title = stored.get("title", "")
-        excerpt = stored.get("excerpt", "")
-        snippet = (highlighting.snippet(excerpt, terms)
-                   or highlighting.snippet(stored.get("body", "")[:SNIPPET_SOURCE_CHARS], terms))
-        return Hit(
-            id=stored["id"], title=title, excerpt=excerpt, url=stored.get("url", ""),
-            provider=stored.get("source", ""), domain=stored.get("domain", ""),
-            published=_utc(stored.get("published")), topics=list(stored.get("topic") or []),
-            image=stored.get("image", ""), score=float(score),
-            title_segments=highlighting.whole(title, terms),
-            snippet_segments=snippet or highlighting.shorten(excerpt or stored.get("body", "")),
-            duplicates=[_copy(FacetTable.of(searcher), other) for other in others[:MAX_COPIES_LISTED]],
-            duplicate_count=len(others),
-        )
+        return hit_of(searcher.stored_fields(docnum), score, terms, FacetTable.of(searcher), others)
 
     # ------------------------------------------------------------ articles and stats
 
@@ -363,7 +252,7 @@ class Engine:
             "excerpt": stored.get("excerpt", ""), "body": stored.get("body", ""),
             "url": stored.get("url", ""), "original_url": details.get("original_url", ""),
             "provider": {"name": stored.get("source", ""), "domain": stored.get("domain", "")},
-            "published": _utc(stored.get("published")), "updated": details.get("updated"),
+            "published": iso_utc(stored.get("published")), "updated": details.get("updated"),
             "topics": list(stored.get("topic") or []), "image": stored.get("image", ""),
             "category": stored.get("category", ""), "type": stored.get("type", ""),
             "quality": stored.get("quality"), "heat": stored.get("heat"),
@@ -391,53 +280,23 @@ class Engine:
     @_one_at_a_time
     def suggest(self, prefix: str, limit: int = 8) -> list[dict]:
         """Completions for what has been typed so far: topics, sources, titles and words."""
-        text = " ".join(prefix.split())[:MAX_SUGGEST_CHARS]
+        text = suggestions.typed(prefix)
         if not text:
             return []
         searcher = self.searcher()
-        wanted = fold(text)
-        head, _, last = wanted.rpartition(" ")
-        found: list[dict] = []
-        for kind in ("topic", "source"):
-            found += [{"text": label, "kind": kind} for label in _labels(searcher, kind) if _starts(fold(label), wanted)]
-        table = FacetTable.of(searcher)
-        titles = [table.titles[d] for d, title in enumerate(table.folded_titles) if title and _starts(title, wanted)]
-        found += [{"text": title, "kind": "title"} for title in sorted(set(titles), key=len)[:TITLE_SUGGESTIONS]]
-        if last:
-            words = Vocabulary.of(searcher, self._generation).complete(last, limit)
-            found += [{"text": f"{head} {word}".strip(), "kind": "term"} for word in words if word != last or head]
-        unique = {}
-        for item in found:
-            unique.setdefault(item["text"].casefold(), item)
-        return list(unique.values())[:limit]
+        return suggestions.complete(text, limit, labels={kind: _labels(searcher, kind) for kind in ("topic", "source")},
+                                    table=FacetTable.of(searcher), vocabulary=Vocabulary.of(searcher, self._generation))
 
     @_one_at_a_time
     def health(self) -> dict:
         """For monitoring: is there an index, how big, how fresh."""
         searcher = self.searcher()
-        meta = read_json(self._generation / "meta.json", {})
-        changed = meta.get("updated") or meta.get("built")
-        age = None
-        if changed:
-            age = (dt.datetime.now(dt.timezone.utc) - dt.datetime.fromisoformat(changed.replace("Z", "+00:00")))
-        return {"status": "ok", "documents": searcher.doc_count(), "generation": self._generation.name,
-                "built": meta.get("built"), "updated": meta.get("updated"),
-                "age_seconds": round(age.total_seconds()) if age else None}
+        return status.health(searcher, self._generation)
 
     @_one_at_a_time
     def stats(self, top: int = 10) -> dict:
         searcher = self.searcher()
-        gen = self._generation
-        meta = read_json(gen / "meta.json", {})
-        reader = searcher.reader()
-        size = sum(f.stat().st_size for f in gen.iterdir() if f.is_file())
-        return {
-            "index": str(self.home.path), "generation": gen.name, "documents": searcher.doc_count(),
-            "size_bytes": size, "built": meta.get("built"), "updated": meta.get("updated"),
-            "data": meta.get("data"), "build_seconds": meta.get("build_seconds"),
-            "top_topics": _most_frequent(reader, "topic", top),
-            "top_providers": _most_frequent(reader, "source", top),
-        }
+        return status.stats(searcher, self._generation, self.home.path, top)
 
 
 @dataclass
@@ -461,20 +320,6 @@ def _standing(results: "_Results", fell_back: bool) -> tuple[int, int]:
     if not results.total:
         return (0, 0)
     return (1 if fell_back else 2, results.total)
-
-
-def _starts(text: str, wanted: str) -> bool:
-    """Does ``text`` start with ``wanted``, or have a word that does?"""
-    return text.startswith(wanted) or f" {wanted}" in text
-
-
-def _copy(table: FacetTable, docnum: int) -> dict:
-    """Another copy of a story, as a result lists it (from columns: no stored-field read)."""
-    stamp = table.published[docnum]
-    providers = table.values["providers"][docnum]
-    return {"id": table.ids[docnum] or "", "title": table.titles[docnum] or "", "url": table.urls[docnum] or "",
-            "provider": {"name": providers[0] if providers else "", "domain": table.domains[docnum]},
-            "published": _utc(long_to_datetime(stamp)) if stamp is not None else None}
 
 
 def _score_all(searcher, q: Q.Query, scope: _Scope, prior: list[float] | None = None) -> list[tuple[float, int]]:
@@ -515,10 +360,7 @@ class _Ones:
 
 
 _NO_DATE = -(2**63)
-MAX_COPIES_LISTED = 5  # a wire story can have dozens of copies; each listed one costs a stored-field read
 SIMILAR_SPARE = 10  # extra candidates, so excluding copies still leaves enough
-MAX_SUGGEST_CHARS = 100
-TITLE_SUGGESTIONS = 3
 RARE_WORD = 50  # a word seen fewer times than this may be a typo (archives have typos too)
 _WORD = re.compile(r"(?<![\w:*])[^\W\d_]{3,}(?![\w*:])")
 DEFAULT_RECENCY_WEIGHT = 0.05  # chosen with the evaluation: 0.05 helps a little, 0.2 costs
@@ -536,17 +378,3 @@ def _setting(value: float | None, variable: str, default: float) -> float:
 
 def _naive(stamp: dt.datetime | None) -> dt.datetime | None:
     return stamp.astimezone(dt.timezone.utc).replace(tzinfo=None) if stamp else None
-
-
-def _bound(value, *, end: bool, now) -> dt.datetime | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, dt.datetime):
-        return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
-    return parse_date_bound(str(value), end=end, now=now)
-
-
-def _most_frequent(reader, field: str, top: int) -> list[dict]:
-    counts = [(reader.doc_frequency(field, term), term) for term in reader.lexicon(field)]
-    counts.sort(key=lambda p: -p[0])
-    return [{"value": t.decode("utf-8") if isinstance(t, bytes) else t, "count": n} for n, t in counts[:top]]

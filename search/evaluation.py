@@ -47,6 +47,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Mapping, Sequence
 
 from . import baselines, indexer
+from .request import SearchRequest
 
 SYSTEMS = ("newsearch", "whoosh", "fts5")
 CUTOFF = 10  # for nDCG@10 and P@10
@@ -226,7 +227,7 @@ class Newsearch:
         ids: list[str] = []
         page = 1
         while len(ids) < depth:
-            response = self.engine.search(text, page=page, page_size=NEWSEARCH_PAGE_SIZE)
+            response = self.engine.search(SearchRequest(text, page=page, page_size=NEWSEARCH_PAGE_SIZE))
             if page == 1 and response.fallback:
                 self.fallbacks += 1
             ids.extend(hit.id for hit in response.hits)

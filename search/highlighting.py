@@ -10,7 +10,6 @@ own way (HTML ``<mark>``, terminal bold).
 
 from __future__ import annotations
 
-import html
 from typing import Iterable
 
 from whoosh import query as Q
@@ -137,10 +136,6 @@ def shorten(text: str, maxchars: int = 220) -> Segments:
         return [(text, False)] if text else []
     cut = text[:maxchars].rsplit(" ", 1)[0]
     return [(cut, False), (ELLIPSIS, False)]
-
-
-def to_html(segments: Segments) -> str:
-    return "".join(f"<mark>{html.escape(t)}</mark>" if hit else html.escape(t) for t, hit in segments)
 
 
 def to_text(segments: Segments) -> str:

@@ -6,7 +6,9 @@ The moving parts:
   bounds the length, pulls out ``since:``/``until:``, turns unknown or
   empty ``field:`` prefixes into words, drops an unbalanced quote or
   parenthesis and reduces wildcards to plain ``prefix*``. Every repair
-  adds a note, so the response can say how the query was read.
+  adds a ``Note``, so the response can say how the query was read: its
+  ``text`` for people, its ``code`` (one per kind of note, listed in
+  ``NOTE_CODES`` with the engine's own) for programs and templates.
 * ``parse`` runs Whoosh's own parser (words, ``OR``, ``NOT``/``-word``,
   phrases, ``prefix*``, groups, ``field:``) over the default fields with
   their BM25F weights, then resolves what needs the index: ``topic:`` and
@@ -50,8 +52,37 @@ DATE_FIELDS = ("since", "until")
 EXACT_FIELDS = {"topic", "source", "category", "type", "year"}
 
 
+# One code per kind of note: the repairs made here, then the engine's readings.
+NOTE_CODES = (
+    "truncated", "empty_date", "bad_date", "unknown_field", "empty_field", "repaired_quote",
+    "repaired_parentheses", "ignored_wildcard", "short_prefix", "inner_wildcard", "no_words", "unparsed",
+    "many_clauses", "many_prefix_words", "unknown_value",
+    "long_query", "spelling_applied", "fallback",
+)
+
+
+@dataclass(frozen=True)
+class Note:
+    """Something said about how a query was read: ``code`` (from ``NOTE_CODES``) and the ``text`` people read."""
+
+    code: str
+    text: str
+
+    def __str__(self) -> str:
+        return self.text
+
+
 class QueryError(ValueError):
-    """A filter value that cannot be read (for options, not for typed queries)."""
+    """A filter or option value that cannot be used (for options, not for typed queries).
+
+    ``option`` names the ``SearchRequest`` field at fault (None if unknown)
+    and ``problem`` says what is wrong without naming it, for faces that name
+    their options differently."""
+
+    def __init__(self, message: str, *, option: str | None = None, problem: str | None = None):
+        super().__init__(message)
+        self.option = option
+        self.problem = problem or message
 
 
 @dataclass
@@ -60,7 +91,7 @@ class Reading:
 
     text: str
     query: Q.Query
-    notes: list[str] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
     read_as: str = ""
     since: dt.datetime | None = None
     until: dt.datetime | None = None
@@ -121,7 +152,7 @@ _WILDCARD_WORD = re.compile(r"[^\s()\"]*[*?][^\s()\"]*")
 @dataclass
 class _Tidied:
     text: str
-    notes: list[str]
+    notes: list[Note]
     since: dt.datetime | None = None
     until: dt.datetime | None = None
 
@@ -182,11 +213,11 @@ def _read_groups(path: Path) -> list[list[str]]:
 
 
 def tidy(text: str, now: dt.datetime | None = None) -> _Tidied:
-    notes: list[str] = []
+    notes: list[Note] = []
     text = " ".join(text.replace("\x00", " ").split())
     if len(text) > MAX_QUERY_CHARS:
         text = text[:MAX_QUERY_CHARS].rsplit(" ", 1)[0]
-        notes.append(f"The query was over {MAX_QUERY_CHARS} characters; only its start was used.")
+        notes.append(Note("truncated", f"The query was over {MAX_QUERY_CHARS} characters; only its start was used."))
     tidied = _Tidied(text, notes)
     tidied.text = _DATE_TOKEN.sub(lambda m: _take_date(m, tidied, now), tidied.text)
     tidied.text = _FIELD_TOKEN.sub(lambda m: _check_field(m, notes), tidied.text)
@@ -201,38 +232,38 @@ def tidy(text: str, now: dt.datetime | None = None) -> _Tidied:
 def _take_date(match: re.Match, tidied: _Tidied, now) -> str:
     name, value = match.group(1).lower(), match.group(2).strip('"')
     if not value:
-        tidied.notes.append(f"'{name}:' had no date after it and was ignored.")
+        tidied.notes.append(Note("empty_date", f"'{name}:' had no date after it and was ignored."))
         return " "
     try:
         bound = parse_date_bound(value, end=(name == "until"), now=now)
     except QueryError as exc:
-        tidied.notes.append(f"{name}: {exc}; the date filter was ignored.")
+        tidied.notes.append(Note("bad_date", f"{name}: {exc}; the date filter was ignored."))
         return " "
     setattr(tidied, name, bound)
     return " "
 
 
-def _check_field(match: re.Match, notes: list[str]) -> str:
+def _check_field(match: re.Match, notes: list[Note]) -> str:
     name, following = match.group(1), match.group(2)
     known = FIELD_NAMES.get(name.lower())
     if known is None:
-        notes.append(f"'{name}:' is not a field you can search; it was read as the word '{name}'.")
+        notes.append(Note("unknown_field", f"'{name}:' is not a field you can search; it was read as the word '{name}'."))
         return name + " "
     if not following or following.isspace():
-        notes.append(f"'{name}:' had nothing after it; it was read as the word '{name}'.")
+        notes.append(Note("empty_field", f"'{name}:' had nothing after it; it was read as the word '{name}'."))
         return name + " "
     return known + ":"
 
 
-def _balance_quotes(text: str, notes: list[str]) -> str:
+def _balance_quotes(text: str, notes: list[Note]) -> str:
     if text.count('"') % 2:
         index = text.rfind('"')
-        notes.append("A quotation mark was not closed; it was ignored.")
+        notes.append(Note("repaired_quote", "A quotation mark was not closed; it was ignored."))
         text = text[:index] + " " + text[index + 1:]
     return text
 
 
-def _balance_parentheses(text: str, notes: list[str]) -> str:
+def _balance_parentheses(text: str, notes: list[Note]) -> str:
     kept, open_at, dropped, in_phrase = [], [], 0, False
     for char in text:
         if char == '"':
@@ -250,7 +281,7 @@ def _balance_parentheses(text: str, notes: list[str]) -> str:
         kept[index] = " "
         dropped += 1
     if dropped:
-        notes.append("Unbalanced parentheses were ignored.")
+        notes.append(Note("repaired_parentheses", "Unbalanced parentheses were ignored."))
     return "".join(kept)
 
 
@@ -268,18 +299,19 @@ def _plus_minus(text: str) -> str:
     return '"'.join(pieces)
 
 
-def _check_wildcard(word: str, notes: list[str]) -> str:
+def _check_wildcard(word: str, notes: list[Note]) -> str:
     prefix_field, _, body = word.rpartition(":")
     head = body.rstrip("*")
     if "*" not in head and "?" not in head and len(head) >= MIN_PREFIX_CHARS and body.endswith("*"):
         return f"{prefix_field}:{head}*" if prefix_field else head + "*"
     plain = re.sub(r"[*?]+", " ", body).strip()
     if not plain:
-        notes.append(f"'{word}' matches everything; it was ignored.")
+        notes.append(Note("ignored_wildcard", f"'{word}' matches everything; it was ignored."))
     elif body.endswith("*") and len(head) < MIN_PREFIX_CHARS and "*" not in head and "?" not in head:
-        notes.append(f"'{word}' is too short a prefix to expand; it was read as the word '{plain}'.")
+        notes.append(Note("short_prefix", f"'{word}' is too short a prefix to expand; it was read as the word '{plain}'."))
     else:
-        notes.append(f"Only trailing wildcards (like 'econ*') are supported; '{word}' was read as '{plain}'.")
+        notes.append(Note("inner_wildcard",
+                          f"Only trailing wildcards (like 'econ*') are supported; '{word}' was read as '{plain}'."))
     if plain and prefix_field:
         return f"{prefix_field}:{plain}"
     return plain
@@ -305,7 +337,7 @@ def parse(text: str, searcher, *, now: dt.datetime | None = None, synonyms: Syno
     notes = tidied.notes
     strict, read_as = _parse_with(make_parser(schema), tidied.text, searcher, notes)
     if tidied.text and strict is Q.NullQuery and not (tidied.since or tidied.until):
-        notes.append("The query has no searchable words (only stop words or symbols).")
+        notes.append(Note("no_words", "The query has no searchable words (only stop words or symbols)."))
     return Reading(text=text, query=strict, notes=notes, read_as=read_as,
                    since=tidied.since, until=tidied.until)
 
@@ -342,18 +374,19 @@ def wanted_count(q: Q.Query) -> int:
     return 0 if q is Q.NullQuery else 1
 
 
-def _parse_with(parser, text: str, searcher, notes: list[str]) -> tuple[Q.Query, str]:
+def _parse_with(parser, text: str, searcher, notes: list[Note]) -> tuple[Q.Query, str]:
     """The parsed query (normalised) and its description (taken before
     normalising flattens the per-word field spreads)."""
     try:
         parsed = parser.parse(text)
     except Exception as exc:  # Whoosh's parser is permissive; this is a last line of defence
-        notes.append(f"The query could not be parsed ({exc.__class__.__name__}); it was read as plain words.")
+        notes.append(Note("unparsed",
+                          f"The query could not be parsed ({exc.__class__.__name__}); it was read as plain words."))
         parsed = parser.parse(re.sub(r"[^\w\s]", " ", text))
     read_as = describe(parsed, typed_words(text))
     resolved = _resolve(parsed, searcher, notes)
     if _clause_count(resolved) > MAX_CLAUSES:
-        notes.append(f"The query has more than {MAX_CLAUSES} parts; it may be slow.")
+        notes.append(Note("many_clauses", f"The query has more than {MAX_CLAUSES} parts; it may be slow."))
     return resolved.normalize(), read_as
 
 
@@ -361,7 +394,7 @@ def _clause_count(q: Q.Query) -> int:
     return sum(1 for _ in q.leaves())
 
 
-def _resolve(q: Q.Query, searcher, notes: list[str]) -> Q.Query:
+def _resolve(q: Q.Query, searcher, notes: list[Note]) -> Q.Query:
     """Replace what needs the index: title words, exact-value fields and prefixes."""
     if q.is_leaf() and q.field() == "title":
         return _in_title(q, searcher, notes)
@@ -398,7 +431,7 @@ class InTitle(SpanFirst):
         return 0
 
 
-def _in_title(q: Q.Query, searcher, notes: list[str]) -> Q.Query:
+def _in_title(q: Q.Query, searcher, notes: list[Note]) -> Q.Query:
     """``title:`` words are ``text`` words in the title's positions (see ``schema``)."""
     if isinstance(q, Q.Prefix):
         expanded = _expand_prefix(Q.Prefix(DEFAULT_FIELD, q.text), searcher, notes)
@@ -413,7 +446,7 @@ def _in_title(q: Q.Query, searcher, notes: list[str]) -> Q.Query:
     return q
 
 
-def _expand_prefix(q: Q.Prefix, searcher, notes: list[str]) -> Q.Query:
+def _expand_prefix(q: Q.Prefix, searcher, notes: list[Note]) -> Q.Query:
     reader = searcher.reader()
     field, prefix = q.fieldname, q.text
     if field in EXACT_FIELDS:
@@ -423,7 +456,7 @@ def _expand_prefix(q: Q.Prefix, searcher, notes: list[str]) -> Q.Query:
     if len(words) > MAX_PREFIX_TERMS:
         words.sort(key=lambda w: -reader.doc_frequency(field, w))
         words = words[:MAX_PREFIX_TERMS]
-        note = f"'{prefix}*' matches many words; the {MAX_PREFIX_TERMS} most common were used."
+        note = Note("many_prefix_words", f"'{prefix}*' matches many words; the {MAX_PREFIX_TERMS} most common were used.")
         if note not in notes:
             notes.append(note)
     words = [w.decode("utf-8") if isinstance(w, bytes) else w for w in words]
@@ -432,7 +465,7 @@ def _expand_prefix(q: Q.Prefix, searcher, notes: list[str]) -> Q.Query:
     return Q.Or([Q.Term(field, w, boost=q.boost) for w in words])
 
 
-def _exact_value(q: Q.Query, searcher, notes: list[str]) -> Q.Query:
+def _exact_value(q: Q.Query, searcher, notes: list[Note]) -> Q.Query:
     field = q.field()
     wanted = " ".join(q.words) if isinstance(q, Q.Phrase) else q.text
     key = wanted.casefold()
@@ -444,7 +477,7 @@ def _exact_value(q: Q.Query, searcher, notes: list[str]) -> Q.Query:
     if field == "source":
         terms += [Q.Term("domain", d) for d in _labels(searcher, "domain") if _domain_matches(d, key)]
     if not terms:
-        notes.append(f"No article has {field} '{wanted}'.")
+        notes.append(Note("unknown_value", f"No article has {field} '{wanted}'."))
         return _NOTHING(field, wanted)
     return Q.Or(terms) if len(terms) > 1 else terms[0]
 
@@ -475,7 +508,7 @@ def filter_query(searcher, *, topics=(), sources=(), categories=(), types=()) ->
     for name, values in (("topic", topics), ("source", sources), ("category", categories), ("type", types)):
         values = [v for v in values if v and v.strip()]
         if values:
-            notes: list[str] = []
+            notes: list[Note] = []
             filters.append(Q.Or([_exact_value(Q.Term(name, v.strip()), searcher, notes) for v in values]))
     return filters
 

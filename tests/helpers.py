@@ -12,6 +12,7 @@ from pathlib import Path
 import yaml
 
 from search import indexer
+from search.request import SearchRequest
 
 UTC = dt.timezone.utc
 
@@ -157,9 +158,14 @@ def ids(response) -> list[str]:
     return [hit.id for hit in response.hits]
 
 
+def search_for(engine, text="", **options):
+    """``engine.search`` of a ``SearchRequest`` for ``text`` with ``options`` (its fields)."""
+    return engine.search(SearchRequest(text, **options))
+
+
 def all_ids(engine, text="", **options) -> set[str]:
     """Every id a search returns (up to 100)."""
-    response = engine.search(text, page_size=100, now=options.pop("now", NOW), **options)
+    response = search_for(engine, text, page_size=100, now=options.pop("now", NOW), **options)
     assert response.total == len(response.hits), "more than one page; raise page_size"
     return set(ids(response))
 

@@ -11,6 +11,8 @@ from search.documents import WARNING, find_article_files
 from search.engine import Engine
 from search.indexer import IndexHome, build, update
 
+from helpers import search_for
+
 CORPORA = Path(os.environ.get("NEWSEARCH_CORPORA", Path(__file__).resolve().parents[2] / "shared" / "corpora"))
 
 
@@ -61,11 +63,11 @@ def test_ai_news_faults_are_reported_not_fatal(tmp_path: Path) -> None:
     innereye = [p for p in report.problems if "innereye" in p.path]
     assert innereye and all(p.path.endswith(".md") for p in innereye)
     engine = Engine(tmp_path / "index")
-    response = engine.search("facial recognition")
+    response = search_for(engine, "facial recognition")
     assert response.total > 5
     marked = [[text.lower() for text, hit in h.title_segments + h.snippet_segments if hit] for h in response.hits]
     assert all(any(word.startswith(("facial", "recogni")) for word in words) for words in marked), marked
-    with_related = [engine.article(h.id) for h in engine.search("AI", page_size=50).hits]
+    with_related = [engine.article(h.id) for h in search_for(engine, "AI", page_size=50).hits]
     assert any(a["related"] for a in with_related)
 
 
@@ -78,7 +80,7 @@ def test_reuters_builds_completely(reuters) -> None:
 
 def test_reuters_keyword_search_finds_the_story(reuters) -> None:
     engine, _ = reuters
-    response = engine.search("bahia cocoa")
+    response = search_for(engine, "bahia cocoa")
     assert response.total >= 10
     assert "COCOA" in response.hits[0].title
     assert any(hit for text, hit in response.hits[0].title_segments)
@@ -88,23 +90,23 @@ def test_reuters_keyword_search_finds_the_story(reuters) -> None:
 
 def test_reuters_topic_filter_and_dates(reuters) -> None:
     engine, _ = reuters
-    crude = engine.search("prices", topics=["crude"])
+    crude = search_for(engine, "prices", topics=["crude"])
     assert crude.total > 50
     assert all("crude" in hit.topics for hit in crude.hits)
-    march = engine.search("oil since:1987-03 until:1987-03")
+    march = search_for(engine, "oil since:1987-03 until:1987-03")
     assert march.total > 0
     assert all(hit.published.startswith("1987-03") for hit in march.hits)
-    newest = engine.search("oil", sort="newest")
+    newest = search_for(engine, "oil", sort="newest")
     dates = [hit.published for hit in newest.hits]
     assert dates == sorted(dates, reverse=True)
 
 
 def test_reuters_phrase_and_tickers(reuters) -> None:
     engine, _ = reuters
-    phrase = engine.search('"money supply"')
-    loose = engine.search("money supply")
+    phrase = search_for(engine, '"money supply"')
+    loose = search_for(engine, "money supply")
     assert 0 < phrase.total < loose.total
-    ticker = engine.search("SRD")
+    ticker = search_for(engine, "SRD")
     assert any("<SRD>" in hit.title for hit in ticker.hits)
 
 
@@ -121,7 +123,7 @@ def test_reuters_update_after_a_change(reuters, tmp_path: Path) -> None:
     first = find_article_files(data)[0]
     text = (data / first).read_text(encoding="utf-8") + "\nA zanzibarite deposit was found.\n"
     (data / first).write_text(text, encoding="utf-8")
-    assert engine.search("zanzibarite").total == 0
+    assert search_for(engine, "zanzibarite").total == 0
     report = update(data, home)
     assert report.updated == 1 and report.unchanged == 49
-    assert engine.search("zanzibarite").total == 1
+    assert search_for(engine, "zanzibarite").total == 1

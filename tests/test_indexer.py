@@ -16,6 +16,8 @@ from whoosh import index as whoosh_index
 
 from search import indexer
 from search.engine import Engine
+
+from helpers import search_for
 from search.indexer import IndexBusy, IndexHome, build, check, update, writer_lock
 
 ARTICLE = """---
@@ -122,11 +124,11 @@ def test_search_during_a_rebuild_never_sees_a_partial_index(tmp_path: Path) -> N
     builder.start()
     while builder.is_alive():
         try:
-            seen.add(engine.search("wind power").total)
+            seen.add(search_for(engine, "wind power").total)
         except Exception as exc:  # pragma: no cover - the assertion below reports it
             errors.append(exc)
     builder.join()
-    seen.add(engine.search("wind power").total)
+    seen.add(search_for(engine, "wind power").total)
     assert not errors
     assert seen <= {300, 600} and 600 in seen
 
@@ -148,7 +150,7 @@ def test_a_killed_build_leaves_the_previous_index_intact(tmp_path: Path) -> None
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert home.require_current() == live
-    assert Engine(home.path).search("wind power").total == 40
+    assert search_for(Engine(home.path), "wind power").total == 40
     report = build(data, home)  # the next build cleans up and succeeds
     assert report.indexed == 6040
     assert [g.name for g in home.generations()] == [live.name, Path(report.index).name]
@@ -166,9 +168,9 @@ def test_update_adds_changes_and_removes_only_what_changed(archive: Path, tmp_pa
     assert home.require_current() == gen  # updated in place, no rebuild
     assert ids_in(home) == {"2022/01/oil-rises", "2022/02/solar-boom", "2022/04/new-story"}
     engine = Engine(home.path)
-    assert engine.search("slump").total == 1
-    assert engine.search("boom").total == 0
-    assert engine.search("chip plant").total == 0
+    assert search_for(engine, "slump").total == 1
+    assert search_for(engine, "boom").total == 0
+    assert search_for(engine, "chip plant").total == 0
 
 
 def test_update_with_nothing_changed_writes_nothing(archive: Path, tmp_path: Path) -> None:

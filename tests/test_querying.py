@@ -11,7 +11,8 @@ import datetime as dt
 
 import pytest
 
-from search.querying import MAX_QUERY_CHARS, QueryError, parse, parse_date_bound, tidy
+from search import querying
+from search.querying import MAX_CLAUSES, MAX_QUERY_CHARS, NOTE_CODES, QueryError, parse, parse_date_bound, tidy
 
 from helpers import (
     ACME,
@@ -30,6 +31,7 @@ from helpers import (
     ZEPPELIN,
     all_ids,
     published,
+    search_for,
 )
 
 
@@ -37,7 +39,7 @@ from helpers import (
 def search_json(engine, text, **options):
     options.setdefault("now", NOW)
     options.setdefault("page_size", 100)
-    return engine.search(text, **options).to_json()
+    return search_for(engine, text, **options).to_json()
 
 
 # ================================================================ parse_date_bound
@@ -114,7 +116,7 @@ def test_tidy_bounds_the_length_with_a_note():
     tidied = tidy("economy " * 1250)  # 10,000 characters
     assert len(tidied.text) <= MAX_QUERY_CHARS
     assert tidied.text.split() and set(tidied.text.split()) == {"economy"}  # cut at a word boundary
-    assert len(tidied.notes) == 1
+    assert [note.code for note in tidied.notes] == ["truncated"]
 
 
 def test_tidy_takes_out_date_filters():
@@ -129,24 +131,27 @@ def test_tidy_notes_a_bad_date_and_ignores_it():
     tidied = tidy("oil since:bogus", now=NOW)
     assert tidied.text == "oil"
     assert tidied.since is None
-    assert any("since" in note and "bogus" in note for note in tidied.notes)
+    [note] = tidied.notes
+    assert note.code == "bad_date" and "since" in note.text and "bogus" in note.text
+    assert [note.code for note in tidy("oil since:", now=NOW).notes] == ["empty_date"]
 
 
-@pytest.mark.parametrize("text, expected_text, note_word", [
-    ("foo:bar", "foo bar", "foo"),
-    ("title:", "title", "title"),
-    ("title: oil", "title oil", "title"),
-    ('"bank of england', "bank of england", "quotation"),
-    ("(oil OR gas", "oil OR gas", "parenthes"),
-    ("oil) gas", "oil gas", "parenthes"),
-    ("*oil", "oil", "*oil"),
-    ("a*", "a", "a*"),
-    ("???", "", "???"),
+@pytest.mark.parametrize("text, expected_text, note_word, code", [
+    ("foo:bar", "foo bar", "foo", "unknown_field"),
+    ("title:", "title", "title", "empty_field"),
+    ("title: oil", "title oil", "title", "empty_field"),
+    ('"bank of england', "bank of england", "quotation", "repaired_quote"),
+    ("(oil OR gas", "oil OR gas", "parenthes", "repaired_parentheses"),
+    ("oil) gas", "oil gas", "parenthes", "repaired_parentheses"),
+    ("*oil", "oil", "*oil", "inner_wildcard"),
+    ("a*", "a", "a*", "short_prefix"),
+    ("???", "", "???", "ignored_wildcard"),
 ])
-def test_tidy_repairs_and_says_so(text, expected_text, note_word):
+def test_tidy_repairs_and_says_so(text, expected_text, note_word, code):
     tidied = tidy(text)
     assert tidied.text == expected_text
-    assert len(tidied.notes) == 1 and note_word in tidied.notes[0]
+    [note] = tidied.notes
+    assert note_word in note.text and note.code == code
 
 
 @pytest.mark.parametrize("text", ["oil", "title:oil", 'title:"bank of england"', "oil* (gas OR coal) NOT crude", "COVID-19"])
@@ -644,3 +649,61 @@ def test_fallback_keeps_excluded_words_excluded(engine, query):
     response = search_json(engine, query)
     assert response["query"]["fallback"] is True
     assert {r["id"] for r in response["results"]} == {CRUDE}
+
+
+# ================================================================ note codes
+
+
+# A query that makes each kind of note (all but "unparsed", tested on its own).
+NOTE_EXAMPLES = [
+    ("oil " * 200, "truncated"),
+    ("oil since:", "empty_date"),
+    ("oil since:bogus", "bad_date"),
+    ("foo:oil", "unknown_field"),
+    ("title:", "empty_field"),
+    ('"oil', "repaired_quote"),
+    ("(oil", "repaired_parentheses"),
+    ("???", "ignored_wildcard"),
+    ("a*", "short_prefix"),
+    ("*oil", "inner_wildcard"),
+    ("the of and", "no_words"),
+    (" OR ".join(f"w{n}x" for n in range(MAX_CLAUSES + 1)), "many_clauses"),
+    ("quux*", "many_prefix_words"),
+    ("topic:nothere oil", "unknown_value"),
+    ("bank england interest rates inflation", "long_query"),
+    ("zepelin", "spelling_applied"),
+    ("zeppelin mortgage", "fallback"),
+]
+
+
+@pytest.mark.parametrize("query, code", NOTE_EXAMPLES)
+def test_each_kind_of_note_has_its_code(engine, query, code):
+    response = search_for(engine, query, now=NOW)
+    assert code in [note.code for note in response.notes], response.notes
+    assert all(note.code in NOTE_CODES for note in response.notes)
+    # the JSON keeps the documented shape: the notes' texts
+    assert response.to_json()["query"]["notes"] == [note.text for note in response.notes]
+
+
+def test_a_query_whoosh_cannot_parse_is_read_as_plain_words_with_a_note(engine, monkeypatch):
+    real = querying.make_parser
+
+    class Failing:
+        def __init__(self):
+            self.parser, self.calls = real(engine.searcher().schema), 0
+
+        def parse(self, text):
+            self.calls += 1
+            if self.calls == 1:
+                raise ValueError("unreadable")
+            return self.parser.parse(text)
+
+    monkeypatch.setattr(querying, "make_parser", lambda schema: Failing())
+    reading = parse("oil (gas)", engine.searcher(), now=NOW)
+    assert [note.code for note in reading.notes] == ["unparsed"]
+    assert "ValueError" in reading.notes[0].text and "oil" in reading.read_as
+
+
+def test_every_note_code_is_tested_above():
+    tested = {code for _, code in NOTE_EXAMPLES} | {"unparsed"}
+    assert tested == set(NOTE_CODES)

@@ -15,7 +15,7 @@ from search.documents import read_article
 from search.engine import Engine
 from web import create_app
 
-from helpers import write_article
+from helpers import search_for, write_article
 
 GOOD_TITLE = "Ferries resume crossings after the storm"
 
@@ -62,7 +62,7 @@ def test_a_wordless_article_added_by_update_does_not_break_a_running_server(tmp_
     response = client.get("/api/search?q=ferries")
     assert response.status_code == 200
     assert response.get_json()["total"] == 2
-    assert engine.search("", sort="newest", topics=["Travel"]).total == 2
+    assert search_for(engine, "", sort="newest", topics=["Travel"]).total == 2
 
 
 # ---------------------------------------------------------------- 2. dates past the ends of the calendar
@@ -148,7 +148,7 @@ def archive(tmp_path_factory):
 @pytest.mark.parametrize("text", QUERIES_THAT_CRASHED)
 def test_fielded_phrases_next_to_other_words_search(archive, text):
     engine = Engine(archive[1], recheck_seconds=0)
-    response = engine.search(text)
+    response = search_for(engine, text)
     assert response.total == len(response.hits) >= 1
     client = create_app(archive[1], archive[0], engine=engine).test_client()
     assert client.get("/api/search", query_string={"q": text}).status_code == 200
@@ -156,8 +156,8 @@ def test_fielded_phrases_next_to_other_words_search(archive, text):
 
 def test_title_phrase_beside_a_word_requires_both(archive):
     engine = Engine(archive[1], recheck_seconds=0)
-    assert [h.title for h in engine.search('title:"oil prices" zurich').hits] == ["Oil prices rise as crude stocks fall"]
-    assert [h.title for h in engine.search('title:"ferries resume" storm').hits] == [GOOD_TITLE]
+    assert [h.title for h in search_for(engine, 'title:"oil prices" zurich').hits] == ["Oil prices rise as crude stocks fall"]
+    assert [h.title for h in search_for(engine, 'title:"ferries resume" storm').hits] == [GOOD_TITLE]
 
 
 # ---------------------------------------------------------------- exit status of a fault
@@ -224,4 +224,4 @@ def test_an_article_replaced_by_a_named_pipe_does_not_block_an_update(tmp_path):
     os.mkfifo(data / "pipe.md")
     report = indexer.update(data, home)
     assert [p.path for p in report.skipped] == ["pipe.md"]
-    assert Engine(home.path, recheck_seconds=0).search("ferries").total == 1
+    assert search_for(Engine(home.path, recheck_seconds=0), "ferries").total == 1

@@ -6,13 +6,16 @@ on markup or CSS classes.
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
-from web import create_app
+from search.querying import Note
+from search.results import SearchResponse
+from web import create_app, presenting
 
 from helpers import ALL_COUNT, ARTICLES, BOE, EXTRA, HARBOR_IDS
 from test_web_api import Page, local, page_of, params_of, shows_total
@@ -222,6 +225,44 @@ def test_notes_are_shown(client, q):
     assert notes
     for note in notes:
         assert note in page.text
+
+
+def test_notes_are_chosen_by_their_code_not_their_wording(app, client, monkeypatch):
+    """The applied correction's note is left out (the spelling line says it), whatever its wording;
+    a note of another kind is shown even if it reads like one."""
+    answer = SearchResponse(
+        text="cofee", read_as="coffee", fallback=True, sort="relevance", total=0, page=1, page_size=10,
+        filters={"topics": [], "sources": [], "since": None, "until": None},
+        notes=[Note("spelling_applied", "Corrected cofee to coffee."),
+               Note("fallback", "No results for 'cofee' with every word.")],
+        spelling={"corrected": "coffee", "applied": True},
+    )
+    monkeypatch.setattr(app.config["ENGINE"], "search", lambda request: answer)
+    page = get_page(client, "/?q=cofee")
+    assert "No results for 'cofee' with every word." in page.text
+    assert "Corrected cofee to coffee." not in page.text
+    answer.spelling = {"corrected": "coffee", "applied": False}
+    assert "Corrected cofee to coffee." in get_page(client, "/?q=cofee").text
+
+
+def hidden_fields_per_form(markup: str) -> list[list[tuple[str, str]]]:
+    return [re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)">', form)
+            for form in re.findall(r"<form\b.*?</form>", markup, re.S)]
+
+
+def test_both_forms_carry_the_whole_search_state_but_their_own_fields(client):
+    state = [("q", "harbor"), ("topic", "Ports"), ("source", "Port Times"), ("since", "2019"), ("until", "2022"),
+             ("sort", "newest"), ("size", "5"), ("collapse", "0"), ("correct", "0")]
+    response = client.get("/", query_string=state + [("page", "2")])
+    header, date_range = hidden_fields_per_form(response.get_data(as_text=True))
+    assert header == [pair for pair in state if pair[0] != "q"]  # the box is the header form's own q
+    assert date_range == [pair for pair in state if pair[0] not in ("since", "until")]
+
+
+def test_the_timeline_is_drawn_at_the_size_presenting_gives(client):
+    markup = client.get("/?q=harbor").get_data(as_text=True)
+    assert f'viewBox="0 0 {presenting.CHART_WIDTH} {presenting.CHART_HEIGHT}"' in markup
+    assert f'height="{presenting.CHART_HEIGHT}"/>' in markup
 
 
 def test_filters_alone_browse_newest_first(client):

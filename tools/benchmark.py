@@ -76,13 +76,14 @@ def newsearch_cli(*args: str) -> float:
 
 def bench_newsearch(data: Path, work: Path, queries: list[str], repeat: int) -> dict:
     from search.engine import Engine
+    from search.request import SearchRequest
 
     index = work / "newsearch-index"
     seconds = newsearch_cli("index", "build", "--data", str(data), "--index", str(index))
     count = len(find_article_files(data))
     update_seconds = bench_update(data, index)
     engine = Engine(index)
-    p50, p95 = time_queries(lambda q: engine.search(q), queries, repeat)
+    p50, p95 = time_queries(lambda q: engine.search(SearchRequest(q)), queries, repeat)
     gen = engine.home.require_current()
     return {"system": "newsearch", "build_s": seconds, "docs_per_s": count / seconds, "update_s": update_seconds,
             "size_mb": folder_size(gen) / 1e6, "p50_ms": p50, "p95_ms": p95}

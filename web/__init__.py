@@ -2,8 +2,9 @@
 
 ``create_app`` is the Flask application factory (``flask --app web run``
 finds it; ``newsearch serve`` runs it under waitress). The moving parts:
-``params`` (query string -> validated SearchParams), ``pages`` (HTML),
-``api`` (JSON, OpenAPI), ``feeds`` (Atom, OpenSearch), ``presenting``
+``params`` (query string -> validated SearchParams), ``answers`` (the
+searches and articles the pages, API and feed ask the engine for),
+``pages`` (HTML), ``api`` (JSON, OpenAPI), ``feeds`` (Atom, OpenSearch), ``presenting``
 (safe links, dates, highlights, timeline geometry), ``security``
 (headers and error pages).
 """

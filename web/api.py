@@ -2,32 +2,27 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, jsonify, request
+from flask import Blueprint, jsonify, request
 
 from .openapi import spec
-from search.engine import MAX_SUGGEST_CHARS
+from search.suggestions import MAX_SUGGEST_CHARS
 
+from . import answers
+from .answers import engine
 from .params import BadParams, parse_params
 
 blueprint = Blueprint("api", __name__, url_prefix="/api")
 
 
-def engine():
-    return current_app.config["ENGINE"]
-
-
 @blueprint.route("/search")
 def search():
-    params = parse_params(request.args)
-    return jsonify(engine().search(params.q, **params.engine_options()).to_json())
+    return jsonify(answers.search(parse_params(request.args)).to_json())
 
 
 @blueprint.route("/articles/<path:doc_id>")
 def article(doc_id: str):
-    found = engine().article(doc_id)
-    if found is None:
-        abort(404, description=f"There is no article with id '{doc_id}'.")
-    found["similar"] = [hit.to_json() for hit in engine().similar(doc_id, limit=6) or []]
+    found, similar = answers.article_or_404(doc_id)
+    found["similar"] = [hit.to_json() for hit in similar]
     return jsonify(found)
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import Blueprint, Response, current_app, render_template, request, url_for
+from flask import Blueprint, Response, render_template, request, url_for
 
+from . import answers
 from .params import parse_params
 
 blueprint = Blueprint("feeds", __name__)
@@ -16,7 +17,7 @@ FEED_SIZE = 30
 def feed():
     asked = parse_params(request.args)
     params = asked.changed(sort="newest", size=min(asked.size, FEED_SIZE) if "size" in request.args else FEED_SIZE)
-    response = current_app.config["ENGINE"].search(params.q, **params.engine_options())
+    response = answers.search(params)
     updated = max((hit.published for hit in response.hits if hit.published), default=None)
     xml = render_template("feed.xml", params=params, response=response,
                           updated=updated or dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),

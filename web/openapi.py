@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from search.engine import MAX_PAGE, MAX_PAGE_SIZE, MAX_SUGGEST_CHARS, SORTS
+from search.request import DEFAULT_PAGE_SIZE, MAX_PAGE, MAX_PAGE_SIZE, SORTS
+from search.suggestions import KINDS, MAX_SUGGEST_CHARS
 
 from .params import MAX_DATE_CHARS, MAX_FILTER_VALUES, MAX_Q_CHARS, MAX_VALUE_CHARS
 
@@ -142,7 +143,7 @@ SCHEMAS = {
             "query": {"type": "string"},
             "suggestions": {"type": "array", "items": {
                 "type": "object", "required": ["text", "kind"], "additionalProperties": False,
-                "properties": {"text": {"type": "string"}, "kind": {"enum": ["topic", "source", "title", "term"]}},
+                "properties": {"text": {"type": "string"}, "kind": {"enum": list(KINDS)}},
             }},
         },
     },
@@ -185,7 +186,7 @@ SEARCH_PARAMETERS = [
     _param("until", "Published on or before (same forms).", {"type": "string", "maxLength": MAX_DATE_CHARS}),
     _param("sort", "Order of results.", {"enum": list(SORTS), "default": "relevance"}),
     _param("page", "Page number.", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 1}),
-    _param("size", "Results per page.", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE, "default": 10}),
+    _param("size", "Results per page.", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE, "default": DEFAULT_PAGE_SIZE}),
     _param("collapse", "1: show each story once, its other copies in `duplicates`; 0: every copy.",
            {"type": "integer", "enum": [0, 1], "default": 1}),
     _param("correct", "1: when nothing matches, show results for a spelling correction; 0: search exactly as typed.",

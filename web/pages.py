@@ -2,27 +2,24 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, render_template, request, url_for
+from flask import Blueprint, current_app, render_template, request, url_for
 
-from search.engine import MAX_PAGE
 from search.facets import FACET_SIZE
+from search.request import MAX_PAGE
 
-from . import presenting
-from .params import DEFAULT_SIZE, MAX_Q_CHARS, SearchParams, parse_params
+from . import answers, presenting
+from .answers import engine
+from .params import MAX_Q_CHARS, SearchParams, parse_params
 
 blueprint = Blueprint("pages", __name__)
 
 DATE_PRESETS = [("Past day", "1d"), ("Past week", "7d"), ("Past month", "1m"), ("Past year", "1y")]
 
 
-def engine():
-    return current_app.config["ENGINE"]
-
-
 @blueprint.app_context_processor
 def limits() -> dict:
     """Limits the templates show or keep in forms, from where they are enforced."""
-    return {"default_size": DEFAULT_SIZE, "max_page": MAX_PAGE, "max_q_chars": MAX_Q_CHARS}
+    return {"max_page": MAX_PAGE, "max_q_chars": MAX_Q_CHARS}
 
 
 @blueprint.app_template_global()
@@ -50,11 +47,12 @@ def search():
     params = parse_params(request.args)
     response = None
     if not params.is_empty:
-        response = engine().search(params.q, **params.engine_options())
+        response = answers.search(params)
     return render_template(
         "search.html", params=params, response=response, date_presets=DATE_PRESETS,
         bars=presenting.timeline_bars(response.timeline) if response else [],
         timeline_unit=response.timeline["unit"] if response else "month",
+        chart_width=presenting.CHART_WIDTH, chart_height=presenting.CHART_HEIGHT,
         facet_size=FACET_SIZE, stats=None if response else _front_page_stats(),
     )
 
@@ -69,8 +67,5 @@ def _front_page_stats() -> dict | None:
 
 @blueprint.route("/article/<path:doc_id>")
 def article(doc_id: str):
-    found = engine().article(doc_id)
-    if found is None:
-        abort(404, description=f"There is no article with id '{doc_id}'.")
-    similar = engine().similar(doc_id, limit=6) or []
+    found, similar = answers.article_or_404(doc_id)
     return render_template("article.html", article=found, similar=similar, params=SearchParams())

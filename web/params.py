@@ -2,7 +2,10 @@
 
 Everything here is untrusted input: lengths and counts are bounded, and
 what cannot be read becomes a ``BadParams`` naming the parameter, which
-the page shows as a message and the API as a 400.
+the page shows as a message and the API as a 400. The search options'
+own bounds (sort, page, size, dates) are checked by ``SearchRequest``,
+which ``SearchParams.search_request`` builds; its ``QueryError`` is reworded here
+with the parameter's name.
 """
 
 from __future__ import annotations
@@ -10,14 +13,15 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from urllib.parse import urlencode
 
-from search.engine import MAX_PAGE, MAX_PAGE_SIZE, SORTS
-from search.querying import QueryError, parse_date_bound
+from search.querying import QueryError
+from search.request import DEFAULT_PAGE_SIZE, SearchRequest
 
 MAX_Q_CHARS = 1000
 MAX_FILTER_VALUES = 10
 MAX_VALUE_CHARS = 200
 MAX_DATE_CHARS = 40
-DEFAULT_SIZE = 10
+DEFAULT_SIZE = DEFAULT_PAGE_SIZE
+PARAMETER_OF_OPTION = {"page_size": "size"}  # SearchRequest field -> query parameter, where they differ
 
 
 class BadParams(ValueError):
@@ -52,6 +56,10 @@ class SearchParams:
         return replace(self, **changes)
 
     def query_string(self) -> str:
+        return urlencode(self.pairs())
+
+    def pairs(self) -> list[tuple[str, str]]:
+        """``(parameter, value)`` for every parameter not at its default, in query-string order."""
         pairs: list[tuple[str, str]] = []
         if self.q:
             pairs.append(("q", self.q))
@@ -70,12 +78,19 @@ class SearchParams:
             pairs.append(("collapse", "0"))
         if not self.correct:
             pairs.append(("correct", "0"))
-        return urlencode(pairs)
+        return pairs
 
-    def engine_options(self) -> dict:
-        return {"topics": self.topics, "sources": self.sources, "since": self.since or None,
-                "until": self.until or None, "sort": self.sort, "page": self.page, "page_size": self.size,
-                "collapse": self.collapse, "correct": self.correct}
+    def search_request(self) -> SearchRequest:
+        """The engine's request for these parameters; raises ``BadParams`` naming the parameter."""
+        try:
+            return SearchRequest(self.q, topics=self.topics, sources=self.sources, since=self.since or None,
+                                 until=self.until or None, sort=self.sort, page=self.page, page_size=self.size,
+                                 collapse=self.collapse, correct=self.correct)
+        except QueryError as exc:
+            name = PARAMETER_OF_OPTION.get(exc.option, exc.option)
+            if exc.option in ("since", "until"):
+                raise BadParams(f"'{name}': {exc}") from None
+            raise BadParams(f"'{name}' {exc.problem}") from None
 
 
 def _text(args, name: str, limit: int) -> str:
@@ -94,43 +109,37 @@ def _values(args, name: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(values))
 
 
-def _number(args, name: str, default: int, low: int, high: int) -> int:
+def _number(args, name: str, default: int) -> int:
     raw = args.get(name)
     if raw in (None, ""):
         return default
     try:
-        value = int(raw)
+        return int(raw)
     except ValueError:
         raise BadParams(f"'{name}' must be a whole number, not '{raw[:20]}'") from None
-    if not low <= value <= high:
-        raise BadParams(f"'{name}' must be between {low} and {high}")
-    return value
 
 
-def _date(args, name: str) -> str:
-    value = _text(args, name, MAX_DATE_CHARS)
-    if value:
-        try:
-            parse_date_bound(value, end=(name == "until"))
-        except QueryError as exc:
-            raise BadParams(f"'{name}': {exc}") from None
-    return value
+def _switch(args, name: str) -> bool:
+    """A 0/1 parameter, on when absent."""
+    value = _number(args, name, 1)
+    if value not in (0, 1):
+        raise BadParams(f"'{name}' must be between 0 and 1")
+    return value == 1
 
 
 def parse_params(args) -> SearchParams:
-    """``request.args`` -> ``SearchParams``; raises ``BadParams``."""
-    sort = args.get("sort") or "relevance"
-    if sort not in SORTS:
-        raise BadParams(f"'sort' must be one of {', '.join(SORTS)}")
-    return SearchParams(
+    """``request.args`` -> ``SearchParams`` whose ``search_request()`` works; raises ``BadParams``."""
+    params = SearchParams(
         q=_text(args, "q", MAX_Q_CHARS),
         topics=_values(args, "topic"),
         sources=_values(args, "source"),
-        since=_date(args, "since"),
-        until=_date(args, "until"),
-        sort=sort,
-        page=_number(args, "page", 1, 1, MAX_PAGE),
-        size=_number(args, "size", DEFAULT_SIZE, 1, MAX_PAGE_SIZE),
-        collapse=_number(args, "collapse", 1, 0, 1) == 1,
-        correct=_number(args, "correct", 1, 0, 1) == 1,
+        since=_text(args, "since", MAX_DATE_CHARS),
+        until=_text(args, "until", MAX_DATE_CHARS),
+        sort=args.get("sort") or "relevance",
+        page=_number(args, "page", 1),
+        size=_number(args, "size", DEFAULT_SIZE),
+        collapse=_switch(args, "collapse"),
+        correct=_switch(args, "correct"),
     )
+    params.search_request()  # checks the search options' bounds
+    return params

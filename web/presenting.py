@@ -11,9 +11,10 @@ import datetime as dt
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from search.highlighting import Segments
+from search.results import highlight_html
 
 CHART_WIDTH = 640
 CHART_HEIGHT = 80
@@ -37,7 +38,8 @@ def safe_url(url: str | None) -> str | None:
 
 
 def highlighted(segments: Segments) -> Markup:
-    return Markup("").join(Markup("<mark>%s</mark>") % text if hit else escape(text) for text, hit in segments)
+    # The same markup as the API's highlights; highlight_html escapes every piece of text.
+    return Markup(highlight_html(segments))
 
 
 def parse_iso(value: str | None) -> dt.datetime | None:
