@@ -29,7 +29,7 @@ from pathlib import Path
 
 from whoosh import query as Q
 from whoosh.qparser import OperatorsPlugin, QueryParser, syntax
-from whoosh.qparser.plugins import BoostPlugin, EveryPlugin, RangePlugin, SingleQuotePlugin
+from whoosh.qparser.plugins import BoostPlugin, EveryPlugin, FieldAliasPlugin, RangePlugin, SingleQuotePlugin
 from whoosh.query.spans import SpanFirst, SpanNear2, SpanOr, SpanQuery
 
 from .analysis import FIELD_GAP, analyze
@@ -44,10 +44,13 @@ NEAR_SLOP = 3
 NEAR_BOOST = 0.1
 
 # What users may write before a colon -> the schema field it means.
-FIELD_NAMES = {
-    "title": "title", "topic": "topic", "topics": "topic", "source": "source", "provider": "source",
-    "site": "source", "domain": "source", "category": "category", "type": "type", "year": "year",
+# Fields a query may name, and the other names people use for them (applied
+# by Whoosh's FieldAliasPlugin; ``tidy`` only folds case and notes unknown names).
+FIELD_ALIASES = {
+    "title": [], "topic": ["topics"], "source": ["provider", "site", "domain"],
+    "category": [], "type": [], "year": [],
 }
+FIELD_NAMES = frozenset(FIELD_ALIASES) | {alias for aliases in FIELD_ALIASES.values() for alias in aliases}
 DATE_FIELDS = ("since", "until")
 EXACT_FIELDS = {"topic", "source", "category", "type", "year"}
 
@@ -245,14 +248,13 @@ def _take_date(match: re.Match, tidied: _Tidied, now) -> str:
 
 def _check_field(match: re.Match, notes: list[Note]) -> str:
     name, following = match.group(1), match.group(2)
-    known = FIELD_NAMES.get(name.lower())
-    if known is None:
+    if name.lower() not in FIELD_NAMES:
         notes.append(Note("unknown_field", f"'{name}:' is not a field you can search; it was read as the word '{name}'."))
         return name + " "
     if not following or following.isspace():
         notes.append(Note("empty_field", f"'{name}:' had nothing after it; it was read as the word '{name}'."))
         return name + " "
-    return known + ":"
+    return name.lower() + ":"  # Whoosh's field names are case-sensitive
 
 
 def _balance_quotes(text: str, notes: list[Note]) -> str:
@@ -292,7 +294,11 @@ _PLUS = re.compile(r"(?<![^\s(])\+(?=\S)")
 def _plus_minus(text: str) -> str:
     """``-word`` means ``NOT word`` and ``+word`` just ``word`` (all words are
     required anyway), outside phrases; a minus inside a word (``COVID-19``)
-    is part of it."""
+    is part of it.
+
+    Not Whoosh's ``PlusMinusPlugin``: it reads ``+a b`` as "a, and b if
+    present" (the unmarked words become optional), and acts only on the
+    top level of the query, not inside parentheses."""
     pieces = text.split('"')
     for index in range(0, len(pieces), 2):
         pieces[index] = _PLUS.sub("", _MINUS.sub("NOT ", pieces[index]))
@@ -325,6 +331,7 @@ def make_parser(schema, group=syntax.AndGroup) -> QueryParser:
     for plugin in (SingleQuotePlugin, RangePlugin, BoostPlugin, EveryPlugin):
         parser.remove_plugin_class(plugin)
     parser.replace_plugin(OperatorsPlugin(AndNot=None, AndMaybe=None, Require=None))
+    parser.add_plugin(FieldAliasPlugin({field: aliases for field, aliases in FIELD_ALIASES.items() if aliases}))
     return parser
 
 
