@@ -34,7 +34,7 @@ from whoosh.util.times import long_to_datetime
 
 from . import highlighting
 from .facets import FACETS, FacetTable
-from .indexer import IndexHome, NoIndex, read_json
+from .store import IndexHome, NoIndex, read_json
 from . import stories
 from .ranking import NewsBM25, priors
 from .schema import DEFAULT_FIELD

@@ -2,10 +2,10 @@
 
 The moving parts:
 
-* ``IndexHome`` is the index folder. It holds generations (``gen-000001``
-  ...), each a complete Whoosh index with ``meta.json`` (when and from what
-  it was built) and ``manifest.json`` (per article: file mtime, size and
-  content fingerprint). ``CURRENT`` names the live generation.
+* The index folder (``store.IndexHome``) holds generations, each a
+  complete Whoosh index with ``meta.json`` and ``manifest.json``;
+  ``CURRENT`` names the live one. Reading them is ``store``'s job; making
+  a new generation and switching ``CURRENT`` to it is this module's.
 * ``build`` writes a new generation beside the live one, using worker
   processes that each read their share of the files and write one Whoosh
   segment, then switches ``CURRENT`` in one atomic rename. A search running
@@ -38,6 +38,7 @@ from whoosh.writing import SegmentWriter
 from .documents import DEFAULT_MAX_BYTES, ERROR, Problem, article_id, find_article_files, read_article
 from . import vocabulary
 from .schema import SCHEMA_VERSION, build_schema, index_fields
+from .store import GENERATION_PREFIX, IndexBusy, IndexHome, IndexProblem, read_json
 
 PARALLEL_THRESHOLD = 2000  # fewer files than this are indexed in-process
 
@@ -52,18 +53,6 @@ def writer_options() -> dict:
     return {"limitmb": 1024, "codec": W3Codec(compression=0)}
 
 Progress = Callable[[int, int], None]
-
-
-class IndexProblem(Exception):
-    """A problem with the index itself (missing, locked, incompatible)."""
-
-
-class IndexBusy(IndexProblem):
-    pass
-
-
-class NoIndex(IndexProblem):
-    pass
 
 
 @dataclass
@@ -110,66 +99,33 @@ class Report:
 # ---------------------------------------------------------------- the folder
 
 
-class IndexHome:
-    """The index folder and its generations."""
-
-    def __init__(self, path: Path | str):
-        self.path = Path(path)
-
-    @property
-    def pointer(self) -> Path:
-        return self.path / "CURRENT"
-
-    def current(self) -> Path | None:
-        try:
-            name = self.pointer.read_text(encoding="utf-8").strip()
-        except OSError:
-            return None
-        gen = self.path / name
-        return gen if name and whoosh_index.exists_in(gen) else None
-
-    def require_current(self) -> Path:
-        gen = self.current()
-        if gen is None:
-            raise NoIndex(f"no index at {self.path}; run 'newsearch index build' first")
-        return gen
-
-    def generations(self) -> list[Path]:
-        if not self.path.is_dir():
-            return []
-        return sorted(p for p in self.path.iterdir() if p.is_dir() and p.name.startswith("gen-"))
-
-    def new_generation(self) -> Path:
-        gens = self.generations()
-        number = int(gens[-1].name[4:]) + 1 if gens else 1
-        gen = self.path / f"gen-{number:06d}"
-        gen.mkdir(parents=True)
-        return gen
-
-    def switch_to(self, gen: Path) -> None:
-        """Make ``gen`` live in one atomic rename, then drop all but the previous generation."""
-        previous = self.current()
-        temp = self.path / f".CURRENT.{os.getpid()}"
-        temp.write_text(gen.name + "\n", encoding="utf-8")
-        os.replace(temp, self.pointer)
-        keep = {gen, previous}
-        for old in self.generations():
-            if old not in keep:
-                shutil.rmtree(old, ignore_errors=True)
-
-    def drop_unfinished(self) -> None:
-        """Remove generations newer than the live one: builds that were killed."""
-        live = self.current()
-        for gen in self.generations():
-            if live is None or gen.name > live.name:
-                shutil.rmtree(gen, ignore_errors=True)
+def new_generation(home: IndexHome) -> Path:
+    """A new, empty generation folder, numbered after every existing one."""
+    gens = home.generations()
+    number = int(gens[-1].name[len(GENERATION_PREFIX):]) + 1 if gens else 1
+    gen = home.path / f"{GENERATION_PREFIX}{number:06d}"
+    gen.mkdir(parents=True)
+    return gen
 
 
-def read_json(path: Path, default):
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return default
+def switch_to(home: IndexHome, gen: Path) -> None:
+    """Make ``gen`` live in one atomic rename, then drop all but the previous generation."""
+    previous = home.current()
+    temp = home.path / f".{home.pointer.name}.{os.getpid()}"
+    temp.write_text(gen.name + "\n", encoding="utf-8")
+    os.replace(temp, home.pointer)
+    keep = {gen, previous}
+    for old in home.generations():
+        if old not in keep:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def drop_unfinished(home: IndexHome) -> None:
+    """Remove generations newer than the live one: builds that were killed."""
+    live = home.current()
+    for gen in home.generations():
+        if live is None or gen.name > live.name:
+            shutil.rmtree(gen, ignore_errors=True)
 
 
 def write_json(path: Path, value) -> None:
@@ -293,8 +249,8 @@ def build(data: Path, home: IndexHome, *, workers: int | None = None, max_bytes:
     report = Report("build", str(data), str(home.path))
     with writer_lock(home):
         _announce(home, "build")
-        home.drop_unfinished()
-        gen = home.new_generation()
+        drop_unfinished(home)
+        gen = new_generation(home)
         try:
             relpaths = find_article_files(data)
             report.files = len(relpaths)
@@ -306,7 +262,7 @@ def build(data: Path, home: IndexHome, *, workers: int | None = None, max_bytes:
                 "updated": None, "documents": report.documents,
                 "build_seconds": round(time.perf_counter() - started, 3),
             })
-            home.switch_to(gen)
+            switch_to(home, gen)
         except BaseException:
             shutil.rmtree(gen, ignore_errors=True)
             raise

@@ -9,7 +9,8 @@ import pytest
 
 from search.documents import find_article_files
 from search.engine import Engine
-from search.indexer import IndexHome, build, update
+from search.indexer import build, update
+from search.store import IndexHome
 
 CORPORA = Path(os.environ.get("NEWSEARCH_CORPORA", Path(__file__).resolve().parents[2] / "shared" / "corpora"))
 

@@ -16,7 +16,8 @@ from whoosh import index as whoosh_index
 
 from search import indexer
 from search.engine import Engine
-from search.indexer import IndexBusy, IndexHome, build, check, update, writer_lock
+from search.indexer import build, check, update, writer_lock
+from search.store import IndexBusy, IndexHome
 
 ARTICLE = """---
 title: "{title}"
