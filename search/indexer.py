@@ -14,6 +14,8 @@ The moving parts:
   what was added, changed or removed, in one Whoosh commit on the live
   generation (Whoosh commits are atomic for readers too).
 * ``writer_lock`` makes sure only one build or update runs at a time.
+* Every writer counts the words it indexes in a dict of its own (see
+  ``analysis.index_terms``) and saves them as the ``vocabulary``.
 * ``check`` reads every file and reports problems without indexing.
 """
 
@@ -168,8 +170,10 @@ def _stat(path: Path) -> list[int] | None:
     return [st.st_mtime_ns, st.st_size]
 
 
-def _index_files(writer, data: Path, relpaths: list[str], max_bytes: int, tick) -> tuple[dict, list[Problem]]:
-    """Read, normalise and add ``relpaths``; returns (manifest entries, problems)."""
+def _index_files(writer, data: Path, relpaths: list[str], max_bytes: int, tick,
+                 words: dict[str, int]) -> tuple[dict, list[Problem]]:
+    """Read, normalise and add ``relpaths``, counting their words in ``words``;
+    returns (manifest entries, problems)."""
     manifest: dict[str, list] = {}
     problems: list[Problem] = []
     for number, relpath in enumerate(relpaths, 1):
@@ -178,7 +182,7 @@ def _index_files(writer, data: Path, relpaths: list[str], max_bytes: int, tick) 
         problems.extend(found)
         if article is not None:
             try:
-                writer.add_document(**index_fields(article))
+                writer.add_document(**index_fields(article, words))
             except Exception as exc:  # a value Whoosh refuses must not stop the build
                 problems.append(Problem(relpath, ERROR, f"could not be indexed: {exc}"))
             else:
@@ -209,12 +213,12 @@ def _index_share(gen: str, data: str, relpaths: list[str], max_bytes: int):
     # The parent holds the locks; each worker writes its own segment and
     # hands it back, as Whoosh's own multiprocessing writer does.
     writer = SegmentWriter(ix, _lk=False, **writer_options())
-    vocabulary.collect()  # forget what the parent counted before forking
-    manifest, problems = _index_files(writer, Path(data), relpaths, max_bytes, _worker_tick)
+    words: dict[str, int] = {}
+    manifest, problems = _index_files(writer, Path(data), relpaths, max_bytes, _worker_tick, words)
     if not manifest:
         writer.cancel()
         return None, manifest, problems, {}
-    return writer._finalize_segment(), manifest, problems, vocabulary.collect()
+    return writer._finalize_segment(), manifest, problems, words
 
 
 def _shares(data: Path, relpaths: list[str], count: int) -> list[list[str]]:
@@ -285,11 +289,11 @@ def _build_into(gen: Path, data: Path, relpaths: list[str], workers: int | None,
                 progress(done[0], total)
 
         writer = ix.writer(**writer_options())
-        vocabulary.collect()  # start counting afresh
-        manifest, problems = _index_files(writer, data, relpaths, max_bytes, tick)
+        words: dict[str, int] = {}
+        manifest, problems = _index_files(writer, data, relpaths, max_bytes, tick, words)
         writer.commit()
         report.problems.extend(problems)
-        vocabulary.save(gen, vocabulary.collect())
+        vocabulary.save(gen, words)
         return manifest
     return _build_parallel(ix, gen, data, relpaths, workers, max_bytes, progress, report)
 
@@ -395,7 +399,7 @@ def _apply_changes(gen: Path, data: Path, changed: list[str], removed: list[str]
         return
     ix = whoosh_index.open_dir(gen)
     writer = ix.writer(**writer_options())
-    vocabulary.collect()  # start counting afresh
+    words: dict[str, int] = {}
     try:
         for doc_id in removed:
             writer.delete_by_term("id", doc_id)
@@ -404,7 +408,7 @@ def _apply_changes(gen: Path, data: Path, changed: list[str], removed: list[str]
         previously = set(manifest)
         for relpath in changed:
             writer.delete_by_term("id", article_id(relpath))
-        entries, problems = _index_files(writer, data, changed, max_bytes, lambda n: None)
+        entries, problems = _index_files(writer, data, changed, max_bytes, lambda n: None, words)
         report.problems.extend(problems)
         for relpath in changed:
             doc_id = article_id(relpath)
@@ -419,7 +423,7 @@ def _apply_changes(gen: Path, data: Path, changed: list[str], removed: list[str]
         writer.cancel()
         raise
     if changed:  # removed articles' words stay counted: the vocabulary only ranks suggestions
-        vocabulary.save(gen, vocabulary.collect(), vocabulary.load_counts(gen))
+        vocabulary.save(gen, words, vocabulary.load_counts(gen))
 
 
 # ---------------------------------------------------------------- check

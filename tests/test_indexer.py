@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from whoosh import index as whoosh_index
 
-from search import indexer
+from search import indexer, vocabulary
 from search.engine import Engine
 from search.indexer import build, check, update, writer_lock
 from search.store import IndexBusy, IndexHome
@@ -237,3 +237,17 @@ def test_check_reports_problems_and_writes_no_index(archive: Path, tmp_path: Pat
 def test_missing_data_folder_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="does not exist"):
         build(tmp_path / "nope", IndexHome(tmp_path / "index"))
+
+
+def test_vocabulary_counts_belong_to_one_build(tmp_path: Path, monkeypatch) -> None:
+    first, second = tmp_path / "first", tmp_path / "second"
+    write_article(first / "2022/01", "walrus", "Walrus colony grows")
+    make_archive(second, 40)
+    build(first, IndexHome(tmp_path / "index-first"))
+    monkeypatch.setattr(indexer, "PARALLEL_THRESHOLD", 1)
+    homes = [IndexHome(tmp_path / name) for name in ("single", "parallel")]
+    build(second, homes[0], workers=1)
+    build(second, homes[1], workers=2)
+    single, parallel = (vocabulary.load_counts(home.require_current()) for home in homes)
+    assert single == parallel and single["wind"] == 80  # in each title and excerpt
+    assert "walrus" not in single  # nothing carried over from the build before
