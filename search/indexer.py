@@ -8,8 +8,9 @@ The moving parts:
   a new generation and switching ``CURRENT`` to it is this module's.
 * ``build`` writes a new generation beside the live one, using worker
   processes that each read their share of the files and write one Whoosh
-  segment, then switches ``CURRENT`` in one atomic rename. A search running
-  meanwhile keeps the old generation; a killed build leaves it untouched.
+  segment (``write_own_segment``), then switches ``CURRENT`` in one atomic
+  rename. A search running meanwhile keeps the old generation; a killed
+  build leaves it untouched.
 * ``update`` compares the data folder with the manifest and re-indexes only
   what was added, changed or removed, in one Whoosh commit on the live
   generation (Whoosh commits are atomic for readers too).
@@ -207,18 +208,43 @@ def _worker_tick(n: int) -> None:
             _progress_counter.value += n
 
 
+def write_own_segment(ix, fill: Callable[[SegmentWriter], bool]):
+    """A new segment of ``ix`` filled by ``fill(writer)``, written but not
+    committed, or None if ``fill`` answers False (nothing worth keeping).
+
+    The parallel build's workers write one segment each at the same time,
+    which Whoosh's write lock would forbid (``writer_lock`` keeps other
+    builds and updates out), and the parent commits them all at once
+    (``commit_segments``). Whoosh's own ``whoosh.multiproc`` writers work
+    the same way, with two private means that are used here and nowhere
+    else: ``_lk=False`` (do not take the write lock) and
+    ``_finalize_segment()`` (finish the segment's files without a commit).
+    Checked against whoosh3 3.54.0.
+    """
+    writer = SegmentWriter(ix, _lk=False, **writer_options())
+    if not fill(writer):
+        writer.cancel()
+        return None
+    return writer._finalize_segment()
+
+
+def commit_segments(ix, segments: list) -> None:
+    """Commit ``segments`` (from ``write_own_segment``) into ``ix`` beside those it has."""
+    ix.writer().commit(mergetype=lambda _writer, existing: list(existing) + segments)
+
+
 def _index_share(gen: str, data: str, relpaths: list[str], max_bytes: int):
     """Worker process: index one share of the files into one new segment."""
-    ix = whoosh_index.open_dir(gen)
-    # The parent holds the locks; each worker writes its own segment and
-    # hands it back, as Whoosh's own multiprocessing writer does.
-    writer = SegmentWriter(ix, _lk=False, **writer_options())
     words: dict[str, int] = {}
-    manifest, problems = _index_files(writer, Path(data), relpaths, max_bytes, _worker_tick, words)
-    if not manifest:
-        writer.cancel()
-        return None, manifest, problems, {}
-    return writer._finalize_segment(), manifest, problems, words
+    indexed: list = []  # (manifest entries, problems), from fill
+
+    def fill(writer) -> bool:
+        indexed.extend(_index_files(writer, Path(data), relpaths, max_bytes, _worker_tick, words))
+        return bool(indexed[0])
+
+    segment = write_own_segment(whoosh_index.open_dir(gen), fill)
+    manifest, problems = indexed
+    return segment, manifest, problems, words if segment is not None else {}
 
 
 def _shares(data: Path, relpaths: list[str], count: int) -> list[list[str]]:
@@ -321,8 +347,7 @@ def _build_parallel(ix, gen: Path, data: Path, relpaths: list[str], workers: int
             vocabulary.merge(words, counts)
     if progress:
         progress(len(relpaths), len(relpaths))
-    writer = ix.writer()
-    writer.commit(mergetype=lambda _writer, existing: list(existing) + segments)
+    commit_segments(ix, segments)
     vocabulary.save(gen, words)
     return manifest
 
