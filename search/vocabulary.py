@@ -5,9 +5,10 @@ The index holds stems (``econom``), but people type and read words
 a dict the writer owns (``schema.index_fields(article, words)``);
 ``merge`` adds up the dicts of parallel workers and ``save`` keeps them in
 ``vocabulary.json`` beside the index (an update adds to them).
-``Vocabulary`` loads them once per searcher and answers prefix
-completions and spelling corrections (Whoosh's Levenshtein-automaton
-``ListCorrector``, ranked by distance, then by how common the word is).
+``Vocabulary`` is loaded once per searcher (``state.SearcherState``) and
+answers prefix completions and spelling corrections (Whoosh's
+Levenshtein-automaton ``ListCorrector``, ranked by distance, then by how
+common the word is).
 """
 
 from __future__ import annotations
@@ -66,12 +67,9 @@ class Vocabulary:
         self._corrector = _RankedCorrector(self.words, counts)
 
     @classmethod
-    def of(cls, searcher, gen: Path) -> "Vocabulary":
-        """The vocabulary for ``searcher``'s generation, loaded on first use and kept with it."""
-        found = searcher.__dict__.get("_newsearch_vocabulary")
-        if found is None:
-            found = searcher.__dict__["_newsearch_vocabulary"] = cls(load_counts(gen))
-        return found
+    def load(cls, gen: Path) -> "Vocabulary":
+        """The vocabulary saved with generation ``gen`` (empty if there is none)."""
+        return cls(load_counts(gen))
 
     def count(self, word: str) -> int:
         return self.counts.get(word, 0)

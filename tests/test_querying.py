@@ -166,7 +166,7 @@ def test_tidy_spells_out_minus_as_not_outside_phrases():
 
 
 def test_parse_reads_against_an_open_searcher(engine):
-    reading = parse("bank of england since:2022", engine.searcher(), now=NOW)
+    reading = parse("bank of england since:2022", engine.state(), now=NOW)
     assert reading.since == utc(2022, 1, 1)
     assert "bank" in reading.read_as and "england" in reading.read_as
     assert reading.notes == []
