@@ -4,8 +4,8 @@
 it), which topics, provider and year each document has (from the
 postings of the exact-value fields, so no stored fields are loaded), when
 it was published (from the sortable column) and which story it belongs
-to (``stories``), then counts any set of matching documents with dict look-ups and
-checks date ranges with list look-ups. Whoosh's ``groupedby`` and
+to (``stories``), then counts any set of matching documents with dict
+look-ups and checks date ranges with list look-ups. Whoosh's ``groupedby`` and
 ``DateRange`` do the same jobs, but an order of magnitude slower per
 search on a 20,000-article archive.
 """
