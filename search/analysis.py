@@ -60,16 +60,6 @@ def stem(word: str) -> str:
     return term
 
 
-_WORD_COUNTS: dict[str, int] = {}  # word -> occurrences, counted by ``index_terms``
-
-
-def take_word_counts() -> dict[str, int]:
-    """The words ``index_terms`` has seen since the last call, with their counts."""
-    counts = dict(_WORD_COUNTS)
-    _WORD_COUNTS.clear()
-    return counts
-
-
 def fold(text: str) -> str:
     """Lower-case and strip accents (``Société`` -> ``societe``)."""
     text = text.casefold()
@@ -116,15 +106,18 @@ def analyze(text: str, mode: str = "index", chars: bool = False) -> Iterator[tup
             pos += 1
 
 
-def index_terms(text: str) -> list[tuple[str, int]]:
+def index_terms(text: str, words: dict[str, int] | None = None) -> list[tuple[str, int]]:
     """``analyze(text)`` without character offsets, as a list: the indexer's
     fast path (``findall`` tuples instead of match objects, stems from the
-    cache dict). It must give exactly the terms and positions ``analyze`` does."""
+    cache dict). It must give exactly the terms and positions ``analyze`` does.
+
+    Each plain word (before stemming) is counted in ``words``, the writer's
+    own tally for the ``vocabulary``."""
     whole = text.isascii()
     source = text.lower() if whole else text
     found: list[tuple[str, int]] = []
     add = found.append
-    stems, stop, counts = _STEMS, STOP_WORDS, _WORD_COUNTS
+    stems, stop, counts = _STEMS, STOP_WORDS, {} if words is None else words
     pos = 0
     for acronym, joined, number, word in TOKEN.findall(source):
         if word:
@@ -169,8 +162,10 @@ def term_positions(text: str) -> dict[str, list[int]]:
 FIELD_GAP = 100  # positions between weighted parts: no phrase spans two, and the first part is < FIELD_GAP
 
 
-def weighted_term_positions(parts: list[tuple[str, float]]) -> dict[str, tuple[list[int], float]]:
-    """Several texts with weights -> term: (positions, summed weight).
+def weighted_term_positions(parts: list[tuple[str, float]],
+                            words: dict[str, int] | None = None) -> dict[str, tuple[list[int], float]]:
+    """Several texts with weights -> term: (positions, summed weight); the
+    words read are counted in ``words`` (see ``index_terms``).
 
     Summing weighted term frequencies across fields before BM25's
     saturation is the BM25F of Robertson et al.: one posting list per term
@@ -180,7 +175,7 @@ def weighted_term_positions(parts: list[tuple[str, float]]) -> dict[str, tuple[l
     offset = 0
     analysed: list[tuple[str, list[tuple[str, int]]]] = []
     for text, weight in parts:
-        terms = _terms_reusing(text, analysed)
+        terms = _terms_reusing(text, analysed, words)
         analysed.append((text, terms))
         last = None
         for term, pos in terms:
@@ -196,17 +191,19 @@ def weighted_term_positions(parts: list[tuple[str, float]]) -> dict[str, tuple[l
     return found
 
 
-def _terms_reusing(text: str, analysed: list[tuple[str, list[tuple[str, int]]]]) -> list[tuple[str, int]]:
-    """``index_terms(text)``, reusing an earlier part that ``text`` starts with.
+def _terms_reusing(text: str, analysed: list[tuple[str, list[tuple[str, int]]]],
+                   words: dict[str, int] | None) -> list[tuple[str, int]]:
+    """``index_terms(text, words)``, reusing an earlier part that ``text`` starts with.
 
     News bodies usually open with the excerpt; analysing it once saves a
-    sixth of the indexing work and gives exactly the same terms.
+    sixth of the indexing work and gives exactly the same terms (the
+    reused words are not counted again).
     """
     for earlier, terms in analysed:
         if terms and len(earlier) < len(text) and text.startswith(earlier) and text[len(earlier)].isspace():
             shift = terms[-1][1] + 1
-            return terms + [(term, pos + shift) for term, pos in index_terms(text[len(earlier):])]
-    return index_terms(text)
+            return terms + [(term, pos + shift) for term, pos in index_terms(text[len(earlier):], words)]
+    return index_terms(text, words)
 
 
 class NewsAnalyzer(Composable):

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import click
 
-from . import highlighting, indexer
+from . import highlighting, indexer, store
 from .documents import DEFAULT_MAX_BYTES
 from .engine import Engine
 from .querying import QueryError
@@ -205,7 +205,7 @@ def index_stats(index: Path, as_json: bool) -> None:
 def _engine_call(call):
     try:
         return call()
-    except indexer.NoIndex as exc:
+    except store.NoIndex as exc:
         raise UsageProblem(str(exc)) from None
     except QueryError as exc:
         raise UsageProblem(str(exc)) from None

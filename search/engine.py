@@ -2,7 +2,8 @@
 
 The moving parts:
 
-* ``Engine`` owns an open Whoosh searcher on the live generation and
+* ``Engine`` owns an open Whoosh searcher on the live generation (in a
+  ``state.SearcherState``, with what was read from it once) and
   reopens it when the index changes on disk (a new build swapped in, or an
   update committed), so a long-running server never needs a restart.
 * ``Engine.search`` answers a ``SearchRequest`` (``request``, checked when
@@ -31,20 +32,18 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from whoosh import index as whoosh_index
 from whoosh import query as Q
 
 from . import highlighting
-from .facets import FacetTable
-from .indexer import IndexHome, NoIndex
 from . import stories, status, suggestions
-from .ranking import NewsBM25, priors
+from .ranking import priors
 from .schema import DEFAULT_FIELD
 from .analysis import STOP_WORDS, fold
-from .querying import LONG_QUERY_WORDS, Note, Synonyms, _labels, filter_query, loosen, parse, wanted_count
+from .querying import LONG_QUERY_WORDS, Note, Synonyms, filter_query, loosen, parse, wanted_count
 from .request import SearchRequest
 from .results import SNIPPET_SOURCE_CHARS, Hit, SearchResponse, hit_of, iso_utc
-from .vocabulary import Vocabulary
+from .state import SearcherState
+from .store import IndexHome
 
 
 def _one_at_a_time(method):
@@ -75,37 +74,39 @@ class Engine:
         self.synonyms_path = synonyms  # None: NEWSEARCH_SYNONYMS or the shipped list
         self._lock = threading.Lock()  # guards reopening
         self._use_lock = threading.RLock()  # guards using the searcher
-        self._searcher = None
+        # The open searcher and what was read from it. Replaced only under
+        # _use_lock, so a method holding it sees one state throughout.
+        self._state: SearcherState | None = None
         self._generation: Path | None = None
         self._checked = 0.0
-        self.weighting = NewsBM25()
 
     # ------------------------------------------------------------ searcher
 
     def searcher(self):
         """The current searcher, reopened if the index changed on disk."""
+        return self.state().searcher
+
+    @_one_at_a_time
+    def state(self) -> SearcherState:
+        """The current searcher with what was read from it, reopened if the index changed on disk."""
         now = time.monotonic()
-        if self._searcher is not None and now - self._checked < self.recheck_seconds:
-            return self._searcher
+        if self._state is not None and now - self._checked < self.recheck_seconds:
+            return self._state
         with self._lock:
             self._checked = now
-            gen = self.home.current()
-            if gen is None:
-                raise NoIndex(f"no index at {self.home.path}; run 'newsearch index build' first")
-            if self._searcher is None or gen != self._generation or not self._searcher.up_to_date():
+            gen = self.home.require_current()
+            if self._state is None or gen != self._generation or not self._state.searcher.up_to_date():
                 # A new searcher rather than Searcher.refresh(), which closes
                 # the old one under requests still using it; the old one is
                 # left to the garbage collector.
-                self._install(whoosh_index.open_dir(str(gen)).searcher(weighting=self.weighting), gen)
-            return self._searcher
+                self._install(SearcherState.open(gen))
+            return self._state
 
-    def _install(self, searcher, gen: Path) -> None:
-        """Fill the new searcher's caches (facets, dates, length norms) before
-        requests see it, so reopening never slows a request down."""
-        table = FacetTable.of(searcher)
-        table.ids, table.titles, table.urls  # noqa: B018 - columns results read for story copies
-        self.weighting.warm(searcher, DEFAULT_FIELD)
-        self._searcher, self._generation = searcher, gen
+    def _install(self, state: SearcherState) -> None:
+        """Swap in a new searcher. Its state (facets, dates, length norms) was
+        read when it was made, before requests see it, so reopening never
+        slows a request down."""
+        self._state, self._generation = state, state.generation
 
     @_one_at_a_time
     def warm(self) -> int:
@@ -114,9 +115,9 @@ class Engine:
 
     def close(self) -> None:
         with self._lock:
-            if self._searcher is not None:
-                self._searcher.close()
-                self._searcher = None
+            if self._state is not None:
+                self._state.close()
+                self._state = None
 
     # ------------------------------------------------------------ search
 
@@ -132,14 +133,14 @@ class Engine:
         sort, page, page_size = request.sort, request.page, request.page_size
         searcher = self.searcher()
         synonyms = Synonyms.load(self.synonyms_path)
-        reading = parse(text, searcher, now=now, synonyms=synonyms)
+        reading = parse(text, self._state, now=now, synonyms=synonyms)
         since = max(filter(None, (request.since_at, reading.since)), default=None)
         until = min(filter(None, (request.until_at, reading.until)), default=None)
         scope = _Scope()
-        if filters := filter_query(searcher, topics=topics, sources=sources):
+        if filters := filter_query(self._state, topics=topics, sources=sources):
             scope.allowed = set(searcher.docs_for_query(filters[0] if len(filters) == 1 else Q.And(filters)))
         if since or until:
-            scope.date_check = FacetTable.of(searcher).date_check(_naive(since), _naive(until))
+            scope.date_check = self._state.facets.date_check(_naive(since), _naive(until))
         response = SearchResponse(
             text=text, read_as=reading.read_as, notes=list(reading.notes), fallback=False,
             filters={"topics": list(topics), "sources": list(sources), "since": iso_utc(since), "until": iso_utc(until)},
@@ -161,8 +162,8 @@ class Engine:
         run = functools.partial(self._run, searcher, scope=scope, sort=sort, page=page, page_size=page_size,
                                 collapse=request.collapse)
         results, q, fell_back = self._with_fallback(run, q, reading)
-        if text and (corrected := self._correction(searcher, text)):
-            better = parse(corrected, searcher, now=now, synonyms=synonyms)
+        if text and (corrected := self._correction(text)):
+            better = parse(corrected, self._state, now=now, synonyms=synonyms)
             first = (loosen(better) or better.query) if long_query else better.query
             found, better_q, better_fell_back = self._with_fallback(run, first, better)
             if _standing(found, better_fell_back) > _standing(results, fell_back):
@@ -196,9 +197,9 @@ class Engine:
                 return fallback, loose, True
         return results, q, False
 
-    def _correction(self, searcher, text: str) -> str | None:
+    def _correction(self, text: str) -> str | None:
         """``text`` with unknown or rare words replaced by far commoner near spellings, or None."""
-        words = Vocabulary.of(searcher, self._generation)
+        words = self._state.vocabulary
         changed = False
 
         def fix(match: re.Match) -> str:
@@ -217,7 +218,7 @@ class Engine:
     def _run(self, searcher, q: Q.Query, *, scope: "_Scope", sort: str, page: int, page_size: int,
              collapse: bool) -> "_Results":
         """One pass over every match: score, count and facet it; collapse copies; rank the page."""
-        table = FacetTable.of(searcher)
+        table = self._state.facets
         scored = _score_all(searcher, q, scope, priors(table, self.recency_weight, self.recency_half_life_days))
         if not scored:
             return _Results(0, [], table.count([]), table.timeline([]))
@@ -237,7 +238,7 @@ class Engine:
                         timeline=table.timeline(docnums))
 
     def _hit(self, searcher, docnum: int, score: float, terms: frozenset[str], others=()) -> Hit:
-        return hit_of(searcher.stored_fields(docnum), score, terms, FacetTable.of(searcher), others)
+        return hit_of(searcher.stored_fields(docnum), score, terms, self._state.facets, others)
 
     # ------------------------------------------------------------ articles and stats
 
@@ -270,7 +271,7 @@ class Engine:
             return None
         stored = searcher.stored_fields(docnum)
         text = "\n".join((stored.get("title", ""), stored.get("excerpt", ""), stored.get("body", "")[:SNIPPET_SOURCE_CHARS]))
-        table = FacetTable.of(searcher)
+        table = self._state.facets
         story = table.stories[docnum]
         found = searcher.more_like(docnum, DEFAULT_FIELD, text=text, top=limit + SIMILAR_SPARE, numterms=12)
         hits = [(hit.docnum, hit.score or 0.0) for hit in found
@@ -283,9 +284,9 @@ class Engine:
         text = suggestions.typed(prefix)
         if not text:
             return []
-        searcher = self.searcher()
-        return suggestions.complete(text, limit, labels={kind: _labels(searcher, kind) for kind in ("topic", "source")},
-                                    table=FacetTable.of(searcher), vocabulary=Vocabulary.of(searcher, self._generation))
+        state = self.state()
+        return suggestions.complete(text, limit, labels={kind: state.labels(kind) for kind in ("topic", "source")},
+                                    table=state.facets, vocabulary=state.vocabulary)
 
     @_one_at_a_time
     def health(self) -> dict:

@@ -1,10 +1,11 @@
 """Per-document values for facets, the timeline and date filters.
 
-``FacetTable`` reads, once per searcher, which topics, provider and year
-each document has (from the postings of the exact-value fields, so no
-stored fields are loaded) and when it was published (from the sortable
-column), then counts any set of matching documents with dict look-ups and
-checks date ranges with list look-ups. Whoosh's ``groupedby`` and
+``FacetTable`` reads, once per searcher (``state.SearcherState`` makes
+it), which topics, provider and year each document has (from the
+postings of the exact-value fields, so no stored fields are loaded), when
+it was published (from the sortable column) and which story it belongs
+to (``stories``), then counts any set of matching documents with dict
+look-ups and checks date ranges with list look-ups. Whoosh's ``groupedby`` and
 ``DateRange`` do the same jobs, but an order of magnitude slower per
 search on a 20,000-article archive.
 """
@@ -92,14 +93,6 @@ class FacetTable:
         low = datetime_to_long(since) if since else -(2**63)
         high = datetime_to_long(until) if until else 2**63
         return lambda docnum: (stamp := published[docnum]) is not None and low <= stamp < high
-
-    @classmethod
-    def of(cls, searcher) -> "FacetTable":
-        """The table for ``searcher``, made on first use and kept with it."""
-        table = searcher.__dict__.get("_newsearch_facets")
-        if table is None:
-            table = searcher.__dict__["_newsearch_facets"] = cls(searcher)
-        return table
 
     def count(self, docnums: Iterable[int], size: int = FACET_SIZE) -> dict[str, list[dict]]:
         docnums = list(docnums)

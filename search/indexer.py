@@ -2,18 +2,21 @@
 
 The moving parts:
 
-* ``IndexHome`` is the index folder. It holds generations (``gen-000001``
-  ...), each a complete Whoosh index with ``meta.json`` (when and from what
-  it was built) and ``manifest.json`` (per article: file mtime, size and
-  content fingerprint). ``CURRENT`` names the live generation.
+* The index folder (``store.IndexHome``) holds generations, each a
+  complete Whoosh index with ``meta.json`` and ``manifest.json``;
+  ``CURRENT`` names the live one. Reading them is ``store``'s job; making
+  a new generation and switching ``CURRENT`` to it is this module's.
 * ``build`` writes a new generation beside the live one, using worker
   processes that each read their share of the files and write one Whoosh
-  segment, then switches ``CURRENT`` in one atomic rename. A search running
-  meanwhile keeps the old generation; a killed build leaves it untouched.
+  segment (``write_own_segment``), then switches ``CURRENT`` in one atomic
+  rename. A search running meanwhile keeps the old generation; a killed
+  build leaves it untouched.
 * ``update`` compares the data folder with the manifest and re-indexes only
   what was added, changed or removed, in one Whoosh commit on the live
   generation (Whoosh commits are atomic for readers too).
 * ``writer_lock`` makes sure only one build or update runs at a time.
+* Every writer counts the words it indexes in a dict of its own (see
+  ``analysis.index_terms``) and saves them as the ``vocabulary``.
 * ``check`` reads every file and reports problems without indexing.
 """
 
@@ -38,6 +41,7 @@ from whoosh.writing import SegmentWriter
 from .documents import DEFAULT_MAX_BYTES, ERROR, Problem, article_id, find_article_files, read_article
 from . import vocabulary
 from .schema import SCHEMA_VERSION, build_schema, index_fields
+from .store import GENERATION_PREFIX, IndexBusy, IndexHome, IndexProblem, read_json
 
 PARALLEL_THRESHOLD = 2000  # fewer files than this are indexed in-process
 
@@ -52,18 +56,6 @@ def writer_options() -> dict:
     return {"limitmb": 1024, "codec": W3Codec(compression=0)}
 
 Progress = Callable[[int, int], None]
-
-
-class IndexProblem(Exception):
-    """A problem with the index itself (missing, locked, incompatible)."""
-
-
-class IndexBusy(IndexProblem):
-    pass
-
-
-class NoIndex(IndexProblem):
-    pass
 
 
 @dataclass
@@ -110,66 +102,33 @@ class Report:
 # ---------------------------------------------------------------- the folder
 
 
-class IndexHome:
-    """The index folder and its generations."""
-
-    def __init__(self, path: Path | str):
-        self.path = Path(path)
-
-    @property
-    def pointer(self) -> Path:
-        return self.path / "CURRENT"
-
-    def current(self) -> Path | None:
-        try:
-            name = self.pointer.read_text(encoding="utf-8").strip()
-        except OSError:
-            return None
-        gen = self.path / name
-        return gen if name and whoosh_index.exists_in(gen) else None
-
-    def require_current(self) -> Path:
-        gen = self.current()
-        if gen is None:
-            raise NoIndex(f"no index at {self.path}; run 'newsearch index build' first")
-        return gen
-
-    def generations(self) -> list[Path]:
-        if not self.path.is_dir():
-            return []
-        return sorted(p for p in self.path.iterdir() if p.is_dir() and p.name.startswith("gen-"))
-
-    def new_generation(self) -> Path:
-        gens = self.generations()
-        number = int(gens[-1].name[4:]) + 1 if gens else 1
-        gen = self.path / f"gen-{number:06d}"
-        gen.mkdir(parents=True)
-        return gen
-
-    def switch_to(self, gen: Path) -> None:
-        """Make ``gen`` live in one atomic rename, then drop all but the previous generation."""
-        previous = self.current()
-        temp = self.path / f".CURRENT.{os.getpid()}"
-        temp.write_text(gen.name + "\n", encoding="utf-8")
-        os.replace(temp, self.pointer)
-        keep = {gen, previous}
-        for old in self.generations():
-            if old not in keep:
-                shutil.rmtree(old, ignore_errors=True)
-
-    def drop_unfinished(self) -> None:
-        """Remove generations newer than the live one: builds that were killed."""
-        live = self.current()
-        for gen in self.generations():
-            if live is None or gen.name > live.name:
-                shutil.rmtree(gen, ignore_errors=True)
+def new_generation(home: IndexHome) -> Path:
+    """A new, empty generation folder, numbered after every existing one."""
+    gens = home.generations()
+    number = int(gens[-1].name[len(GENERATION_PREFIX):]) + 1 if gens else 1
+    gen = home.path / f"{GENERATION_PREFIX}{number:06d}"
+    gen.mkdir(parents=True)
+    return gen
 
 
-def read_json(path: Path, default):
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return default
+def switch_to(home: IndexHome, gen: Path) -> None:
+    """Make ``gen`` live in one atomic rename, then drop all but the previous generation."""
+    previous = home.current()
+    temp = home.path / f".{home.pointer.name}.{os.getpid()}"
+    temp.write_text(gen.name + "\n", encoding="utf-8")
+    os.replace(temp, home.pointer)
+    keep = {gen, previous}
+    for old in home.generations():
+        if old not in keep:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def drop_unfinished(home: IndexHome) -> None:
+    """Remove generations newer than the live one: builds that were killed."""
+    live = home.current()
+    for gen in home.generations():
+        if live is None or gen.name > live.name:
+            shutil.rmtree(gen, ignore_errors=True)
 
 
 def write_json(path: Path, value) -> None:
@@ -212,8 +171,10 @@ def _stat(path: Path) -> list[int] | None:
     return [st.st_mtime_ns, st.st_size]
 
 
-def _index_files(writer, data: Path, relpaths: list[str], max_bytes: int, tick) -> tuple[dict, list[Problem]]:
-    """Read, normalise and add ``relpaths``; returns (manifest entries, problems)."""
+def _index_files(writer, data: Path, relpaths: list[str], max_bytes: int, tick,
+                 words: dict[str, int]) -> tuple[dict, list[Problem]]:
+    """Read, normalise and add ``relpaths``, counting their words in ``words``;
+    returns (manifest entries, problems)."""
     manifest: dict[str, list] = {}
     problems: list[Problem] = []
     for number, relpath in enumerate(relpaths, 1):
@@ -222,7 +183,7 @@ def _index_files(writer, data: Path, relpaths: list[str], max_bytes: int, tick) 
         problems.extend(found)
         if article is not None:
             try:
-                writer.add_document(**index_fields(article))
+                writer.add_document(**index_fields(article, words))
             except Exception as exc:  # a value Whoosh refuses must not stop the build
                 problems.append(Problem(relpath, ERROR, f"could not be indexed: {exc}"))
             else:
@@ -247,18 +208,43 @@ def _worker_tick(n: int) -> None:
             _progress_counter.value += n
 
 
+def write_own_segment(ix, fill: Callable[[SegmentWriter], bool]):
+    """A new segment of ``ix`` filled by ``fill(writer)``, written but not
+    committed, or None if ``fill`` answers False (nothing worth keeping).
+
+    The parallel build's workers write one segment each at the same time,
+    which Whoosh's write lock would forbid (``writer_lock`` keeps other
+    builds and updates out), and the parent commits them all at once
+    (``commit_segments``). Whoosh's own ``whoosh.multiproc`` writers work
+    the same way, with two private means that are used here and nowhere
+    else: ``_lk=False`` (do not take the write lock) and
+    ``_finalize_segment()`` (finish the segment's files without a commit).
+    Checked against whoosh3 3.54.0.
+    """
+    writer = SegmentWriter(ix, _lk=False, **writer_options())
+    if not fill(writer):
+        writer.cancel()
+        return None
+    return writer._finalize_segment()
+
+
+def commit_segments(ix, segments: list) -> None:
+    """Commit ``segments`` (from ``write_own_segment``) into ``ix`` beside those it has."""
+    ix.writer().commit(mergetype=lambda _writer, existing: list(existing) + segments)
+
+
 def _index_share(gen: str, data: str, relpaths: list[str], max_bytes: int):
     """Worker process: index one share of the files into one new segment."""
-    ix = whoosh_index.open_dir(gen)
-    # The parent holds the locks; each worker writes its own segment and
-    # hands it back, as Whoosh's own multiprocessing writer does.
-    writer = SegmentWriter(ix, _lk=False, **writer_options())
-    vocabulary.collect()  # forget what the parent counted before forking
-    manifest, problems = _index_files(writer, Path(data), relpaths, max_bytes, _worker_tick)
-    if not manifest:
-        writer.cancel()
-        return None, manifest, problems, {}
-    return writer._finalize_segment(), manifest, problems, vocabulary.collect()
+    words: dict[str, int] = {}
+    indexed: list = []  # (manifest entries, problems), from fill
+
+    def fill(writer) -> bool:
+        indexed.extend(_index_files(writer, Path(data), relpaths, max_bytes, _worker_tick, words))
+        return bool(indexed[0])
+
+    segment = write_own_segment(whoosh_index.open_dir(gen), fill)
+    manifest, problems = indexed
+    return segment, manifest, problems, words if segment is not None else {}
 
 
 def _shares(data: Path, relpaths: list[str], count: int) -> list[list[str]]:
@@ -293,8 +279,8 @@ def build(data: Path, home: IndexHome, *, workers: int | None = None, max_bytes:
     report = Report("build", str(data), str(home.path))
     with writer_lock(home):
         _announce(home, "build")
-        home.drop_unfinished()
-        gen = home.new_generation()
+        drop_unfinished(home)
+        gen = new_generation(home)
         try:
             relpaths = find_article_files(data)
             report.files = len(relpaths)
@@ -306,7 +292,7 @@ def build(data: Path, home: IndexHome, *, workers: int | None = None, max_bytes:
                 "updated": None, "documents": report.documents,
                 "build_seconds": round(time.perf_counter() - started, 3),
             })
-            home.switch_to(gen)
+            switch_to(home, gen)
         except BaseException:
             shutil.rmtree(gen, ignore_errors=True)
             raise
@@ -329,11 +315,11 @@ def _build_into(gen: Path, data: Path, relpaths: list[str], workers: int | None,
                 progress(done[0], total)
 
         writer = ix.writer(**writer_options())
-        vocabulary.collect()  # start counting afresh
-        manifest, problems = _index_files(writer, data, relpaths, max_bytes, tick)
+        words: dict[str, int] = {}
+        manifest, problems = _index_files(writer, data, relpaths, max_bytes, tick, words)
         writer.commit()
         report.problems.extend(problems)
-        vocabulary.save(gen, vocabulary.collect())
+        vocabulary.save(gen, words)
         return manifest
     return _build_parallel(ix, gen, data, relpaths, workers, max_bytes, progress, report)
 
@@ -361,8 +347,7 @@ def _build_parallel(ix, gen: Path, data: Path, relpaths: list[str], workers: int
             vocabulary.merge(words, counts)
     if progress:
         progress(len(relpaths), len(relpaths))
-    writer = ix.writer()
-    writer.commit(mergetype=lambda _writer, existing: list(existing) + segments)
+    commit_segments(ix, segments)
     vocabulary.save(gen, words)
     return manifest
 
@@ -439,7 +424,7 @@ def _apply_changes(gen: Path, data: Path, changed: list[str], removed: list[str]
         return
     ix = whoosh_index.open_dir(gen)
     writer = ix.writer(**writer_options())
-    vocabulary.collect()  # start counting afresh
+    words: dict[str, int] = {}
     try:
         for doc_id in removed:
             writer.delete_by_term("id", doc_id)
@@ -448,7 +433,7 @@ def _apply_changes(gen: Path, data: Path, changed: list[str], removed: list[str]
         previously = set(manifest)
         for relpath in changed:
             writer.delete_by_term("id", article_id(relpath))
-        entries, problems = _index_files(writer, data, changed, max_bytes, lambda n: None)
+        entries, problems = _index_files(writer, data, changed, max_bytes, lambda n: None, words)
         report.problems.extend(problems)
         for relpath in changed:
             doc_id = article_id(relpath)
@@ -463,7 +448,7 @@ def _apply_changes(gen: Path, data: Path, changed: list[str], removed: list[str]
         writer.cancel()
         raise
     if changed:  # removed articles' words stay counted: the vocabulary only ranks suggestions
-        vocabulary.save(gen, vocabulary.collect(), vocabulary.load_counts(gen))
+        vocabulary.save(gen, words, vocabulary.load_counts(gen))
 
 
 # ---------------------------------------------------------------- check

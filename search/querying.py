@@ -11,9 +11,10 @@ The moving parts:
   ``NOTE_CODES`` with the engine's own) for programs and templates.
 * ``parse`` runs Whoosh's own parser (words, ``OR``, ``NOT``/``-word``,
   phrases, ``prefix*``, groups, ``field:``) over the default fields with
-  their BM25F weights, then resolves what needs the index: ``topic:`` and
-  ``source:`` match the stored names case-insensitively, and prefixes are
-  expanded to at most ``MAX_PREFIX_TERMS`` of their most common words.
+  their BM25F weights, then resolves what needs the index (an open
+  searcher's ``state.SearcherState``): ``topic:`` and ``source:`` match
+  the stored names case-insensitively, and prefixes are expanded to at
+  most ``MAX_PREFIX_TERMS`` of their most common words.
 * ``parse_date_bound`` reads ``2022``, ``2022-07``, ``2022-07-08``, ``7d``,
   ``2w``, ``3m``, ``1y``.
 """
@@ -26,6 +27,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from whoosh import query as Q
 from whoosh.qparser import OperatorsPlugin, QueryParser, syntax
@@ -34,6 +36,9 @@ from whoosh.query.spans import SpanFirst, SpanNear2, SpanOr, SpanQuery
 
 from .analysis import FIELD_GAP, analyze
 from .schema import DEFAULT_FIELD
+
+if TYPE_CHECKING:
+    from .state import SearcherState
 
 MAX_QUERY_CHARS = 400
 MAX_PREFIX_TERMS = 64
@@ -335,14 +340,15 @@ def make_parser(schema, group=syntax.AndGroup) -> QueryParser:
     return parser
 
 
-def parse(text: str, searcher, *, now: dt.datetime | None = None, synonyms: Synonyms | None = None) -> Reading:
-    """Read ``text`` against the index open in ``searcher``; never raises."""
+def parse(text: str, state: SearcherState, *, now: dt.datetime | None = None,
+          synonyms: Synonyms | None = None) -> Reading:
+    """Read ``text`` against the index open in ``state``'s searcher; never raises."""
     tidied = tidy(text, now)
     if synonyms is not None:
         tidied.text = synonyms.expand(tidied.text)
-    schema = searcher.schema
+    schema = state.searcher.schema
     notes = tidied.notes
-    strict, read_as = _parse_with(make_parser(schema), tidied.text, searcher, notes)
+    strict, read_as = _parse_with(make_parser(schema), tidied.text, state, notes)
     if tidied.text and strict is Q.NullQuery and not (tidied.since or tidied.until):
         notes.append(Note("no_words", "The query has no searchable words (only stop words or symbols)."))
     return Reading(text=text, query=strict, notes=notes, read_as=read_as,
@@ -381,7 +387,7 @@ def wanted_count(q: Q.Query) -> int:
     return 0 if q is Q.NullQuery else 1
 
 
-def _parse_with(parser, text: str, searcher, notes: list[Note]) -> tuple[Q.Query, str]:
+def _parse_with(parser, text: str, state: SearcherState, notes: list[Note]) -> tuple[Q.Query, str]:
     """The parsed query (normalised) and its description (taken before
     normalising flattens the per-word field spreads)."""
     try:
@@ -391,7 +397,7 @@ def _parse_with(parser, text: str, searcher, notes: list[Note]) -> tuple[Q.Query
                           f"The query could not be parsed ({exc.__class__.__name__}); it was read as plain words."))
         parsed = parser.parse(re.sub(r"[^\w\s]", " ", text))
     read_as = describe(parsed, typed_words(text))
-    resolved = _resolve(parsed, searcher, notes)
+    resolved = _resolve(parsed, state, notes)
     if _clause_count(resolved) > MAX_CLAUSES:
         notes.append(Note("many_clauses", f"The query has more than {MAX_CLAUSES} parts; it may be slow."))
     return resolved.normalize(), read_as
@@ -401,19 +407,19 @@ def _clause_count(q: Q.Query) -> int:
     return sum(1 for _ in q.leaves())
 
 
-def _resolve(q: Q.Query, searcher, notes: list[Note]) -> Q.Query:
+def _resolve(q: Q.Query, state: SearcherState, notes: list[Note]) -> Q.Query:
     """Replace what needs the index: title words, exact-value fields and prefixes."""
     if q.is_leaf() and q.field() == "title":
-        return _in_title(q, searcher, notes)
+        return _in_title(q, state, notes)
     if isinstance(q, Q.Prefix):
-        return _expand_prefix(q, searcher, notes)
+        return _expand_prefix(q, state, notes)
     if isinstance(q, (Q.Term, Q.Phrase)) and q.field() in EXACT_FIELDS:
-        return _exact_value(q, searcher, notes)
+        return _exact_value(q, state, notes)
     if isinstance(q, Q.Phrase) and len(q.words) == 1:
         return Q.Term(q.fieldname, q.words[0], boost=q.boost)
     if q.is_leaf():
         return q
-    return q.apply(lambda sub: _resolve(sub, searcher, notes))
+    return q.apply(lambda sub: _resolve(sub, state, notes))
 
 
 class InTitle(SpanFirst):
@@ -438,10 +444,10 @@ class InTitle(SpanFirst):
         return 0
 
 
-def _in_title(q: Q.Query, searcher, notes: list[Note]) -> Q.Query:
+def _in_title(q: Q.Query, state: SearcherState, notes: list[Note]) -> Q.Query:
     """``title:`` words are ``text`` words in the title's positions (see ``schema``)."""
     if isinstance(q, Q.Prefix):
-        expanded = _expand_prefix(Q.Prefix(DEFAULT_FIELD, q.text), searcher, notes)
+        expanded = _expand_prefix(Q.Prefix(DEFAULT_FIELD, q.text), state, notes)
         if not isinstance(expanded, Q.Or):
             return InTitle(expanded)
         return InTitle(SpanOr(expanded.subqueries))
@@ -453,11 +459,11 @@ def _in_title(q: Q.Query, searcher, notes: list[Note]) -> Q.Query:
     return q
 
 
-def _expand_prefix(q: Q.Prefix, searcher, notes: list[Note]) -> Q.Query:
-    reader = searcher.reader()
+def _expand_prefix(q: Q.Prefix, state: SearcherState, notes: list[Note]) -> Q.Query:
+    reader = state.searcher.reader()
     field, prefix = q.fieldname, q.text
     if field in EXACT_FIELDS:
-        matches = [t for t in _labels(searcher, field) if t.casefold().startswith(prefix.casefold())]
+        matches = [t for t in state.labels(field) if t.casefold().startswith(prefix.casefold())]
         return Q.Or([Q.Term(field, t) for t in matches]) if matches else _NOTHING(field, prefix)
     words = list(reader.expand_prefix(field, prefix))
     if len(words) > MAX_PREFIX_TERMS:
@@ -472,17 +478,17 @@ def _expand_prefix(q: Q.Prefix, searcher, notes: list[Note]) -> Q.Query:
     return Q.Or([Q.Term(field, w, boost=q.boost) for w in words])
 
 
-def _exact_value(q: Q.Query, searcher, notes: list[Note]) -> Q.Query:
+def _exact_value(q: Q.Query, state: SearcherState, notes: list[Note]) -> Q.Query:
     field = q.field()
     wanted = " ".join(q.words) if isinstance(q, Q.Phrase) else q.text
     key = wanted.casefold()
     terms = []
-    for label in _labels(searcher, field):
+    for label in state.labels(field):
         folded = label.casefold()
         if folded == key or (field == "source" and _domain_matches(folded, key)):
             terms.append(Q.Term(field, label))
     if field == "source":
-        terms += [Q.Term("domain", d) for d in _labels(searcher, "domain") if _domain_matches(d, key)]
+        terms += [Q.Term("domain", d) for d in state.labels("domain") if _domain_matches(d, key)]
     if not terms:
         notes.append(Note("unknown_value", f"No article has {field} '{wanted}'."))
         return _NOTHING(field, wanted)
@@ -499,24 +505,14 @@ def _domain_matches(domain: str, wanted: str) -> bool:
     return domain == wanted or domain.startswith(wanted + ".") or domain.endswith("." + wanted)
 
 
-def _labels(searcher, field: str) -> list[str]:
-    """Every distinct value of an exact field, cached per searcher."""
-    cache = searcher.__dict__.setdefault("_newsearch_labels", {})
-    if field not in cache:
-        reader = searcher.reader()
-        names = reader.lexicon(field) if field in searcher.schema else []
-        cache[field] = [n.decode("utf-8") if isinstance(n, bytes) else n for n in names]
-    return cache[field]
-
-
-def filter_query(searcher, *, topics=(), sources=(), categories=(), types=()) -> list[Q.Query]:
+def filter_query(state: SearcherState, *, topics=(), sources=(), categories=(), types=()) -> list[Q.Query]:
     """Filters from options or facet clicks: each list is OR-ed, lists are AND-ed."""
     filters = []
     for name, values in (("topic", topics), ("source", sources), ("category", categories), ("type", types)):
         values = [v for v in values if v and v.strip()]
         if values:
             notes: list[Note] = []
-            filters.append(Q.Or([_exact_value(Q.Term(name, v.strip()), searcher, notes) for v in values]))
+            filters.append(Q.Or([_exact_value(Q.Term(name, v.strip()), state, notes) for v in values]))
     return filters
 
 

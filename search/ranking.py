@@ -3,7 +3,9 @@
 ``NewsBM25`` is Whoosh's BM25F with one change for speed: the length
 normalisation of every document is computed once per segment and kept in
 a list, instead of reading each document's field length from disk for
-every match. Scores are identical to Whoosh's.
+every match. Scores equal Whoosh's (to the last bit or two of rounding).
+One ``NewsBM25`` serves one searcher (``state.SearcherState`` makes both)
+and keeps the lists of that searcher's segments.
 """
 
 from __future__ import annotations
@@ -12,39 +14,45 @@ from whoosh import scoring
 
 
 class NewsBM25(scoring.BM25F):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # segment reader -> {(field, avgfl): norms}; the readers live as long as their searcher, as does this
+        self._norms: dict[object, dict[tuple[str, float], list[float]]] = {}
+
     def scorer(self, searcher, fieldname, text, qf=1):
         if not searcher.schema[fieldname].scorable:
             return scoring.WeightScorer.for_(searcher, fieldname, text)
-        return _CachedLengthScorer(searcher, fieldname, text, self.B, self.K1, qf=qf)
+        return _CachedLengthScorer(searcher, fieldname, text, self.B, self.K1, qf=qf, norms=self.norms)
 
     def warm(self, searcher, fieldname: str) -> None:
         """Compute the length norms of every segment now rather than at the first query."""
         avgfl = searcher.avg_field_length(fieldname) or 1
         for sub, _ in searcher.leaf_searchers():
-            _norms(sub, fieldname, self.B, self.K1, avgfl)
+            self.norms(sub, fieldname, avgfl)
+
+    def norms(self, searcher, fieldname: str, avgfl: float) -> list[float]:
+        """``K1 * (1 - B + B * length / avgfl)`` for every document of this (sub)searcher's segment."""
+        reader = searcher.reader()
+        cache = self._norms.setdefault(reader, {})
+        key = (fieldname, avgfl)
+        if key not in cache:
+            B, K1 = self.B, self.K1
+            length = reader.doc_field_length
+            # Whoosh answers None, not the default, for a document whose field is
+            # empty (an article of stop words only); such a document matches nothing.
+            cache[key] = [K1 * (1 - B + B * (length(d, fieldname, 1) or 0) / avgfl)
+                          for d in range(reader.doc_count_all())]
+        return cache[key]
 
 
 class _CachedLengthScorer(scoring.BM25FScorer):
-    def __init__(self, searcher, fieldname, text, B, K1, qf=1):
+    def __init__(self, searcher, fieldname, text, B, K1, qf=1, *, norms):
         super().__init__(searcher, fieldname, text, B, K1, qf=qf)
-        self._norms = _norms(searcher, fieldname, B, K1, self.avgfl)
+        self._norms = norms(searcher, fieldname, self.avgfl)
 
     def score(self, matcher) -> float:
         weight = matcher.weight()
         return self.idf * weight * (self.K1 + 1) / (weight + self._norms[matcher.id()])
-
-
-def _norms(searcher, fieldname: str, B: float, K1: float, avgfl: float) -> list[float]:
-    """``K1 * (1 - B + B * length / avgfl)`` for every document of this (sub)searcher's segment."""
-    reader = searcher.reader()
-    cache = reader.__dict__.setdefault("_newsearch_norms", {})
-    key = (fieldname, B, K1, avgfl)
-    if key not in cache:
-        length = reader.doc_field_length
-        # Whoosh answers None, not the default, for a document whose field is
-        # empty (an article of stop words only); such a document matches nothing.
-        cache[key] = [K1 * (1 - B + B * (length(d, fieldname, 1) or 0) / avgfl) for d in range(reader.doc_count_all())]
-    return cache[key]
 
 
 DAY_MICROSECONDS = 86_400 * 1_000_000

@@ -118,13 +118,15 @@ def _iso(stamp: dt.datetime | None) -> str | None:
     return stamp.isoformat().replace("+00:00", "Z") if stamp else None
 
 
-def index_fields(article: Article) -> dict:
-    """The keyword arguments for ``writer.add_document``."""
+def index_fields(article: Article, words: dict[str, int] | None = None) -> dict:
+    """The keyword arguments for ``writer.add_document``; the article's words
+    are counted in ``words`` (the writer's tally for the vocabulary)."""
     related_text = " \n".join(" ".join(filter(None, (r.title, r.excerpt, r.provider))) for r in article.related)
     parts = {"title": article.title, "topics": " \n".join(article.topics), "excerpt": article.excerpt,
              "body": article.body, "related": related_text}
     # Terms computed once: the title comes first, so its terms are those at positions below FIELD_GAP.
-    text = weighted_term_positions([(parts[name], weight) for name, weight in FIELD_WEIGHTS.items() if parts[name]])
+    text = weighted_term_positions([(parts[name], weight) for name, weight in FIELD_WEIGHTS.items() if parts[name]],
+                                   words)
     doc = {
         "id": article.id,
         "path": article.path,

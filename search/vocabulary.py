@@ -1,10 +1,12 @@
 """The archive's own words: for "did you mean" and search-as-you-type.
 
 The index holds stems (``econom``), but people type and read words
-(``economy``). While indexing, the analyzer counts every word it sees;
-``collect`` takes those counts and ``save`` keeps them in
-``vocabulary.json`` beside the index (an update adds to them). ``Vocabulary`` loads them once per
-searcher and answers prefix completions and spelling corrections (Whoosh's
+(``economy``). While indexing, the analyzer counts every word it sees in
+a dict the writer owns (``schema.index_fields(article, words)``);
+``merge`` adds up the dicts of parallel workers and ``save`` keeps them in
+``vocabulary.json`` beside the index (an update adds to them).
+``Vocabulary`` is loaded once per searcher (``state.SearcherState``) and
+answers prefix completions and spelling corrections (Whoosh's
 Levenshtein-automaton ``ListCorrector``, ranked by distance, then by how
 common the word is).
 """
@@ -19,15 +21,8 @@ from pathlib import Path
 
 from whoosh.spelling import ListCorrector
 
-from . import analysis
-
 FILE = "vocabulary.json"
 MIN_WORD_CHARS = 2
-
-
-def collect() -> dict[str, int]:
-    """Word -> occurrences indexed by this process since the last call (call once before indexing to start afresh)."""
-    return analysis.take_word_counts()
 
 
 def merge(into: dict[str, int], counts: dict[str, int]) -> dict[str, int]:
@@ -72,12 +67,9 @@ class Vocabulary:
         self._corrector = _RankedCorrector(self.words, counts)
 
     @classmethod
-    def of(cls, searcher, gen: Path) -> "Vocabulary":
-        """The vocabulary for ``searcher``'s generation, loaded on first use and kept with it."""
-        found = searcher.__dict__.get("_newsearch_vocabulary")
-        if found is None:
-            found = searcher.__dict__["_newsearch_vocabulary"] = cls(load_counts(gen))
-        return found
+    def load(cls, gen: Path) -> "Vocabulary":
+        """The vocabulary saved with generation ``gen`` (empty if there is none)."""
+        return cls(load_counts(gen))
 
     def count(self, word: str) -> int:
         return self.counts.get(word, 0)

@@ -8,6 +8,7 @@ from whoosh import fields
 
 from search.analysis import (STOP_WORDS, NewsAnalyzer, analyze, fold, stem, term_positions,
                              weighted_term_positions as weighted)
+from search import analysis
 from search.schema import NewsText, build_schema
 
 
@@ -359,3 +360,11 @@ def test_weighted_part_without_terms_does_not_rewind_positions():
     found = weighted([(title, 4.0), ("The", 1.6), ("zeta", 1.0)])
     title_last = max(p for term, (ps, _) in found.items() if term != "zeta" for p in ps)
     assert found["zeta"][0][0] > title_last + 1
+
+
+def test_index_terms_counts_words_in_the_callers_tally():
+    words: dict[str, int] = {}
+    analysis.index_terms("Oil prices: oil rises, the oil-price index too", words)
+    analysis.index_terms("Oil exports", words)
+    assert words == {"oil": 3, "prices": 1, "rises": 1, "index": 1, "exports": 1}  # words as typed, stop words not
+    assert analysis.index_terms("Oil exports") == analysis.index_terms("Oil exports", {})  # counting changes no term

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import pytest
 
-from search.indexer import IndexHome, build
+from search.indexer import build
+from search.store import IndexHome
 
 from browsing import ROOT, chromium, require_browser, served, shot
 

@@ -9,7 +9,8 @@ import pytest
 
 from search.documents import WARNING, find_article_files
 from search.engine import Engine
-from search.indexer import IndexHome, build, update
+from search.indexer import build, update
+from search.store import IndexHome
 
 from helpers import search_for
 

@@ -13,6 +13,7 @@ import pytest
 
 from search import indexer
 from search.engine import Engine
+from search.store import IndexHome, NoIndex
 
 from helpers import (
     AIRSHIP,
@@ -392,7 +393,7 @@ def test_option_limits_are_inclusive(engine, options):
 
 def test_missing_index(tmp_path):
     eng = Engine(tmp_path / "nothing-here")
-    with pytest.raises(indexer.NoIndex):
+    with pytest.raises(NoIndex):
         search_for(eng, "oil")
 
 
@@ -430,7 +431,7 @@ def test_engine_sees_an_update(tmp_path):
     try:
         assert search_for(eng, "walrus").total == 1
         write_article(data, "2021/02/second.md", title="Second walrus sighting", published="2021-02-01T00:00:00Z")
-        indexer.update(data, indexer.IndexHome(index))
+        indexer.update(data, IndexHome(index))
         assert search_for(eng, "walrus").total == 2
         assert search_for(eng, "second").to_json()["results"][0]["id"] == "2021/02/second"
     finally:
@@ -462,7 +463,7 @@ SAMPLE = Path(__file__).resolve().parent.parent / "data"
 @pytest.fixture(scope="module")
 def sample_engine(tmp_path_factory):
     index = tmp_path_factory.mktemp("sample") / "index"
-    report = indexer.build(SAMPLE, indexer.IndexHome(index), workers=1)
+    report = indexer.build(SAMPLE, IndexHome(index), workers=1)
     assert report.indexed == 52 and not report.skipped, report.to_json()
     eng = Engine(index, recheck_seconds=0)
     yield eng

@@ -12,13 +12,15 @@ import time
 from pathlib import Path
 
 import pytest
+from whoosh import fields
 from whoosh import index as whoosh_index
 
-from search import indexer
+from search import indexer, vocabulary
 from search.engine import Engine
 
 from helpers import search_for
-from search.indexer import IndexBusy, IndexHome, build, check, update, writer_lock
+from search.indexer import build, check, update, writer_lock
+from search.store import IndexBusy, IndexHome
 
 ARTICLE = """---
 title: "{title}"
@@ -238,3 +240,42 @@ def test_check_reports_problems_and_writes_no_index(archive: Path, tmp_path: Pat
 def test_missing_data_folder_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="does not exist"):
         build(tmp_path / "nope", IndexHome(tmp_path / "index"))
+
+
+def test_own_segments_are_written_without_the_write_lock_and_committed_at_once(tmp_path: Path) -> None:
+    ix = whoosh_index.create_in(tmp_path, fields.Schema(id=fields.ID(stored=True)))
+
+    def adding(*doc_ids):
+        def fill(writer) -> bool:
+            for doc_id in doc_ids:
+                writer.add_document(id=doc_id)
+            return bool(doc_ids)
+        return fill
+
+    lock = ix.lock("WRITELOCK")
+    assert lock.acquire()  # held, as by another writer: segments are written all the same
+    try:
+        first = indexer.write_own_segment(ix, adding("a", "b"))
+        second = indexer.write_own_segment(ix, adding("c"))
+        assert indexer.write_own_segment(ix, adding()) is None  # nothing added, nothing kept
+        assert ix.doc_count() == 0  # written, not committed
+    finally:
+        lock.release()
+    indexer.commit_segments(ix, [first, second])
+    reader = ix.reader()
+    assert {stored["id"] for stored in reader.all_stored_fields()} == {"a", "b", "c"}
+    assert len(reader.leaf_readers()) == 2
+
+
+def test_vocabulary_counts_belong_to_one_build(tmp_path: Path, monkeypatch) -> None:
+    first, second = tmp_path / "first", tmp_path / "second"
+    write_article(first / "2022/01", "walrus", "Walrus colony grows")
+    make_archive(second, 40)
+    build(first, IndexHome(tmp_path / "index-first"))
+    monkeypatch.setattr(indexer, "PARALLEL_THRESHOLD", 1)
+    homes = [IndexHome(tmp_path / name) for name in ("single", "parallel")]
+    build(second, homes[0], workers=1)
+    build(second, homes[1], workers=2)
+    single, parallel = (vocabulary.load_counts(home.require_current()) for home in homes)
+    assert single == parallel and single["wind"] == 80  # in each title and excerpt
+    assert "walrus" not in single  # nothing carried over from the build before

@@ -168,7 +168,7 @@ def test_tidy_spells_out_minus_as_not_outside_phrases():
 
 
 def test_parse_reads_against_an_open_searcher(engine):
-    reading = parse("bank of england since:2022", engine.searcher(), now=NOW)
+    reading = parse("bank of england since:2022", engine.state(), now=NOW)
     assert reading.since == utc(2022, 1, 1)
     assert "bank" in reading.read_as and "england" in reading.read_as
     assert reading.notes == []
@@ -699,7 +699,7 @@ def test_a_query_whoosh_cannot_parse_is_read_as_plain_words_with_a_note(engine, 
             return self.parser.parse(text)
 
     monkeypatch.setattr(querying, "make_parser", lambda schema: Failing())
-    reading = parse("oil (gas)", engine.searcher(), now=NOW)
+    reading = parse("oil (gas)", engine.state(), now=NOW)
     assert [note.code for note in reading.notes] == ["unparsed"]
     assert "ValueError" in reading.notes[0].text and "oil" in reading.read_as
 

@@ -14,6 +14,7 @@ from whoosh import scoring
 from search.indexer import IndexHome, update
 from search.querying import parse
 from search.ranking import NewsBM25
+from search.state import SearcherState
 
 from helpers import ARTICLES, build_index, write_archive, write_article
 
@@ -36,13 +37,15 @@ def scores(ix, query, weighting) -> dict[int, float]:
 
 def assert_same_scores(index_folder, text: str) -> None:
     news = NewsBM25()
-    ix = whoosh_index.open_dir(str(IndexHome(index_folder).current()))
+    generation = IndexHome(index_folder).current()
+    ix = whoosh_index.open_dir(str(generation))
+    state = SearcherState.open(generation)
     try:
-        with ix.searcher() as searcher:
-            query = parse(text, searcher).query
+        query = parse(text, state).query
         theirs = scores(ix, query, scoring.BM25F(B=news.B, K1=news.K1))
         ours = scores(ix, query, news)
     finally:
+        state.close()
         ix.close()
     assert theirs, f"{text!r} matches nothing: nothing to compare"
     assert ours == pytest.approx(theirs, rel=1e-12, abs=0)

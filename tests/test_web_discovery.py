@@ -17,7 +17,8 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 
-from search.indexer import IndexHome, build
+from search.indexer import build
+from search.store import IndexHome
 from web import create_app
 
 from browsing import ROOT, chromium, require_browser, served, shot

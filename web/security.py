@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from search.indexer import NoIndex
+from search.store import NoIndex
 
 from .params import BadParams
 
