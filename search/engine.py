@@ -34,12 +34,11 @@ from pathlib import Path
 
 from whoosh import query as Q
 
-from . import highlighting
-from . import stories, status, suggestions
+from . import highlighting, stories, status, suggestions
 from .ranking import priors
 from .schema import DEFAULT_FIELD
 from .analysis import STOP_WORDS, fold
-from .querying import LONG_QUERY_WORDS, Note, Synonyms, filter_query, loosen, parse, wanted_count
+from .querying import LONG_QUERY_WORDS, Note, Synonyms, filter_query, loosen, parse, synonyms_file, wanted_count
 from .request import SearchRequest
 from .results import SNIPPET_SOURCE_CHARS, Hit, SearchResponse, hit_of, iso_utc
 from .state import SearcherState
@@ -79,6 +78,7 @@ class Engine:
         self._state: SearcherState | None = None
         self._generation: Path | None = None
         self._checked = 0.0
+        self._synonyms_read: tuple[int | None, Synonyms] | None = None  # (file mtime, its synonyms)
 
     # ------------------------------------------------------------ searcher
 
@@ -119,6 +119,17 @@ class Engine:
                 self._state.close()
                 self._state = None
 
+    def _synonyms(self) -> Synonyms:
+        """The synonyms file, read again when it changes."""
+        path = synonyms_file(self.synonyms_path)
+        try:
+            stamp = path.stat().st_mtime_ns
+        except OSError:
+            stamp = None
+        if self._synonyms_read is None or self._synonyms_read[0] != stamp:
+            self._synonyms_read = (stamp, Synonyms.load(path))
+        return self._synonyms_read[1]
+
     # ------------------------------------------------------------ search
 
     @_one_at_a_time
@@ -132,7 +143,7 @@ class Engine:
         text, topics, sources, now = request.text, request.topics, request.sources, request.now
         sort, page, page_size = request.sort, request.page, request.page_size
         searcher = self.searcher()
-        synonyms = Synonyms.load(self.synonyms_path)
+        synonyms = self._synonyms()
         reading = parse(text, self._state, now=now, synonyms=synonyms)
         since = max(filter(None, (request.since_at, reading.since)), default=None)
         until = min(filter(None, (request.until_at, reading.until)), default=None)

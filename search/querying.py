@@ -169,7 +169,11 @@ class _Tidied:
 
 
 DEFAULT_SYNONYMS = Path(__file__).with_name("synonyms.txt")
-_synonym_cache: dict[tuple[str, float], "Synonyms"] = {}
+
+
+def synonyms_file(path: Path | str | None = None) -> Path:
+    """``path``, else NEWSEARCH_SYNONYMS, else the shipped list."""
+    return Path(path or os.environ.get("NEWSEARCH_SYNONYMS") or DEFAULT_SYNONYMS)
 
 
 class Synonyms:
@@ -184,15 +188,11 @@ class Synonyms:
 
     @classmethod
     def load(cls, path: Path | str | None = None) -> "Synonyms":
-        """The file at ``path`` (default: NEWSEARCH_SYNONYMS, else the shipped list), re-read when it changes."""
-        path = Path(path or os.environ.get("NEWSEARCH_SYNONYMS") or DEFAULT_SYNONYMS)
+        """The groups in ``synonyms_file(path)``; none if it can't be read."""
         try:
-            key = (str(path), path.stat().st_mtime)
+            return cls(_read_groups(synonyms_file(path)))
         except OSError:
             return cls([])
-        if key not in _synonym_cache:
-            _synonym_cache[key] = cls(_read_groups(path))
-        return _synonym_cache[key]
 
     def expand(self, text: str) -> str:
         """Each known word or phrase (outside quotes) becomes ``(it OR "its synonym" ...)``."""

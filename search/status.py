@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from .indexer import read_json
+from .store import read_json
 
 
 def health(searcher, gen: Path) -> dict:

@@ -9,6 +9,7 @@ which articles a query must (and must not) return.
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 from click.testing import CliRunner
@@ -603,6 +604,21 @@ def test_abbreviation_finds_the_spelled_out_phrase(synonym_engine):
     assert "EV" in response.read_as
 
 
+
+
+def test_an_edited_synonyms_file_is_read_again(index, tmp_path):
+    path = tmp_path / "synonyms.txt"
+    path.write_text("phone = handset\n", encoding="utf-8")
+    eng = Engine(index, recheck_seconds=60, synonyms=path)
+    try:
+        before = everything(eng, "EV")
+        assert "electric vehicle" not in before.read_as and set(ids(before)) != {CARMAKER, NORWAY}
+        path.write_text("ev = electric vehicle\n", encoding="utf-8")
+        os.utime(path, ns=(path.stat().st_mtime_ns + 10**9,) * 2)  # a later mtime, whatever the clock's grain
+        after = everything(eng, "EV")
+        assert "electric vehicle" in after.read_as and set(ids(after)) == {CARMAKER, NORWAY}
+    finally:
+        eng.close()
 
 
 def test_phrase_finds_the_abbreviation(synonym_engine):
