@@ -14,16 +14,24 @@ What it does, in order:
 * folds case and accents (``Zürich`` -> ``zurich``);
 * drops English stop words without leaving position gaps, so the phrase
   ``"bank of england"`` still matches;
-* stems with NLTK's Snowball (English) stemmer, cached per word.
+* stems with NLTK's Snowball (English) stemmer, cached per word. The
+  stemmer is loaded on the first word to stem (``english_stemmer``), and
+  without running NLTK's package ``__init__``, which imports most of NLTK
+  (~150 ms): commands that analyse no text do not pay for it, and the
+  others pay ~50 ms.
 """
 
 from __future__ import annotations
 
+import importlib.machinery
+import importlib.util
 import re
+import sys
+import threading
+import types
 import unicodedata
-from typing import Iterator
+from typing import Callable, Iterator
 
-from nltk.stem.snowball import EnglishStemmer
 from whoosh.analysis import Composable, Token
 
 TOKEN = re.compile(
@@ -45,9 +53,10 @@ STOP_WORDS = frozenset(
     why will with would you your yours yourself yourselves s t""".split()
 )
 
-_stemmer = EnglishStemmer()
 _STEMS: dict[str, str] = {}
 MAX_CACHED_STEMS = 500_000
+_snowball_stem: Callable[[str], str] | None = None  # EnglishStemmer().stem, made on the first word
+_loading_stemmer = threading.Lock()
 
 
 def stem(word: str) -> str:
@@ -56,8 +65,82 @@ def stem(word: str) -> str:
     if term is None:
         if len(_STEMS) >= MAX_CACHED_STEMS:
             _STEMS.clear()
-        term = _STEMS[word] = _stemmer.stem(word)
+        term = _STEMS[word] = (_snowball_stem or _load_snowball_stem())(word)
     return term
+
+
+def _load_snowball_stem() -> Callable[[str], str]:
+    global _snowball_stem
+    with _loading_stemmer:
+        if _snowball_stem is None:
+            _snowball_stem = english_stemmer()().stem
+    return _snowball_stem
+
+
+def english_stemmer() -> type:
+    """NLTK's ``nltk.stem.snowball.EnglishStemmer`` class, loaded as cheaply as possible.
+
+    ``import nltk.stem.snowball`` first runs ``nltk/__init__.py`` and
+    ``nltk/stem/__init__.py``, which import most of NLTK (parsers, corpus
+    readers, taggers...: ~150 ms, half of a CLI command's start-up). The
+    snowball module itself needs only the leaf modules ``nltk.stem.api``,
+    ``.util`` and ``.porter``, ``nltk.redos`` and ``nltk.termsec``, plus the
+    name ``nltk.corpus.stopwords``, which it reads only for
+    ``ignore_stopwords=True`` (never used here). So the module is imported
+    with stand-ins for the three package ``__init__`` modules (checked with
+    NLTK 3.10.4): every module that runs is NLTK's own file, unchanged, and
+    the stems are NLTK's (a test compares them with the plain import's).
+    The stand-ins and the modules loaded under them are then taken out of
+    ``sys.modules``, so a later ``import nltk`` anywhere gets the whole,
+    ordinary package. If NLTK is already imported, or if its layout
+    changes and the cheap import fails, this is the plain import.
+    """
+    if "nltk" not in sys.modules:
+        try:
+            return _snowball_without_package_inits().EnglishStemmer
+        except Exception:  # another NLTK layout: the plain import below
+            pass
+    from nltk.stem.snowball import EnglishStemmer
+
+    return EnglishStemmer
+
+
+def _snowball_without_package_inits() -> types.ModuleType:
+    """``nltk.stem.snowball`` imported with empty stand-ins for ``nltk``,
+    ``nltk.stem`` and ``nltk.corpus`` (see ``english_stemmer``); leaves no
+    ``nltk`` module in ``sys.modules``."""
+    spec = importlib.util.find_spec("nltk")
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError("nltk is not installed as a package")
+    root = spec.submodule_search_locations[0]
+    corpus = types.ModuleType("nltk.corpus")
+    corpus.stopwords = _Unavailable()
+    stand_ins = {"nltk": _package("nltk", root), "nltk.stem": _package("nltk.stem", f"{root}/stem"),
+                 "nltk.corpus": corpus}
+    before = set(sys.modules)
+    sys.modules.update(stand_ins)
+    try:
+        return importlib.import_module("nltk.stem.snowball")
+    finally:
+        for name in set(sys.modules) - before:
+            if name == "nltk" or name.startswith("nltk."):
+                del sys.modules[name]
+
+
+def _package(name: str, folder: str) -> types.ModuleType:
+    """An empty package whose submodules are found in ``folder``."""
+    package = types.ModuleType(name)
+    package.__path__ = [folder]
+    package.__spec__ = importlib.machinery.ModuleSpec(name, None, is_package=True)
+    package.__spec__.submodule_search_locations = [folder]
+    return package
+
+
+class _Unavailable:
+    """Stands in for ``nltk.corpus.stopwords`` (fails if ever used)."""
+
+    def __getattr__(self, name: str):
+        raise RuntimeError("nltk.corpus.stopwords is not loaded by search.analysis.english_stemmer")
 
 
 def fold(text: str) -> str:

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from whoosh import fields
 
@@ -156,6 +158,55 @@ def test_capitalised_stop_words_are_dropped_in_non_ascii_text_too():
 def test_stemming(word, term):
     assert terms(word) == [term]
     assert stem(word.lower()) == term
+
+
+# Words whose stems the index stores: every distinct word of the sample archive and the
+# relevance fixture, plus words that exercise the Snowball rules' corners.
+STEMMED_WORDS_FROM = [Path(__file__).parent.parent / "data", Path(__file__).parent / "relevance" / "fixture"]
+CORNER_WORDS = ["generously", "generate", "skies", "dying", "news", "howe'er", "cañon", "ßtraße", "arsenal",
+                "communism", "y", "yes", "bye", "ied", "succeeded", "proceeding", "exceed", "inning", "outing",
+                "canning", "herring", "earring", "andes", "atlas", "cosmos", "bias", "gently", "ugly", "early",
+                "only", "singly", "sky", "idly", "cycling", "ableness", "'"]
+
+
+def test_the_stemmer_loaded_without_nltk_init_stems_exactly_as_the_plain_import():
+    import json
+    import re
+    import subprocess
+    import sys
+
+    from nltk.stem.snowball import EnglishStemmer
+
+    words = set(CORNER_WORDS)
+    for folder in STEMMED_WORDS_FROM:
+        for path in folder.rglob("*.md"):
+            words.update(re.findall(r"\w+", fold(path.read_text(encoding="utf-8", errors="replace"))))
+    words = sorted(words)
+    assert len(words) > 3000
+    # A fresh interpreter, where nltk is not imported yet (here it is).
+    code = """if True:
+        import json, sys
+        from search import analysis
+        stemmer = analysis._snowball_without_package_inits().EnglishStemmer()
+        loaded = analysis.english_stemmer()
+        print(json.dumps({"stems": [stemmer.stem(word) for word in json.load(sys.stdin)],
+                          "left in sys.modules": sorted(m for m in sys.modules if m.split(".")[0] == "nltk"),
+                          "cheap path taken": loaded.__module__ == "nltk.stem.snowball"
+                                              and "nltk" not in sys.modules}))
+    """
+    done = subprocess.run([sys.executable, "-c", code], input=json.dumps(words), capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr
+    found = json.loads(done.stdout)
+    plain = EnglishStemmer()
+    assert found["stems"] == [plain.stem(word) for word in words]
+    assert found["left in sys.modules"] == [] and found["cheap path taken"]
+
+
+def test_the_stemmer_is_nltks_own_class_once_nltk_is_imported():
+    import nltk.stem.snowball
+
+    assert analysis.english_stemmer() is nltk.stem.snowball.EnglishStemmer
 
 
 def test_possessive_s_is_dropped():
