@@ -2,6 +2,9 @@
 
 It parses options, calls ``indexer``/``engine``, and presents what they
 return -- as readable terminal text, or with ``--json`` as one JSON object.
+Each command imports the modules it uses when it runs, so ``--help`` loads
+neither Whoosh nor NLTK and ``search`` loads no indexer, evaluation or web
+code (a test checks the start-up imports).
 Exit status: 0 something matched / the command worked, 1 nothing matched
 (or ``--strict`` found skipped files), 2 a usage error or an unusable
 index or data folder, 3 an internal error (one line on stderr).
@@ -13,20 +16,22 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from . import highlighting, indexer, store
-from .documents import DEFAULT_MAX_BYTES
-from .engine import Engine
-from .querying import QueryError
-from .request import DEFAULT_PAGE_SIZE, MAX_PAGE, MAX_PAGE_SIZE, SORTS, SearchRequest
+from .request import DEFAULT_PAGE_SIZE, MAX_PAGE, MAX_PAGE_SIZE, SORTS
+
+if TYPE_CHECKING:
+    from . import indexer
 
 DEFAULT_DATA = "data"
 DEFAULT_INDEX = "index"
 
-# The evaluate command's choices, written here so that search.evaluation is
-# imported only when the command runs (tests check they match its own).
+# Defaults written here so that the modules they come from are imported only
+# when a command runs (tests check they match): documents.DEFAULT_MAX_BYTES
+# and the evaluate command's choices from search.evaluation.
+DEFAULT_MAX_BYTES = 5 * 1024 * 1024
 EVALUATED_SYSTEMS = ("newsearch", "whoosh", "fts5")
 EVALUATION_DEPTH = 100
 EVALUATION_MAX_DEPTH = 10_000
@@ -130,6 +135,8 @@ def _print_report(report: indexer.Report) -> None:
 
 
 def _writer_command(run, as_json: bool, strict: bool) -> None:
+    from . import indexer
+
     try:
         report = run(_progress(as_json))
     except indexer.IndexBusy as exc:
@@ -157,6 +164,8 @@ def _strict_option(command):
 @json_option
 def index_build(data: Path, index: Path, workers, max_size: int, strict: bool, as_json: bool) -> None:
     """Rebuild the index from scratch; swapped in only when complete."""
+    from . import indexer
+
     _writer_command(lambda progress: indexer.build(data, indexer.IndexHome(index), workers=workers,
                                                    max_bytes=max_size, progress=progress), as_json, strict)
 
@@ -169,6 +178,8 @@ def index_build(data: Path, index: Path, workers, max_size: int, strict: bool, a
 @json_option
 def index_update(data: Path, index: Path, max_size: int, strict: bool, as_json: bool) -> None:
     """Index new and changed files, drop deleted ones; touch nothing else."""
+    from . import indexer
+
     _writer_command(lambda progress: indexer.update(data, indexer.IndexHome(index), max_bytes=max_size,
                                                     progress=progress), as_json, strict)
 
@@ -180,6 +191,8 @@ def index_update(data: Path, index: Path, max_size: int, strict: bool, as_json: 
 @json_option
 def index_check(data: Path, max_size: int, strict: bool, as_json: bool) -> None:
     """Read every file as a build would and list every problem; index nothing."""
+    from . import indexer
+
     _writer_command(lambda progress: indexer.check(data, max_bytes=max_size, progress=progress), as_json, strict)
 
 
@@ -188,7 +201,7 @@ def index_check(data: Path, max_size: int, strict: bool, as_json: bool) -> None:
 @json_option
 def index_stats(index: Path, as_json: bool) -> None:
     """Documents, size, last build and update, top topics and providers."""
-    stats = _engine_call(lambda: Engine(index).stats())
+    stats = _engine_call(lambda: _engine(index).stats())
     if as_json:
         emit_json(stats)
         return
@@ -202,12 +215,21 @@ def index_stats(index: Path, as_json: bool) -> None:
         click.echo(f"{title:<10} {listed}")
 
 
+def _engine(index: Path):
+    """An engine over ``index``; imported here, so that commands that do not search never load it."""
+    from .engine import Engine
+
+    return Engine(index)
+
+
 def _engine_call(call):
+    """``call()``, with a missing index or an unusable option value as a usage error."""
+    from .querying import QueryError
+    from .store import NoIndex
+
     try:
         return call()
-    except store.NoIndex as exc:
-        raise UsageProblem(str(exc)) from None
-    except QueryError as exc:
+    except (NoIndex, QueryError) as exc:
         raise UsageProblem(str(exc)) from None
 
 
@@ -226,11 +248,13 @@ def serve(data: Path, index: Path, host: str, port: int, threads: int) -> None:
 
     from web import create_app
 
+    from . import indexer
+
     if indexer.IndexHome(index).current() is None:
         click.echo(f"No index at {index}; building it from {data} first.")
         _writer_command(lambda progress: indexer.build(data, indexer.IndexHome(index), progress=progress),
                         as_json=False, strict=False)
-    engine = Engine(index)
+    engine = _engine(index)
     documents = _engine_call(engine.warm)
     app = create_app(index, data, engine=engine)
     shown = f"[{host}]" if ":" in host else host
@@ -259,7 +283,9 @@ def search_command(words, index: Path, topics, sources, since, until, sort, limi
                    as_json) -> None:
     """Search the index. WORDS use the query language (see README); a word
     starting with - (like -crude) excludes articles that have it."""
-    engine = Engine(index)
+    from .request import SearchRequest
+
+    engine = _engine(index)
     response = _engine_call(lambda: engine.search(SearchRequest(
         " ".join(words), topics=topics, sources=sources, since=since, until=until,
         sort=sort, page=page, page_size=limit, collapse=not no_collapse, correct=not no_correct)))
@@ -275,6 +301,8 @@ def _styled(segments, **style) -> str:
 
 
 def _print_results(response) -> None:
+    from .highlighting import to_text
+
     for note in response.notes:
         click.secho(f"note: {note.text}", fg="yellow", err=True)
     if response.spelling and response.spelling["applied"]:
@@ -295,7 +323,7 @@ def _print_results(response) -> None:
         meta = " · ".join(filter(None, [hit.provider, (hit.published or "")[:10], ", ".join(hit.topics)]))
         click.echo(f"     {meta}")
         click.echo(f"     {hit.url or hit.id}")
-        snippet = highlighting.to_text(hit.snippet_segments)
+        snippet = to_text(hit.snippet_segments)
         if snippet:
             click.echo("     " + _styled(hit.snippet_segments))
         if hit.duplicates:
@@ -316,7 +344,7 @@ def _print_results(response) -> None:
 @json_option
 def suggest_command(prefix: str, index: Path, limit: int, as_json: bool) -> None:
     """Completions for a prefix: topics, sources, titles and words."""
-    found = _engine_call(lambda: Engine(index).suggest(prefix, limit=limit))
+    found = _engine_call(lambda: _engine(index).suggest(prefix, limit=limit))
     if as_json:
         emit_json({"query": prefix, "suggestions": found})
     else:
@@ -332,7 +360,7 @@ def suggest_command(prefix: str, index: Path, limit: int, as_json: bool) -> None
 @json_option
 def similar_command(article_id: str, index: Path, limit: int, as_json: bool) -> None:
     """Articles similar to ARTICLE_ID (its path without .md), excluding its own copies."""
-    found = _engine_call(lambda: Engine(index).similar(article_id, limit=limit))
+    found = _engine_call(lambda: _engine(index).similar(article_id, limit=limit))
     if found is None:
         raise UsageProblem(f"there is no article with id '{article_id}'")
     if as_json:
@@ -359,7 +387,7 @@ def similar_command(article_id: str, index: Path, limit: int, as_json: bool) -> 
 def evaluate_command(corpus, queries, qrels, index, depth, systems, per_query, as_json) -> None:
     """Ranking quality on judged queries (MAP, nDCG@10, P@10, zero-result queries), beside plain Whoosh and SQLite FTS5."""
     # Not the shared --index option: its default would evaluate (and keep) the live index.
-    from . import evaluation  # here, not at the top: no other command pays for loading it
+    from . import evaluation, indexer
 
     log = None if as_json or not sys.stderr.isatty() else (lambda message: click.echo(message, err=True))
     try:

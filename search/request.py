@@ -17,14 +17,16 @@ The moving parts:
   ``2022-07-08``, ``7d``, ``2w``, ``3m``, ``1y``: ``querying.parse_date_bound``)
   or datetimes; ``since_at``/``until_at`` hold them as aware UTC instants
   (None: no bound).
+
+``querying`` (which loads Whoosh's parser) is imported only when a request
+is checked, so that reading the bounds is cheap: ``newsearch --help`` needs
+them and nothing else.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-
-from .querying import QueryError, parse_date_bound
 
 SORTS = ("relevance", "newest", "oldest")
 DEFAULT_PAGE_SIZE = 10
@@ -52,6 +54,8 @@ class SearchRequest:
 
     def __post_init__(self) -> None:
         if self.sort not in SORTS:
+            from .querying import QueryError
+
             problem = f"must be one of {', '.join(SORTS)}"
             raise QueryError(f"sort {problem}, not '{self.sort}'", option="sort", problem=problem)
         _check_between("page_size", "page size", self.page_size, MAX_PAGE_SIZE)
@@ -65,6 +69,8 @@ class SearchRequest:
 
 def _check_between(option: str, label: str, value: int, high: int) -> None:
     if not 1 <= value <= high:
+        from .querying import QueryError
+
         problem = f"must be between 1 and {high}"
         raise QueryError(f"{label} {problem}", option=option, problem=problem)
 
@@ -74,6 +80,8 @@ def _bound(option: str, value, *, end: bool, now: dt.datetime | None) -> dt.date
         return None
     if isinstance(value, dt.datetime):
         return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+    from .querying import QueryError, parse_date_bound
+
     try:
         return parse_date_bound(str(value), end=end, now=now)
     except QueryError as exc:

@@ -15,12 +15,15 @@ sortable date. Everything a result or an article page shows is stored.
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 from whoosh import fields
 
 from .analysis import FIELD_GAP, NewsAnalyzer, term_positions, weighted_term_positions
-from .documents import Article
 from .stories import story_key
+
+if TYPE_CHECKING:  # only annotations: searching need not load the file reader (and YAML)
+    from .documents import Article
 
 SCHEMA_VERSION = 4
 

@@ -419,34 +419,60 @@ def test_serve_builds_a_missing_index_then_serves(tmp_path):
     assert "building it" in output and f"http://127.0.0.1:{port}/" in output
 
 
-def test_only_the_commands_that_need_them_load_the_evaluation_and_the_web_app():
+def test_the_max_size_default_is_the_readers_own():
+    from search import cli, documents
+
+    assert cli.DEFAULT_MAX_BYTES == documents.DEFAULT_MAX_BYTES
+
+
+def test_each_command_loads_only_what_it_needs(built):
     import subprocess
     import sys
     from pathlib import Path
 
     # In a fresh interpreter, since this one has long imported everything.
     fixture = Path(__file__).parent / "relevance" / "fixture"
+    index = str(built[1])
     code = f"""if True:
         import json, pkgutil, sys
         from click.testing import CliRunner
         import search, search.cli
 
-        def loaded():
-            return sorted(m for m in sys.modules if m.split(".")[0] == "web"
-                          or m in ("search.evaluation", "search.baselines"))
+        HEAVY = ("whoosh", "nltk", "flask", "web", "yaml", "search.evaluation", "search.baselines",
+                 "search.indexer", "search.engine", "search.analysis")
 
-        at_start = loaded()
-        CliRunner().invoke(search.cli.main, ["evaluate", {str(fixture / "articles")!r},
-                           {str(fixture / "fixture-queries.tsv")!r}, {str(fixture / "fixture-qrels.txt")!r},
-                           "--system", "fts5"], catch_exceptions=False)
-        after_evaluate = loaded()
+        def loaded():
+            return sorted({{name for name in HEAVY for module in sys.modules
+                           if module == name or module.startswith(name + ".")}})
+
+        def run(*args):
+            result = CliRunner().invoke(search.cli.main, list(args), catch_exceptions=False)
+            assert result.exit_code in (0, 1), result.output
+            return loaded()
+
+        stages = {{"import": loaded()}}
+        for args in (["--help"], ["index", "--help"], ["index", "build", "--help"], ["search", "--help"],
+                     ["evaluate", "--help"]):
+            stages["help"] = sorted(set(stages.get("help", [])) | set(run(*args)))
+        stages["stats"] = run("index", "stats", "--index", {index!r})
+        stages["stemmer after stats"] = search.analysis._snowball_stem is not None
+        stages["search"] = run("search", "oil", "--index", {index!r})
+        stages["stemmer after search"] = search.analysis._snowball_stem is not None
+        stages["evaluate"] = run("evaluate", {str(fixture / "articles")!r}, {str(fixture / "fixture-queries.tsv")!r},
+                                 {str(fixture / "fixture-qrels.txt")!r}, "--system", "fts5")
         for module in pkgutil.iter_modules(search.__path__, "search."):
             __import__(module.name)
-        print(json.dumps([at_start, after_evaluate, loaded()]))
+        stages["every module"] = loaded()
+        print(json.dumps(stages))
     """
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
-    at_start, after_evaluate, after_every_module = json.loads(done.stdout)
-    assert at_start == []
-    assert after_evaluate == ["search.baselines", "search.evaluation"]
-    assert after_every_module == after_evaluate  # no module of search/ imports web
+    stages = json.loads(done.stdout)
+    assert stages["import"] == stages["help"] == []  # --help loads neither Whoosh nor NLTK
+    assert stages["stats"] == ["search.analysis", "search.engine", "whoosh"]
+    assert stages["stemmer after stats"] is False  # no text analysed, so no stemmer loaded
+    # Searching stems the words, through the NLTK stemmer loaded without leaving nltk in sys.modules.
+    assert stages["search"] == stages["stats"] and stages["stemmer after search"] is True
+    assert stages["evaluate"] == ["search.analysis", "search.baselines", "search.engine", "search.evaluation",
+                                  "search.indexer", "whoosh", "yaml"]
+    assert stages["every module"] == stages["evaluate"]  # no module of search/ imports web
