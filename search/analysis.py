@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import importlib.machinery
 import importlib.util
+import os
 import re
 import sys
 import threading
@@ -115,7 +116,7 @@ def _snowball_without_package_inits() -> types.ModuleType:
     root = spec.submodule_search_locations[0]
     corpus = types.ModuleType("nltk.corpus")
     corpus.stopwords = _Unavailable()
-    stand_ins = {"nltk": _package("nltk", root), "nltk.stem": _package("nltk.stem", f"{root}/stem"),
+    stand_ins = {"nltk": _package("nltk", root), "nltk.stem": _package("nltk.stem", os.path.join(root, "stem")),
                  "nltk.corpus": corpus}
     before = set(sys.modules)
     sys.modules.update(stand_ins)
