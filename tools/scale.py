@@ -50,7 +50,8 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 from search.store import IndexHome
-from tools.benchmark import QUERIES, change_thirty_files, folder_size, newsearch_cli, newsearch_command, percentile, settle
+from tools.benchmark import (QUERIES, change_thirty_files, folder_size, newsearch_cli, newsearch_command, percentile,
+                             settle)
 from tools.loadcheck import free_port
 
 SAMPLE_SECONDS = 0.2
@@ -143,16 +144,19 @@ def measure_build(data: Path, index: Path, timeout: float) -> dict:
         build = subprocess.Popen([*newsearch_command(), "index", "build", "--data", str(data), "--index", str(index),
                                   "--json"], stdout=out, stderr=err)
         memory = TreeMemory(build.pid)
-        while True:
-            memory.sample()
-            try:
-                build.wait(SAMPLE_SECONDS)
-                break
-            except subprocess.TimeoutExpired:
-                if time.perf_counter() - started > timeout:
-                    memory.kill()
-                    build.wait()
-                    raise SystemExit(f"the build of {data} took over {timeout:.0f} s; stopped")
+        try:
+            while True:
+                memory.sample()
+                try:
+                    build.wait(SAMPLE_SECONDS)
+                    break
+                except subprocess.TimeoutExpired:
+                    if time.perf_counter() - started > timeout:
+                        raise SystemExit(f"the build of {data} took over {timeout:.0f} s; stopped") from None
+        except BaseException:  # the timeout, or Ctrl+C: leave no build running
+            memory.kill()
+            build.wait()
+            raise
         seconds = time.perf_counter() - started
         if build.returncode != 0:
             err.seek(0)
@@ -163,6 +167,19 @@ def measure_build(data: Path, index: Path, timeout: float) -> dict:
             "build_articles_per_s": summary["documents"] / seconds,
             "build_peak_rss_mb": memory.peak_sum_kb / 1024, "build_largest_process_mb": memory.largest_kb / 1024,
             "build_processes": memory.most_processes}
+
+
+def measure_update(data: Path, index: Path) -> dict:
+    """Time ``index update`` after 30 file changes, and say what it did (so a fast
+    update that missed the changes shows)."""
+    change_thirty_files(data)
+    settle()
+    started = time.perf_counter()
+    done = subprocess.run([*newsearch_command(), "index", "update", "--data", str(data), "--index", str(index),
+                           "--json"], capture_output=True, timeout=600, check=True)
+    seconds = time.perf_counter() - started
+    summary = json.loads(done.stdout)
+    return {"update_s": seconds, "update_counts": {key: summary[key] for key in ("indexed", "updated", "removed")}}
 
 
 def search_mix() -> list[dict]:
@@ -277,11 +294,11 @@ def bench_archive(archive: Path, scratch: Path, args: argparse.Namespace) -> dic
     row.update(measure_build(data, index, args.build_timeout))
     row["index_mb"] = folder_size(IndexHome(index).require_current()) / 1e6
     say(f"{archive.name}: built {row['articles']:,} articles in {row['build_s']:.1f} s")
-    change_thirty_files(data)
-    row["update_s"] = newsearch_cli("index", "update", "--data", str(data), "--index", str(index), timeout=600)
+    row.update(measure_update(data, index))
     row.update(measure_serving(data, index, args.searches, args.open_timeout))
     say(f"{archive.name}: served, p50 {row['p50_ms']:.0f} ms, p95 {row['p95_ms']:.0f} ms")
     row.update(measure_cli(index, args.words.split(), args.cli_runs))
+    row["load_average"] = os.getloadavg()  # 1, 5, 15 minutes: how busy the machine was (figures are noisy)
     return row
 
 
