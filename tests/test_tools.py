@@ -3,9 +3,12 @@ fixture (their figures are for reading; only their shape is checked)."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
+
+from tools.make_archive import read_pools, write_archive
 
 ROOT = Path(__file__).parent.parent
 CORPUS = ROOT / "tests" / "relevance" / "fixture" / "articles"
@@ -33,3 +36,30 @@ def test_loadcheck_serves_searches_without_errors():
     out = run_tool("tools.loadcheck", "--data", str(CORPUS), "--clients", "2", "--seconds", "1", "--threads", "2")
     assert out.startswith("10 documents, 2 clients, 2 server threads,")
     assert "GET /api/search" in out and out.rstrip().endswith("errors 0")
+
+
+SCALE_FIGURES = {"articles", "build_s", "build_articles_per_s", "build_peak_rss_mb", "build_largest_process_mb",
+                 "build_processes", "index_mb", "update_s", "open_s", "p50_ms", "p95_ms", "max_ms", "warm_p50_ms",
+                 "warm_p95_ms", "server_rss_open_mb", "server_rss_mb", "cli_search_s", "cli_help_s"}
+
+
+def test_scale_reports_every_figure_and_leaves_the_archive_untouched(tmp_path):
+    archive = tmp_path / "a60"
+    write_archive(read_pools(ROOT / "tests" / "relevance"), archive, 60, seed=1)
+    files_before = {path: path.read_bytes() for path in archive.rglob("*.md")}
+    figures = tmp_path / "scale.json"
+    out = run_tool("tools.scale", str(archive), "--scratch", str(tmp_path), "--json", str(figures),
+                   "--searches", "25", "--cli-runs", "1")
+
+    row = json.loads(figures.read_text())["rows"][0]
+    assert SCALE_FIGURES <= set(row) and all(row[key] > 0 for key in SCALE_FIGURES)
+    assert row["articles"] == 60
+    assert row["update_counts"] == {"indexed": 10, "updated": 10, "removed": 10}
+    assert row["p50_ms"] <= row["p95_ms"] <= row["max_ms"]
+    # 54 fixed searches, then the 3 topics most counted in their facets, alone and with words.
+    assert row["served_searches"] == 60 and len(set(row["topics"])) == 3
+    assert row["warm_searches"] == 25 and row["errors"] == 0
+    assert out.splitlines()[2].split()[:2] == ["a60", "60"]
+    # The update changed, added and removed files in a hard-linked copy, never in the archive.
+    assert {path: path.read_bytes() for path in archive.rglob("*.md")} == files_before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a60", "scale.json"]  # the scratch folder is gone

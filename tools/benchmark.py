@@ -64,11 +64,22 @@ def settle() -> None:
         os.sync()
 
 
-def newsearch_cli(*args: str) -> float:
+def newsearch_command() -> list[str]:
+    """The ``newsearch`` script installed beside this interpreter (what a user
+    runs), else ``python -m search.cli``."""
+    script = Path(sys.executable).with_name("newsearch")
+    return [str(script)] if script.is_file() else [sys.executable, "-m", "search.cli"]
+
+
+def newsearch_cli(*args: str, timeout: float = 3600, statuses: tuple[int, ...] = (0,)) -> float:
+    """Wall time of one whole ``newsearch`` command; raises unless it exits with one of ``statuses``."""
     settle()
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "search.cli", *args], check=True, stdout=subprocess.DEVNULL)
-    return time.perf_counter() - started
+    done = subprocess.run([*newsearch_command(), *args], stdout=subprocess.DEVNULL, timeout=timeout)
+    seconds = time.perf_counter() - started
+    if done.returncode not in statuses:
+        raise subprocess.CalledProcessError(done.returncode, done.args)
+    return seconds
 
 
 # ---------------------------------------------------------------- systems
@@ -91,18 +102,29 @@ def bench_newsearch(data: Path, work: Path, queries: list[str], repeat: int) -> 
 
 def bench_update(data: Path, index: Path) -> float:
     """Change 10 files, add 10, remove 10; time the whole update command."""
+    change_thirty_files(data)
+    return newsearch_cli("index", "update", "--data", str(data), "--index", str(index))
+
+
+def change_thirty_files(data: Path) -> None:
+    """Change 10 article files, add 10 and remove 10, spread over the folder.
+
+    A changed file is written anew and renamed over the old one, never edited
+    in place, so the data folder may be a tree of hard links to a read-only
+    archive (``tools.scale``) without the archive changing."""
     files = find_article_files(data)
     step = max(1, len(files) // 40)
     chosen = files[::step][:30]
     for rel in chosen[:10]:
-        with open(data / rel, "a", encoding="utf-8") as handle:
-            handle.write("\nAn added closing paragraph mentions benchmarkium.\n")
+        edited = (data / rel).read_bytes() + b"\nAn added closing paragraph mentions benchmarkium.\n"
+        scratch = (data / rel).with_suffix(".edited")
+        scratch.write_bytes(edited)
+        os.replace(scratch, data / rel)
     for number, rel in enumerate(chosen[10:20]):
         source = (data / rel).read_bytes()
         (data / rel).with_name(f"bench-added-{number}.md").write_bytes(source)
     for rel in chosen[20:30]:
         (data / rel).unlink()
-    return newsearch_cli("index", "update", "--data", str(data), "--index", str(index))
 
 
 class Fts5WithFacets(Fts5):
