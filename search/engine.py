@@ -231,7 +231,7 @@ class Engine:
         """One pass over every match to score it; then, on arrays, count and facet the
         matches, collapse copies and rank the page."""
         table = self._state.facets
-        docnums, scores = _score_all(searcher, q, scope)
+        docnums, scores = _score_all(searcher, q, scope, table.live)
         if not len(docnums):
             return _Results(0, [], table.count(docnums), table.timeline(docnums))
         scores *= priors(table, self.recency_weight, self.recency_half_life_days)[docnums]
@@ -331,11 +331,12 @@ def _standing(results: "_Results", fell_back: bool) -> tuple[int, int]:
     return (1 if fell_back else 2, results.total)
 
 
-def _score_all(searcher, q: Q.Query, scope: _Scope) -> tuple[np.ndarray, np.ndarray]:
-    """The document numbers matching ``q`` within ``scope`` (ascending) and their BM25F scores."""
-    if isinstance(q, Q.Every) and scope.mask is not None:
+def _score_all(searcher, q: Q.Query, scope: _Scope, live: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The document numbers matching ``q`` within ``scope`` (ascending) and their BM25F
+    scores; ``live`` marks the documents not deleted."""
+    if isinstance(q, Q.Every) and scope.mask is not None and live is not None:
         # Browsing filters: every allowed live document, each scoring what Whoosh's Every gives (1).
-        docnums = np.flatnonzero(scope.mask & ~_deleted(searcher, len(scope.mask)))
+        docnums = np.flatnonzero(scope.mask & live)
         return docnums, np.ones(len(docnums), dtype=np.float64)
     found: list[int] = []
     scored: list[float] = []
@@ -403,14 +404,6 @@ def _scored_at_once(q: Q.Query, sub, context) -> tuple[np.ndarray, np.ndarray] |
         docnums, in_first, in_second = np.intersect1d(first[0], second[0], assume_unique=True, return_indices=True)
         return docnums, first[1][in_first] + second[1][in_second]
     return None
-
-
-def _deleted(searcher, size: int) -> np.ndarray:
-    deleted = np.zeros(size, dtype=bool)
-    for sub, offset in searcher.leaf_searchers():
-        if sub.reader().has_deletions():
-            deleted[offset + np.fromiter(sub.reader().deleted_docs_set, dtype=np.int64)] = True
-    return deleted
 
 
 def _ranked(docnums: np.ndarray, scores: np.ndarray, table, sort: str, wanted: int) -> np.ndarray:

@@ -64,6 +64,7 @@ class FacetTable:
         self.heat = joined("heat", np.float64)
         self.lengths = [(arrays.length, offset) for arrays, offset in segments]
         self._searcher = searcher
+        self._numbers: dict[str, dict[str, int]] = {}  # field -> label -> its number, made when first filtered on
         self.cache: dict = {}  # values derived from these (e.g. ranking priors), kept with the table
 
     # ------------------------------------------------------------ per-document views, for results
@@ -103,16 +104,14 @@ class FacetTable:
         """Which live documents have ``label`` in the exact field ``field`` (None: not a field kept here)."""
         if field not in self.pairs:
             return None
-        number = self._numbers(field).get(label)
+        if field not in self._numbers:
+            self._numbers[field] = {name: number for number, name in enumerate(self.labels[field])}
+        number = self._numbers[field].get(label)
         mask = np.zeros(self.size, dtype=bool)
         if number is not None:
             pair_docs, pair_labels = self.pairs[field]
             mask[pair_docs[pair_labels == number]] = True
         return mask & self.live
-
-    @functools.lru_cache(maxsize=None)  # noqa: B019 - one table per searcher, kept as long as it
-    def _numbers(self, field: str) -> dict[str, int]:
-        return {label: number for number, label in enumerate(self.labels[field])}
 
     def date_mask(self, since: dt.datetime | None, until: dt.datetime | None) -> np.ndarray:
         """Which documents were published ``since <= published < until`` (naive UTC bounds)."""
