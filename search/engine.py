@@ -33,6 +33,7 @@ from pathlib import Path
 
 import numpy as np
 from whoosh import query as Q
+from whoosh.matching.wrappers import FilterMatcher
 
 from . import highlighting, stories, status, suggestions
 from .ranking import priors, term_scores
@@ -345,7 +346,8 @@ def _score_all(searcher, q: Q.Query, scope: _Scope, live: np.ndarray | None = No
     context = searcher.context()
     whole: list[tuple[np.ndarray, np.ndarray]] = []  # segments scored at once (one or two words)
     for sub, offset in searcher.leaf_searchers():
-        if (at_once := _scored_at_once(q, sub, context)) is not None:
+        segment_live = live[offset:offset + sub.reader().doc_count_all()] if live is not None else None
+        if segment_live is not None and (at_once := _scored_at_once(q, sub, context, segment_live)) is not None:
             whole.append((at_once[0] + offset, at_once[1]))
             continue
         matcher = q.matcher(sub, context)
@@ -388,22 +390,35 @@ def _filter_mask(searcher, q: Q.Query, table) -> np.ndarray:
     return mask
 
 
-def _scored_at_once(q: Q.Query, sub, context) -> tuple[np.ndarray, np.ndarray] | None:
+def _scored_at_once(q: Q.Query, sub, context, live: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     """(docnums, scores) in one segment of a word, or of two words that must both
     appear, from whole posting lists (``ranking.term_scores``); None for any other query.
+    ``live`` marks the segment's documents that are not deleted.
 
     Two words only: Whoosh adds their scores (``a + b``), which is exact in any
     order; for three, the order of its additions would have to be copied."""
     plain = lambda part: isinstance(part, Q.Term) and part.boost == 1  # noqa: E731
     if plain(q):
-        return term_scores(q.matcher(sub, context))
+        return _live_term_scores(q.matcher(sub, context), live)
     if isinstance(q, Q.And) and q.boost == 1 and len(q.subqueries) == 2 and all(map(plain, q.subqueries)):
-        first, second = (term_scores(part.matcher(sub, context)) for part in q.subqueries)
+        first, second = (_live_term_scores(part.matcher(sub, context), live) for part in q.subqueries)
         if first is None or second is None:
             return None
         docnums, in_first, in_second = np.intersect1d(first[0], second[0], assume_unique=True, return_indices=True)
         return docnums, first[1][in_first] + second[1][in_second]
     return None
+
+
+def _live_term_scores(matcher, live: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """``term_scores`` of a term's matcher; in a segment with deletions Whoosh wraps the
+    postings in a ``FilterMatcher`` (its score is the child's times a boost of 1),
+    so the child's postings are read and the deleted documents dropped here."""
+    filtered = isinstance(matcher, FilterMatcher) and matcher.boost == 1
+    found = term_scores(matcher.child if filtered else matcher)
+    if found is None or not filtered:
+        return found
+    kept = live[found[0]]
+    return found[0][kept], found[1][kept]
 
 
 def _ranked(docnums: np.ndarray, scores: np.ndarray, table, sort: str, wanted: int) -> np.ndarray:
