@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import heapq
 import os
 import re
 import threading
@@ -32,10 +31,12 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 from whoosh import query as Q
+from whoosh.matching.wrappers import FilterMatcher
 
 from . import highlighting, stories, status, suggestions
-from .ranking import priors
+from .ranking import priors, term_scores
 from .schema import DEFAULT_FIELD
 from .analysis import STOP_WORDS, fold
 from .querying import LONG_QUERY_WORDS, Note, Synonyms, filter_query, loosen, parse, synonyms_file, wanted_count
@@ -149,9 +150,9 @@ class Engine:
         until = min(filter(None, (request.until_at, reading.until)), default=None)
         scope = _Scope()
         if filters := filter_query(self._state, topics=topics, sources=sources):
-            scope.allowed = set(searcher.docs_for_query(filters[0] if len(filters) == 1 else Q.And(filters)))
+            scope.restrict_to(_filter_mask(searcher, Q.And(filters), self._state.facets))
         if since or until:
-            scope.date_check = self._state.facets.date_check(_naive(since), _naive(until))
+            scope.restrict_to(self._state.facets.date_mask(_naive(since), _naive(until)))
         response = SearchResponse(
             text=text, read_as=reading.read_as, notes=list(reading.notes), fallback=False,
             filters={"topics": list(topics), "sources": list(sources), "since": iso_utc(since), "until": iso_utc(until)},
@@ -159,7 +160,7 @@ class Engine:
         )
         q = reading.query
         if q is Q.NullQuery:
-            if scope.allowed is None and scope.date_check is None:
+            if scope.mask is None:
                 response.took_ms = (time.perf_counter() - started) * 1000
                 return response
             q = Q.Every()  # filters alone: browse them, newest first by default
@@ -228,23 +229,18 @@ class Engine:
 
     def _run(self, searcher, q: Q.Query, *, scope: "_Scope", sort: str, page: int, page_size: int,
              collapse: bool) -> "_Results":
-        """One pass over every match: score, count and facet it; collapse copies; rank the page."""
+        """One pass over every match to score it; then, on arrays, count and facet the
+        matches, collapse copies and rank the page."""
         table = self._state.facets
-        scored = _score_all(searcher, q, scope, priors(table, self.recency_weight, self.recency_half_life_days))
-        if not scored:
-            return _Results(0, [], table.count([]), table.timeline([]))
-        docnums = [-negdoc for _, negdoc in scored]
-        groups, others = stories.collapse(scored, docnums, table.stories) if collapse else (scored, {})
-        wanted = page * page_size
-        if sort == "relevance":
-            # Ties go to the earlier document (negated docnums sort that way).
-            ranked = heapq.nlargest(wanted, groups)
-        else:
-            published = table.published
-            undated = _NO_DATE if sort == "newest" else -_NO_DATE  # undated articles go last either way
-            ranked = sorted(groups, key=lambda g: (undated if published[-g[1]] is None else published[-g[1]], g[1]),
-                            reverse=(sort == "newest"))[:wanted]
-        page_hits = [(-negdoc, score, others.get(negdoc, ())) for score, negdoc in ranked[(page - 1) * page_size:wanted]]
+        docnums, scores = _score_all(searcher, q, scope, table.live)
+        if not len(docnums):
+            return _Results(0, [], table.count(docnums), table.timeline(docnums))
+        scores *= priors(table, self.recency_weight, self.recency_half_life_days)[docnums]
+        kept, copies = stories.collapse(scores, docnums, table.stories) if collapse else (None, stories.NO_COPIES)
+        groups, group_scores = (docnums, scores) if kept is None else (docnums[kept], scores[kept])
+        ranked = _ranked(groups, group_scores, table, sort, page * page_size)[(page - 1) * page_size:]
+        page_hits = [(docnum, score, copies.get(docnum))
+                     for docnum, score in zip(groups[ranked].tolist(), group_scores[ranked].tolist())]
         return _Results(total=len(groups), page_hits=page_hits, facets=table.count(docnums),
                         timeline=table.timeline(docnums))
 
@@ -286,7 +282,7 @@ class Engine:
         story = table.stories[docnum]
         found = searcher.more_like(docnum, DEFAULT_FIELD, text=text, top=limit + SIMILAR_SPARE, numterms=12)
         hits = [(hit.docnum, hit.score or 0.0) for hit in found
-                if hit.docnum != docnum and (story is None or table.stories[hit.docnum] != story)]
+                if hit.docnum != docnum and (story < 0 or table.stories[hit.docnum] != story)]
         return [self._hit(searcher, number, score, frozenset()) for number, score in hits[:limit]]
 
     @_one_at_a_time
@@ -321,10 +317,12 @@ class _Results:
 
 @dataclass
 class _Scope:
-    """Which documents may match: a set from filters and/or a date test (None: any)."""
+    """Which documents may match: a boolean mask over document numbers (None: any)."""
 
-    allowed: set[int] | None = None
-    date_check: object = None
+    mask: np.ndarray | None = None
+
+    def restrict_to(self, mask: np.ndarray) -> None:
+        self.mask = mask if self.mask is None else self.mask & mask
 
 
 def _standing(results: "_Results", fell_back: bool) -> tuple[int, int]:
@@ -334,44 +332,115 @@ def _standing(results: "_Results", fell_back: bool) -> tuple[int, int]:
     return (1 if fell_back else 2, results.total)
 
 
-def _score_all(searcher, q: Q.Query, scope: _Scope, prior: list[float] | None = None) -> list[tuple[float, int]]:
-    """``(score, -docnum)`` for every document matching ``q`` within ``scope``, scores times ``prior``.
-
-    Walking the matchers once gives the total, the facets and the ranking
-    together; Whoosh's collector would need a second pass for the count.
-    """
-    scored: list[tuple[float, int]] = []
-    add = scored.append
-    allowed, date_check = scope.allowed, scope.date_check
-    prior = prior or _Ones()
+def _score_all(searcher, q: Q.Query, scope: _Scope, live: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The document numbers matching ``q`` within ``scope`` (ascending) and their BM25F
+    scores; ``live`` marks the documents not deleted."""
+    if isinstance(q, Q.Every) and scope.mask is not None and live is not None:
+        # Browsing filters: every allowed live document, each scoring what Whoosh's Every gives (1).
+        docnums = np.flatnonzero(scope.mask & live)
+        return docnums, np.ones(len(docnums), dtype=np.float64)
+    found: list[int] = []
+    scored: list[float] = []
+    add, note = found.append, scored.append
+    allowed = scope.mask.tobytes() if scope.mask is not None else None  # bytes: the fastest test per match
     context = searcher.context()
+    whole: list[tuple[np.ndarray, np.ndarray]] = []  # segments scored at once (one or two words)
     for sub, offset in searcher.leaf_searchers():
+        segment_live = live[offset:offset + sub.reader().doc_count_all()] if live is not None else None
+        if segment_live is not None and (at_once := _scored_at_once(q, sub, context, segment_live)) is not None:
+            whole.append((at_once[0] + offset, at_once[1]))
+            continue
         matcher = q.matcher(sub, context)
         # This loop runs once per match: methods are bound once, and the
         # common unfiltered case has a loop of its own.
         is_active, current, score, advance = matcher.is_active, matcher.id, matcher.score, matcher.next
-        if allowed is None and date_check is None:
+        if allowed is None:
             while is_active():
-                docnum = current() + offset
-                add((score() * prior[docnum], -docnum))
+                add(current() + offset)
+                note(score())
                 advance()
             continue
         while is_active():
             docnum = current() + offset
-            if (allowed is None or docnum in allowed) and (date_check is None or date_check(docnum)):
-                add((score() * prior[docnum], -docnum))
+            if allowed[docnum]:
+                add(docnum)
+                note(score())
             advance()
-    return scored
+    docnums = np.concatenate([np.array(found, dtype=np.int64)] + [d for d, _ in whole])
+    scores = np.concatenate([np.array(scored, dtype=np.float64)] + [s for _, s in whole])
+    if whole:
+        order = np.argsort(docnums, kind="stable")
+        docnums, scores = docnums[order], scores[order]
+        if scope.mask is not None:
+            inside = scope.mask[docnums]
+            docnums, scores = docnums[inside], scores[inside]
+    return docnums, scores
 
 
-class _Ones:
-    """A prior of 1 for every document."""
+def _filter_mask(searcher, q: Q.Query, table) -> np.ndarray:
+    """The documents matching a filter of exact values (``querying.filter_query``): from the
+    facet table's arrays for terms and their ANDs and ORs, from Whoosh for anything else."""
+    if isinstance(q, Q.Term) and (mask := table.having(q.fieldname, q.text)) is not None:
+        return mask
+    if isinstance(q, (Q.And, Q.Or)) and q.subqueries:
+        masks = [_filter_mask(searcher, part, table) for part in q.subqueries]
+        return functools.reduce(np.logical_and if isinstance(q, Q.And) else np.logical_or, masks)
+    mask = np.zeros(table.size, dtype=bool)
+    mask[np.fromiter(searcher.docs_for_query(q), np.int64)] = True
+    return mask
 
-    def __getitem__(self, docnum: int) -> float:
-        return 1.0
+
+def _scored_at_once(q: Q.Query, sub, context, live: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """(docnums, scores) in one segment of a word, or of two words that must both
+    appear, from whole posting lists (``ranking.term_scores``); None for any other query.
+    ``live`` marks the segment's documents that are not deleted.
+
+    Two words only: Whoosh adds their scores (``a + b``), which is exact in any
+    order; for three, the order of its additions would have to be copied."""
+    plain = lambda part: isinstance(part, Q.Term) and part.boost == 1  # noqa: E731
+    if plain(q):
+        return _live_term_scores(q.matcher(sub, context), live)
+    if isinstance(q, Q.And) and q.boost == 1 and len(q.subqueries) == 2 and all(map(plain, q.subqueries)):
+        first, second = (_live_term_scores(part.matcher(sub, context), live) for part in q.subqueries)
+        if first is None or second is None:
+            return None
+        docnums, in_first, in_second = np.intersect1d(first[0], second[0], assume_unique=True, return_indices=True)
+        return docnums, first[1][in_first] + second[1][in_second]
+    return None
 
 
-_NO_DATE = -(2**63)
+def _live_term_scores(matcher, live: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """``term_scores`` of a term's matcher; in a segment with deletions Whoosh wraps the
+    postings in a ``FilterMatcher`` (its score is the child's times a boost of 1),
+    so the child's postings are read and the deleted documents dropped here."""
+    filtered = isinstance(matcher, FilterMatcher) and matcher.boost == 1
+    found = term_scores(matcher.child if filtered else matcher)
+    if found is None or not filtered:
+        return found
+    kept = live[found[0]]
+    return found[0][kept], found[1][kept]
+
+
+def _ranked(docnums: np.ndarray, scores: np.ndarray, table, sort: str, wanted: int) -> np.ndarray:
+    """Positions of the first ``wanted`` of ``docnums`` in ``sort`` order.
+
+    Relevance: highest score first, ties to the lower docnum. Newest: latest
+    first, ties to the lower docnum; oldest: earliest first, ties to the
+    higher docnum. Undated articles go last either way.
+    """
+    if sort == "relevance":
+        candidates = np.arange(len(scores))
+        if len(scores) > wanted:
+            threshold = np.partition(scores, len(scores) - wanted)[len(scores) - wanted]
+            candidates = np.flatnonzero(scores >= threshold)
+        return candidates[np.lexsort((docnums[candidates], -scores[candidates]))][:wanted]
+    undated = ~table.dated[docnums]
+    stamps = np.where(undated, 0, table.stamps[docnums])
+    if sort == "newest":
+        return np.lexsort((docnums, -stamps, undated))[:wanted]
+    return np.lexsort((-docnums, stamps, undated))[:wanted]
+
+
 SIMILAR_SPARE = 10  # extra candidates, so excluding copies still leaves enough
 RARE_WORD = 50  # a word seen fewer times than this may be a typo (archives have typos too)
 _WORD = re.compile(r"(?<![\w:*])[^\W\d_]{3,}(?![\w*:])")

@@ -39,7 +39,7 @@ from whoosh.codec.whoosh3 import W3Codec
 from whoosh.writing import SegmentWriter
 
 from .documents import DEFAULT_MAX_BYTES, ERROR, Problem, article_id, find_article_files, read_article
-from . import vocabulary
+from . import arrays, vocabulary
 from .schema import SCHEMA_VERSION, build_schema, index_fields
 from .store import GENERATION_PREFIX, IndexBusy, IndexHome, IndexProblem, read_json
 
@@ -292,6 +292,7 @@ def build(data: Path, home: IndexHome, *, workers: int | None = None, max_bytes:
                 "updated": None, "documents": report.documents,
                 "build_seconds": round(time.perf_counter() - started, 3),
             })
+            arrays.save_missing(gen)  # what searchers read at open, computed once here
             switch_to(home, gen)
         except BaseException:
             shutil.rmtree(gen, ignore_errors=True)

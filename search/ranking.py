@@ -5,30 +5,52 @@ normalisation of every document is computed once per segment and kept in
 a list, instead of reading each document's field length from disk for
 every match. Scores equal Whoosh's (to the last bit or two of rounding).
 One ``NewsBM25`` serves one searcher (``state.SearcherState`` makes both)
-and keeps the lists of that searcher's segments.
+and keeps the lists of that searcher's segments; given the segments' stored
+field lengths (``use_lengths``, from ``arrays``) it computes them with numpy.
+``priors`` are the per-document multipliers of the scores, as an array.
+
+``term_scores`` scores a whole posting list of one term at once, a block of
+postings at a time with numpy, where walking the matcher costs a few
+Python calls per posting; the scores are the bits ``score()`` would give.
 """
 
 from __future__ import annotations
 
+import numpy as np
 from whoosh import scoring
+from whoosh.codec.whoosh3 import W3LeafMatcher
 
 
 class NewsBM25(scoring.BM25F):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         # segment reader -> {(field, avgfl): norms}; the readers live as long as their searcher, as does this
-        self._norms: dict[object, dict[tuple[str, float], list[float]]] = {}
+        self._norms: dict[object, dict[tuple, list[float] | np.ndarray]] = {}
+        self._lengths: dict[object, tuple[str, np.ndarray]] = {}  # segment reader -> (field, stored lengths)
+
+    def use_lengths(self, reader, fieldname: str, lengths: np.ndarray) -> None:
+        """The field lengths of ``reader``'s documents, as ``doc_field_length(d, fieldname, 1) or 0`` reads them."""
+        self._lengths[reader] = (fieldname, lengths)
 
     def scorer(self, searcher, fieldname, text, qf=1):
         if not searcher.schema[fieldname].scorable:
             return scoring.WeightScorer.for_(searcher, fieldname, text)
-        return _CachedLengthScorer(searcher, fieldname, text, self.B, self.K1, qf=qf, norms=self.norms)
+        return _CachedLengthScorer(searcher, fieldname, text, self.B, self.K1, qf=qf, norms=self.norms,
+                                   norm_array=self.norm_array)
 
     def warm(self, searcher, fieldname: str) -> None:
         """Compute the length norms of every segment now rather than at the first query."""
         avgfl = searcher.avg_field_length(fieldname) or 1
         for sub, _ in searcher.leaf_searchers():
-            self.norms(sub, fieldname, avgfl)
+            self.norm_array(sub, fieldname, avgfl)
+
+    def norm_array(self, searcher, fieldname: str, avgfl: float) -> np.ndarray:
+        """``norms`` as a numpy array (made on first use, kept beside the list)."""
+        cache = self._norms.setdefault(searcher.reader(), {})
+        key = ("array", fieldname, avgfl)
+        if key not in cache:
+            cache[key] = np.array(self.norms(searcher, fieldname, avgfl), dtype=np.float64)
+        return cache[key]
 
     def norms(self, searcher, fieldname: str, avgfl: float) -> list[float]:
         """``K1 * (1 - B + B * length / avgfl)`` for every document of this (sub)searcher's segment."""
@@ -37,6 +59,11 @@ class NewsBM25(scoring.BM25F):
         key = (fieldname, avgfl)
         if key not in cache:
             B, K1 = self.B, self.K1
+            stored = self._lengths.get(reader)
+            if stored is not None and stored[0] == fieldname:
+                # The same operations in the same order as below, so the same bits.
+                cache[key] = (K1 * (1 - B + B * stored[1] / avgfl)).tolist()
+                return cache[key]
             length = reader.doc_field_length
             # Whoosh answers None, not the default, for a document whose field is
             # empty (an article of stop words only); such a document matches nothing.
@@ -46,20 +73,49 @@ class NewsBM25(scoring.BM25F):
 
 
 class _CachedLengthScorer(scoring.BM25FScorer):
-    def __init__(self, searcher, fieldname, text, B, K1, qf=1, *, norms):
+    def __init__(self, searcher, fieldname, text, B, K1, qf=1, *, norms, norm_array):
         super().__init__(searcher, fieldname, text, B, K1, qf=qf)
         self._norms = norms(searcher, fieldname, self.avgfl)
+        self._norm_array = lambda: norm_array(searcher, fieldname, self.avgfl)
+
+    def scores(self, ids: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        """``score`` of every posting at once: the same operations in the same order."""
+        return self.idf * weights * (self.K1 + 1) / (weights + self._norm_array()[ids])
 
     def score(self, matcher) -> float:
         weight = matcher.weight()
         return self.idf * weight * (self.K1 + 1) / (weight + self._norms[matcher.id()])
 
 
+def term_scores(matcher) -> tuple[np.ndarray, np.ndarray] | None:
+    """(segment docnums, scores) of every posting of a one-term ``matcher`` fresh from
+    ``Term.matcher``, or None when it is not a plain posting list scored by ``NewsBM25``
+    (postings filtered for deletions, inlined, or another scorer): walk it then.
+
+    Reads the posting blocks through ``W3LeafMatcher``'s private block
+    attributes (``_read_ids``/``_ids``, ``_read_weights``/``_weights``,
+    ``_next_block``), used here and nowhere else; checked against whoosh3 3.54.0.
+    """
+    if type(matcher) is not W3LeafMatcher or not isinstance(matcher.scorer, _CachedLengthScorer):
+        return None
+    ids, weights = [], []
+    while matcher.is_active():
+        matcher._read_ids()
+        matcher._read_weights()
+        ids.append(np.asarray(matcher._ids[matcher._i:], dtype=np.int64))
+        weights.append(np.asarray(matcher._weights[matcher._i:], dtype=np.float64))
+        matcher._next_block()
+    if not ids:
+        return np.zeros(0, np.int64), np.zeros(0, np.float64)
+    docnums, weights = np.concatenate(ids), np.concatenate(weights)
+    return docnums, matcher.scorer.scores(docnums, weights)
+
+
 DAY_MICROSECONDS = 86_400 * 1_000_000
 TIE_BREAK = 0.001  # quality and heat only separate otherwise equal scores
 
 
-def priors(table, weight: float, half_life_days: float) -> list[float]:
+def priors(table, weight: float, half_life_days: float) -> np.ndarray:
     """Per-document score multipliers: a gentle boost for recent articles, and
     ``quality``/``heat`` as tie-breakers.
 
@@ -71,17 +127,27 @@ def priors(table, weight: float, half_life_days: float) -> list[float]:
     key = ("priors", weight, half_life_days)
     if key in table.cache:
         return table.cache[key]
-    dated = [stamp for stamp in table.published if stamp is not None]
-    newest = max(dated) if dated else 0
+    dated = table.dated
+    newest = int(table.stamps[dated].max()) if dated.any() else 0
     half_life = max(half_life_days, 0.01) * DAY_MICROSECONDS
-    top_quality = max((q for q in table.quality if q), default=0) or 1
-    top_heat = max((h for h in table.heat if h), default=0) or 1
-    result = []
-    for stamp, quality, heat in zip(table.published, table.quality, table.heat):
-        prior = 1.0
-        if weight and stamp is not None:
-            prior += weight * 0.5 ** ((newest - stamp) / half_life)
-        prior += TIE_BREAK * (max(quality or 0, 0) / top_quality + max(heat or 0, 0) / top_heat)
-        result.append(prior)
+    result = np.ones(len(dated), dtype=np.float64)
+    if weight:
+        ages = (newest - table.stamps[dated]) / half_life
+        result[dated] += weight * _halvings(ages)
+    result += TIE_BREAK * (_share(table.quality) + _share(table.heat))
     table.cache[key] = result
     return result
+
+
+def _halvings(ages: np.ndarray) -> np.ndarray:
+    """``0.5 ** age`` for each age, computed by the C library's ``pow`` as Python's float power is
+    (numpy's vectorised power may differ in the last bit, and scores must not)."""
+    return np.frompyfunc((0.5).__pow__, 1, 1)(ages).astype(np.float64) if len(ages) else ages
+
+
+def _share(values: np.ndarray) -> np.ndarray:
+    """``max(value, 0) / top`` (none counting 0), ``top`` the largest non-zero value, or 1."""
+    known = np.nan_to_num(values, nan=0.0)
+    nonzero = known[known != 0]
+    top = (float(nonzero.max()) if len(nonzero) else 0) or 1
+    return np.maximum(known, 0) / top

@@ -15,8 +15,10 @@ and hands it to whoever needs it):
 * ``labels(field)``: every value of an exact field (``topic``, ``source``,
   ``domain``...), read on first use, for ``querying`` and suggestions.
 
-The facets and norms are read when the state is made, so a request never
-waits for them; the vocabulary and labels when first asked for.
+The facets and norms are made when the state is made, so a request never
+waits for them, from the per-segment arrays stored with the index
+(``arrays``: memory-mapped, so this costs milliseconds); the vocabulary
+and labels when first asked for.
 """
 
 from __future__ import annotations
@@ -24,8 +26,9 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
-from whoosh import index as whoosh_index
+from whoosh.filedb.filestore import FileStorage
 
+from . import arrays
 from .facets import FacetTable
 from .ranking import NewsBM25
 from .schema import DEFAULT_FIELD
@@ -38,15 +41,20 @@ class SearcherState:
         self.searcher = searcher
         self.generation = generation
         self.weighting: NewsBM25 = searcher.weighting
-        self.facets = FacetTable(searcher)
-        self.facets.ids, self.facets.titles, self.facets.urls  # noqa: B018 - columns results read for story copies
+        segments = arrays.for_searcher(searcher, generation)
+        self.facets = FacetTable(searcher, segments)
+        for (sub, _), (stored, _) in zip(searcher.leaf_searchers(), segments):
+            self.weighting.use_lengths(sub.reader(), DEFAULT_FIELD, stored.length)
         self.weighting.warm(searcher, DEFAULT_FIELD)
         self._labels: dict[str, list[str]] = {}
 
     @classmethod
     def open(cls, generation: Path) -> "SearcherState":
         """A new searcher on the index in ``generation``, with its state."""
-        searcher = whoosh_index.open_dir(str(generation)).searcher(weighting=NewsBM25())
+        # Without mmap, Whoosh reads a compound segment through the file; with
+        # it, it copies the whole segment into memory at every open.
+        storage = FileStorage(str(generation), supports_mmap=False)
+        searcher = storage.open_index().searcher(weighting=NewsBM25())
         return cls(searcher, generation)
 
     @functools.cached_property

@@ -2,8 +2,8 @@
 
 ``story_key`` (at index time) reduces a title to its sorted set of index
 terms (given by the indexer, which has just computed them), so "U.S. stocks fall" and "Stocks fall in U.S." or a copy with
-different punctuation share a key. ``story_ids`` (once per searcher)
-numbers the stories: articles with one key, split wherever consecutive
+different punctuation share a key. ``story_ids`` (once per searcher, on
+arrays) numbers the stories: articles with one key, split wherever consecutive
 copies are more than ``WINDOW_DAYS`` apart -- a weekly "COCOA REVIEW" is a
 new story each week. ``collapse`` (per search) keeps the best-scoring copy
 of each story among the matches, remembering the others.
@@ -11,9 +11,7 @@ of each story among the matches, remembering the others.
 
 from __future__ import annotations
 
-import operator
-from collections import Counter
-from itertools import compress
+import numpy as np
 
 
 WINDOW_DAYS = 3
@@ -27,56 +25,64 @@ def story_key(title_terms) -> str | None:
     return " ".join(terms) if len(terms) >= MIN_KEY_TERMS else None
 
 
-def story_ids(keys: list[str | None], published: list) -> list[int | None]:
+def story_ids(keys: np.ndarray, stamps: np.ndarray, dated: np.ndarray) -> np.ndarray:
     """Per document, the number of the story it belongs to, for documents that
-    share their story with another copy (None for the rest). Copies with one
-    key are split where consecutive copies are more than ``WINDOW_DAYS``
-    apart; undated copies of a key are one story. Made once per searcher."""
-    by_key: dict[str, list[int]] = {}
-    for docnum, key in enumerate(keys):
-        if key is not None:
-            by_key.setdefault(key, []).append(docnum)
-    ids: list[int | None] = [None] * len(keys)
-    window = WINDOW_DAYS * _DAY
-    story = 0
-    for docnums in by_key.values():
-        if len(docnums) < 2:
-            continue
-        undated = [d for d in docnums if published[d] is None]
-        dated = sorted((d for d in docnums if published[d] is not None), key=published.__getitem__)
-        previous = None
-        for docnum in dated:
-            if previous is None or published[docnum] - published[previous] > window:
-                story += 1
-            ids[docnum] = story
-            previous = docnum
-        story += 1
-        for docnum in undated:
-            ids[docnum] = story
-        story += 1
+    share their story key with another document (-1 for the rest). ``keys``
+    holds the story keys as numbers (``arrays.story_hash``; 0: none). Copies
+    with one key are split where consecutive copies are more than
+    ``WINDOW_DAYS`` apart; undated copies of a key are one story. Made once
+    per searcher, with one sort."""
+    ids = np.full(len(keys), -1, dtype=np.int64)
+    keyed = np.flatnonzero(keys)
+    if not len(keyed):
+        return ids
+    key, undated = keys[keyed], ~dated[keyed]
+    stamp = np.where(undated, 0, stamps[keyed])
+    order = np.lexsort((keyed, stamp, undated, key))  # by key, dated first, then by date
+    key, undated, stamp, keyed = key[order], undated[order], stamp[order], keyed[order]
+    new_key = np.r_[True, key[1:] != key[:-1]]
+    starts = np.flatnonzero(new_key)
+    shared = np.repeat(np.diff(np.r_[starts, len(key)]) > 1, np.diff(np.r_[starts, len(key)]))
+    gap = np.r_[0, np.diff(stamp)]
+    new_story = new_key | np.r_[True, undated[1:] != undated[:-1]] | (~undated & (gap > WINDOW_DAYS * _DAY))
+    number = np.cumsum(new_story)
+    ids[keyed[shared]] = number[shared]
     return ids
 
 
-def collapse(scored: list[tuple[float, int]], docnums: list[int],
-             ids: list[int | None]) -> tuple[list[tuple[float, int]], dict[int, list[int]]]:
-    """``(score, -docnum)`` matches -> (one per story, {-docnum of a story's best copy: other docnums}).
+class Copies:
+    """The other matching copies of each story's best copy (see ``collapse``)."""
 
-    Most matches are alone in their story, so the split uses C-level
-    map/compress and only stories with several matching copies are grouped.
+    def __init__(self, best: np.ndarray, members: np.ndarray, starts: np.ndarray):
+        self._group = dict(zip(best.tolist(), range(len(best))))
+        self._members, self._bounds = members, np.r_[starts, len(members)]
+
+    def get(self, docnum: int, default=()) -> list[int]:
+        group = self._group.get(docnum)
+        if group is None:
+            return list(default)
+        return self._members[self._bounds[group] + 1:self._bounds[group + 1]].tolist()
+
+
+NO_COPIES = Copies(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64))
+
+
+def collapse(scores: np.ndarray, docnums: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, Copies]:
+    """Matches (``scores`` of ``docnums``) -> (positions of the matches kept, one per story; their copies).
+
+    A story's best copy has the highest score, the lowest docnum among equal
+    scores; its ``Copies`` are the story's other matches in that order.
     """
-    stories = list(map(ids.__getitem__, docnums))
-    # Story numbers start at 1, so filter(None, ...) keeps articles that have copies at all.
-    repeated = {story for story, count in Counter(filter(None, stories)).items() if count > 1}
-    if not repeated:
-        return scored, {}
-    copied = list(map(repeated.__contains__, stories))
-    kept = list(compress(scored, map(operator.not_, copied)))
-    members: dict[int, list[tuple[float, int]]] = {}
-    for match, story in zip(compress(scored, copied), compress(stories, copied)):
-        members.setdefault(story, []).append(match)
-    others: dict[int, list[int]] = {}
-    for copies in members.values():
-        copies.sort(reverse=True)
-        kept.append(copies[0])
-        others[copies[0][1]] = [-negdoc for _, negdoc in copies[1:]]
-    return kept, others
+    stories = ids[docnums]
+    keyed = np.flatnonzero(stories >= 0)
+    found, where, counts = np.unique(stories[keyed], return_inverse=True, return_counts=True)
+    copied = keyed[counts[where] > 1]
+    if not len(copied):
+        return np.arange(len(docnums)), NO_COPIES
+    order = copied[np.lexsort((docnums[copied], -scores[copied], stories[copied]))]
+    story_of = stories[order]
+    starts = np.flatnonzero(np.r_[True, story_of[1:] != story_of[:-1]])
+    alone = np.ones(len(docnums), dtype=bool)
+    alone[copied] = False
+    kept = np.concatenate([np.flatnonzero(alone), order[starts]])
+    return kept, Copies(docnums[order[starts]], docnums[order], starts)
