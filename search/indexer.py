@@ -16,9 +16,9 @@ The moving parts:
   build leaves it untouched.
 * ``update`` compares the data folder with the manifest and re-indexes only
   what was added, changed or removed, in one Whoosh commit on the live
-  generation (Whoosh commits are atomic for readers too). Whoosh's merge
-  policy on commit only merges segments far smaller than a build's, so an
-  update never rewrites the build's segments.
+  generation (Whoosh commits are atomic for readers too). The commit merges
+  small segments of earlier updates as Whoosh does, never a big one
+  (``merge_small_segments``), so an update costs the same at any size.
 * ``writer_lock`` makes sure only one build or update runs at a time.
 * Every writer counts the words it indexes in a dict of its own (see
   ``analysis.index_terms``) and saves them as the ``vocabulary``.
@@ -41,7 +41,7 @@ from typing import Callable, Iterator
 from whoosh import index as whoosh_index
 from whoosh.util.filelock import FileLock
 from whoosh.codec.whoosh3 import W3Codec
-from whoosh.writing import SegmentWriter
+from whoosh.writing import MERGE_SMALL, SegmentWriter
 
 from .documents import DEFAULT_MAX_BYTES, ERROR, Problem, article_id, find_article_files, read_article
 from . import vocabulary
@@ -53,6 +53,7 @@ PARALLEL_THRESHOLD = 2000  # fewer files than this are indexed in-process
 # Files per segment of a build: a writer holds one segment's postings in memory
 # (a few hundred MB at this size), and a million articles make 16 segments.
 SEGMENT_FILES = 64_000
+UPDATE_MERGE_LIMIT = 2_000  # an update merges only segments with fewer documents than this
 
 
 def writer_options() -> dict:
@@ -423,6 +424,20 @@ def update(data: Path, home: IndexHome, *, max_bytes: int = DEFAULT_MAX_BYTES,
     return report
 
 
+def merge_small_segments(writer, segments: list) -> list:
+    """Whoosh's default merge policy (``MERGE_SMALL``) over the segments of
+    fewer than ``UPDATE_MERGE_LIMIT`` documents; the others stay as they are.
+
+    Over many segments of equal size (a build's), ``MERGE_SMALL`` sometimes
+    merges everything up to its merge point, i.e. rewrites the whole index in
+    one update; this way the updates' own small segments are merged and the
+    build's never.
+    """
+    small = [segment for segment in segments if segment.doc_count_all() < UPDATE_MERGE_LIMIT]
+    kept = {id(segment) for segment in MERGE_SMALL(writer, small)}
+    return [segment for segment in segments if id(segment) in kept or segment.doc_count_all() >= UPDATE_MERGE_LIMIT]
+
+
 def _find_changes(data: Path, relpaths: list[str], manifest: dict) -> tuple[list[str], dict]:
     """Files whose mtime or size moved; ``touched`` are those whose content did not."""
     changed, touched = [], {}
@@ -473,7 +488,7 @@ def _apply_changes(gen: Path, data: Path, changed: list[str], removed: list[str]
         manifest.update(entries)
         report.updated = sum(1 for doc_id in entries if doc_id in previously)
         report.indexed = len(entries) - report.updated
-        writer.commit()
+        writer.commit(mergetype=merge_small_segments)
     except BaseException:
         writer.cancel()
         raise

@@ -298,6 +298,30 @@ def test_a_build_in_many_segments_answers_exactly_as_one_in_a_single_segment(tmp
     assert all(response["total"] for response in first)
 
 
+def test_updates_merge_their_own_small_segments_and_never_the_builds(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(indexer, "SEGMENT_FILES", 8)
+    monkeypatch.setattr(indexer, "UPDATE_MERGE_LIMIT", 5)  # build segments have 6 to 8 documents
+    data, home = tmp_path / "data", IndexHome(tmp_path / "index")
+    make_archive(data, 40)
+    build(data, home, workers=1)
+
+    def segments() -> dict[str, int]:
+        ix = whoosh_index.open_dir(str(home.require_current()))
+        return {segment.segment_id(): segment.doc_count_all() for segment in ix._segments()}
+
+    built = segments()
+    assert len(built) == 5 and min(built.values()) >= 5
+    counts = []
+    for number in range(8):
+        write_article(data / "2022/12", f"late-{number}", f"Late story {number}")
+        update(data, home)
+        now = segments()
+        assert set(built) <= set(now) and all(now[name] == count for name, count in built.items())
+        counts.append(len(now) - len(built))
+    assert counts[:4] == [1, 2, 3, 4] and max(counts) < 8  # Whoosh merged the updates' segments
+    assert search_for(Engine(home.path), "late story").total == 8
+
+
 def test_segment_runs_are_contiguous_even_and_bounded(monkeypatch) -> None:
     monkeypatch.setattr(indexer, "SEGMENT_FILES", 4)
     files = [f"{n:02d}.md" for n in range(10)]
