@@ -7,13 +7,18 @@ The moving parts:
   ``CURRENT`` names the live one. Reading them is ``store``'s job; making
   a new generation and switching ``CURRENT`` to it is this module's.
 * ``build`` writes a new generation beside the live one, using worker
-  processes that each read their share of the files and write one Whoosh
-  segment (``write_own_segment``), then switches ``CURRENT`` in one atomic
-  rename. A search running meanwhile keeps the old generation; a killed
+  processes that each read their share of the files and write it as Whoosh
+  segments of at most ``SEGMENT_FILES`` files each (``write_own_segment``,
+  with postings held by term, see ``postings``), then commits them all and
+  switches ``CURRENT`` in one atomic rename. Bounded segments keep a
+  writer's memory and its cost per article the same however big the
+  archive is. A search running meanwhile keeps the old generation; a killed
   build leaves it untouched.
 * ``update`` compares the data folder with the manifest and re-indexes only
   what was added, changed or removed, in one Whoosh commit on the live
-  generation (Whoosh commits are atomic for readers too).
+  generation (Whoosh commits are atomic for readers too). The commit merges
+  small segments of earlier updates as Whoosh does, never a big one
+  (``merge_small_segments``), so an update costs the same at any size.
 * ``writer_lock`` makes sure only one build or update runs at a time.
 * Every writer counts the words it indexes in a dict of its own (see
   ``analysis.index_terms``) and saves them as the ``vocabulary``.
@@ -36,14 +41,19 @@ from typing import Callable, Iterator
 from whoosh import index as whoosh_index
 from whoosh.util.filelock import FileLock
 from whoosh.codec.whoosh3 import W3Codec
-from whoosh.writing import SegmentWriter
+from whoosh.writing import MERGE_SMALL, SegmentWriter
 
 from .documents import DEFAULT_MAX_BYTES, ERROR, Problem, article_id, find_article_files, read_article
 from . import arrays, vocabulary
+from .postings import TermPostings
 from .schema import SCHEMA_VERSION, build_schema, index_fields
 from .store import GENERATION_PREFIX, IndexBusy, IndexHome, IndexProblem, read_json
 
 PARALLEL_THRESHOLD = 2000  # fewer files than this are indexed in-process
+# Files per segment of a build: a writer holds one segment's postings in memory
+# (a few hundred MB at this size), and a million articles make 16 segments.
+SEGMENT_FILES = 64_000
+UPDATE_MERGE_LIMIT = 2_000  # an update merges only segments with fewer documents than this
 
 
 def writer_options() -> dict:
@@ -51,9 +61,13 @@ def writer_options() -> dict:
 
     A large posting pool avoids spilling sorted runs to disk; uncompressed
     posting blocks build about 7% faster (and read a little faster) for an
-    index about a fifth larger.
+    index about a fifth larger. Segments are left as separate files, not
+    assembled into one compound file: assembling copies every segment once
+    more, and Whoosh reads a file of a compound segment by copying it into
+    memory (``BufferFile``), so an update's deletions read the whole index
+    (2.9 GB of memory for an update at 200,000 articles).
     """
-    return {"limitmb": 1024, "codec": W3Codec(compression=0)}
+    return {"limitmb": 1024, "codec": W3Codec(compression=0), "compound": False}
 
 Progress = Callable[[int, int], None]
 
@@ -163,9 +177,9 @@ def _announce(home: IndexHome, action: str) -> None:
 # ---------------------------------------------------------------- reading files
 
 
-def _stat(path: Path) -> list[int] | None:
+def _stat(path: Path | str) -> list[int] | None:
     try:
-        st = path.stat()
+        st = os.stat(path)
     except OSError:
         return None
     return [st.st_mtime_ns, st.st_size]
@@ -212,16 +226,18 @@ def write_own_segment(ix, fill: Callable[[SegmentWriter], bool]):
     """A new segment of ``ix`` filled by ``fill(writer)``, written but not
     committed, or None if ``fill`` answers False (nothing worth keeping).
 
-    The parallel build's workers write one segment each at the same time,
-    which Whoosh's write lock would forbid (``writer_lock`` keeps other
-    builds and updates out), and the parent commits them all at once
+    The parallel build's workers write segments at the same time, which
+    Whoosh's write lock would forbid (``writer_lock`` keeps other builds and
+    updates out), and the parent commits them all at once
     (``commit_segments``). Whoosh's own ``whoosh.multiproc`` writers work
     the same way, with two private means that are used here and nowhere
     else: ``_lk=False`` (do not take the write lock) and
     ``_finalize_segment()`` (finish the segment's files without a commit).
+    The writer's ``pool`` (its public attribute) is a ``TermPostings``.
     Checked against whoosh3 3.54.0.
     """
     writer = SegmentWriter(ix, _lk=False, **writer_options())
+    writer.pool = TermPostings()
     if not fill(writer):
         writer.cancel()
         return None
@@ -233,18 +249,39 @@ def commit_segments(ix, segments: list) -> None:
     ix.writer().commit(mergetype=lambda _writer, existing: list(existing) + segments)
 
 
+def _segment_runs(relpaths: list[str]) -> list[list[str]]:
+    """``relpaths`` in contiguous runs of about equal length, at most ``SEGMENT_FILES`` each."""
+    count = max(1, -(-len(relpaths) // SEGMENT_FILES))
+    bounds = [len(relpaths) * number // count for number in range(count + 1)]
+    return [relpaths[start:end] for start, end in zip(bounds, bounds[1:])]
+
+
+def _index_segments(gen: Path, data: Path, relpaths: list[str], max_bytes: int, tick,
+                    words: dict[str, int]) -> tuple[list, dict, list[Problem]]:
+    """Index ``relpaths`` into new segments of ``gen`` (written, not committed),
+    counting words in ``words``; returns (segments, manifest entries, problems)."""
+    ix = whoosh_index.open_dir(gen)
+    segments: list = []
+    manifest: dict[str, list] = {}
+    problems: list[Problem] = []
+    for run in _segment_runs(relpaths):
+        def fill(writer, run=run) -> bool:
+            entries, found = _index_files(writer, data, run, max_bytes, tick, words)
+            manifest.update(entries)
+            problems.extend(found)
+            return bool(entries)
+
+        segment = write_own_segment(ix, fill)
+        if segment is not None:
+            segments.append(segment)
+    return segments, manifest, problems
+
+
 def _index_share(gen: str, data: str, relpaths: list[str], max_bytes: int):
-    """Worker process: index one share of the files into one new segment."""
+    """Worker process: index one share of the files into new segments."""
     words: dict[str, int] = {}
-    indexed: list = []  # (manifest entries, problems), from fill
-
-    def fill(writer) -> bool:
-        indexed.extend(_index_files(writer, Path(data), relpaths, max_bytes, _worker_tick, words))
-        return bool(indexed[0])
-
-    segment = write_own_segment(whoosh_index.open_dir(gen), fill)
-    manifest, problems = indexed
-    return segment, manifest, problems, words if segment is not None else {}
+    segments, manifest, problems = _index_segments(Path(gen), Path(data), relpaths, max_bytes, _worker_tick, words)
+    return segments, manifest, problems, words if segments else {}
 
 
 def _shares(data: Path, relpaths: list[str], count: int) -> list[list[str]]:
@@ -315,10 +352,9 @@ def _build_into(gen: Path, data: Path, relpaths: list[str], workers: int | None,
             if progress:
                 progress(done[0], total)
 
-        writer = ix.writer(**writer_options())
         words: dict[str, int] = {}
-        manifest, problems = _index_files(writer, data, relpaths, max_bytes, tick, words)
-        writer.commit()
+        segments, manifest, problems = _index_segments(gen, data, relpaths, max_bytes, tick, words)
+        commit_segments(ix, segments)
         report.problems.extend(problems)
         vocabulary.save(gen, words)
         return manifest
@@ -340,9 +376,8 @@ def _build_parallel(ix, gen: Path, data: Path, relpaths: list[str], workers: int
             time.sleep(0.1)
         words: dict[str, int] = {}
         for result in pending:
-            segment, entries, problems, counts = result.get()
-            if segment is not None:
-                segments.append(segment)
+            share_segments, entries, problems, counts = result.get()
+            segments.extend(share_segments)
             manifest.update(entries)
             report.problems.extend(problems)
             vocabulary.merge(words, counts)
@@ -394,13 +429,27 @@ def update(data: Path, home: IndexHome, *, max_bytes: int = DEFAULT_MAX_BYTES,
     return report
 
 
+def merge_small_segments(writer, segments: list) -> list:
+    """Whoosh's default merge policy (``MERGE_SMALL``) over the segments of
+    fewer than ``UPDATE_MERGE_LIMIT`` documents; the others stay as they are.
+
+    Over many segments of equal size (a build's), ``MERGE_SMALL`` sometimes
+    merges everything up to its merge point, i.e. rewrites the whole index in
+    one update; this way the updates' own small segments are merged and the
+    build's never.
+    """
+    small = [segment for segment in segments if segment.doc_count_all() < UPDATE_MERGE_LIMIT]
+    kept = {id(segment) for segment in MERGE_SMALL(writer, small)}
+    return [segment for segment in segments if id(segment) in kept or segment.doc_count_all() >= UPDATE_MERGE_LIMIT]
+
+
 def _find_changes(data: Path, relpaths: list[str], manifest: dict) -> tuple[list[str], dict]:
     """Files whose mtime or size moved; ``touched`` are those whose content did not."""
     changed, touched = [], {}
     for relpath in relpaths:
         doc_id = article_id(relpath)
         known = manifest.get(doc_id)
-        stamp = _stat(data / relpath)
+        stamp = _stat(os.path.join(data, relpath))  # a million times: no Path objects
         if known and stamp == known[:2]:
             continue
         if known and stamp and _same_content(data / relpath, known[2]):
@@ -444,7 +493,7 @@ def _apply_changes(gen: Path, data: Path, changed: list[str], removed: list[str]
         manifest.update(entries)
         report.updated = sum(1 for doc_id in entries if doc_id in previously)
         report.indexed = len(entries) - report.updated
-        writer.commit()
+        writer.commit(mergetype=merge_small_segments)
     except BaseException:
         writer.cancel()
         raise

@@ -18,7 +18,7 @@ from whoosh import index as whoosh_index
 from search import indexer, vocabulary
 from search.engine import Engine
 
-from helpers import search_for
+from helpers import NOW, search_for
 from search.indexer import build, check, update, writer_lock
 from search.store import IndexBusy, IndexHome
 
@@ -265,6 +265,70 @@ def test_own_segments_are_written_without_the_write_lock_and_committed_at_once(t
     reader = ix.reader()
     assert {stored["id"] for stored in reader.all_stored_fields()} == {"a", "b", "c"}
     assert len(reader.leaf_readers()) == 2
+
+
+SAMPLE = Path(__file__).resolve().parent.parent / "data"
+SAMPLE_SEARCHES = [dict(text="oil prices"), dict(text="electric vehicles", page_size=50),
+                   dict(text="new", sort="newest", page_size=50), dict(text="ai", sort="oldest", collapse=False),
+                   dict(text='"electric vehicles"', topics=("Electric Vehicles",)),
+                   dict(text="market", since="2022-01", page_size=50),
+                   dict(text="econ*"), dict(text="bank OR energy -crude", page_size=50)]
+
+
+def answers(index: Path) -> list[dict]:
+    engine = Engine(index)
+    found = []
+    for options in SAMPLE_SEARCHES:
+        response = search_for(engine, now=NOW, **options).to_json()
+        response.pop("took_ms")
+        found.append(response)
+    return found
+
+
+def test_a_build_in_many_segments_answers_exactly_as_one_in_a_single_segment(tmp_path: Path, monkeypatch) -> None:
+    single = build(SAMPLE, IndexHome(tmp_path / "single"), workers=1)
+    monkeypatch.setattr(indexer, "SEGMENT_FILES", 8)
+    monkeypatch.setattr(indexer, "PARALLEL_THRESHOLD", 1)
+    split = build(SAMPLE, IndexHome(tmp_path / "split"), workers=2)
+    assert split.documents == single.documents > 40
+    segments = whoosh_index.open_dir(split.index).reader().leaf_readers()
+    assert len(segments) == 8 and all(reader.doc_count() <= 8 for reader, _ in segments)
+    first = answers(tmp_path / "single")
+    assert first == answers(tmp_path / "split")
+    assert all(response["total"] for response in first)
+
+
+def test_updates_merge_their_own_small_segments_and_never_the_builds(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(indexer, "SEGMENT_FILES", 8)
+    monkeypatch.setattr(indexer, "UPDATE_MERGE_LIMIT", 5)  # build segments have 6 to 8 documents
+    data, home = tmp_path / "data", IndexHome(tmp_path / "index")
+    make_archive(data, 40)
+    build(data, home, workers=1)
+
+    def segments() -> dict[str, int]:
+        ix = whoosh_index.open_dir(str(home.require_current()))
+        return {segment.segment_id(): segment.doc_count_all() for segment in ix._segments()}
+
+    built = segments()
+    assert len(built) == 5 and min(built.values()) >= 5
+    counts = []
+    for number in range(8):
+        write_article(data / "2022/12", f"late-{number}", f"Late story {number}")
+        update(data, home)
+        now = segments()
+        assert set(built) <= set(now) and all(now[name] == count for name, count in built.items())
+        counts.append(len(now) - len(built))
+    assert counts[:4] == [1, 2, 3, 4] and max(counts) < 8  # Whoosh merged the updates' segments
+    assert search_for(Engine(home.path), "late story").total == 8
+
+
+def test_segment_runs_are_contiguous_even_and_bounded(monkeypatch) -> None:
+    monkeypatch.setattr(indexer, "SEGMENT_FILES", 4)
+    files = [f"{n:02d}.md" for n in range(10)]
+    runs = indexer._segment_runs(files)
+    assert [len(run) for run in runs] == [3, 3, 4] and sum(runs, []) == files
+    assert indexer._segment_runs(files[:4]) == [files[:4]]
+    assert indexer._segment_runs([]) == [[]]
 
 
 def test_vocabulary_counts_belong_to_one_build(tmp_path: Path, monkeypatch) -> None:

@@ -114,7 +114,7 @@ def test_an_update_with_an_extreme_date_leaves_no_stray_segments(tmp_path):
     report = indexer.update(data, home)
     assert report.indexed == 1
     after = sorted(p.name for p in gen.iterdir())
-    assert len([n for n in after if n.endswith(".seg")]) == len([n for n in before if n.endswith(".seg")]) + 1
+    assert len([n for n in after if n.endswith(".trm")]) == len([n for n in before if n.endswith(".trm")]) + 1
 
 
 # ---------------------------------------------------------------- 3. fielded phrases beside other words
