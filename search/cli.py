@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -100,11 +101,50 @@ def _progress(as_json: bool):
     """A one-line progress display on a terminal; nothing otherwise."""
     if as_json or not sys.stderr.isatty():
         return None
+    return ProgressLine()
 
-    def show(done: int, total: int) -> None:
-        click.echo(f"\r  {done:,}/{total:,} files", nl=done >= total, err=True)
 
-    return show
+class ProgressLine:
+    """Shows the running phase on one line of stderr, with a count, a rate and
+    an ETA once the phase has run long enough to estimate them."""
+
+    def __init__(self, clock=time.monotonic) -> None:
+        self.clock, self.phase, self.started, self.shown = clock, "", 0.0, 0.0
+
+    def __call__(self, phase: str, done: int, total: int) -> None:
+        now = self.clock()
+        if phase != self.phase:
+            if self.phase:
+                click.echo(err=True)
+            self.phase, self.started, self.shown = phase, now, 0.0
+        elif now - self.shown < 0.25 and done < total:
+            return
+        self.shown = now
+        click.echo("\r\x1b[K" + self.line(done, total, now - self.started), nl=False, err=True)
+
+    def line(self, done: int, total: int, elapsed: float) -> str:
+        if not total:
+            return f"  {self.phase}..."
+        text = f"  {self.phase}: {done:,}/{total:,} ({100 * done // total}%)"
+        if elapsed >= 2 and 0 < done < total:
+            rate = done / elapsed
+            text += f", {rate:,.0f}/s, about {_duration((total - done) / rate)} left"
+        return text
+
+    def close(self) -> None:
+        if self.phase:
+            click.echo(err=True)
+
+
+def _duration(seconds: float) -> str:
+    seconds = round(seconds)
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes}m{seconds:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m"
 
 
 def _report(report: indexer.Report, as_json: bool, strict: bool) -> None:
@@ -137,12 +177,16 @@ def _print_report(report: indexer.Report) -> None:
 def _writer_command(run, as_json: bool, strict: bool) -> None:
     from . import indexer
 
+    progress = _progress(as_json)
     try:
-        report = run(_progress(as_json))
+        report = run(progress)
     except indexer.IndexBusy as exc:
         raise UsageProblem(str(exc)) from None
     except (indexer.IndexProblem, FileNotFoundError) as exc:
         raise UsageProblem(str(exc)) from None
+    finally:
+        if progress:
+            progress.close()
     _report(report, as_json, strict)
 
 

@@ -45,7 +45,7 @@ from whoosh.writing import MERGE_SMALL, SegmentWriter
 
 from .documents import DEFAULT_MAX_BYTES, ERROR, Problem, article_id, find_article_files, read_article
 from . import arrays, vocabulary
-from .postings import TermPostings
+from .postings import BuildSegmentWriter
 from .schema import SCHEMA_VERSION, build_schema, index_fields
 from .store import GENERATION_PREFIX, IndexBusy, IndexHome, IndexProblem, read_json
 
@@ -69,7 +69,8 @@ def writer_options() -> dict:
     """
     return {"limitmb": 1024, "codec": W3Codec(compression=0), "compound": False}
 
-Progress = Callable[[int, int], None]
+# progress(phase, done, total): called as each phase starts and as it goes; total 0 means unknown
+Progress = Callable[[str, int, int], None]
 
 
 @dataclass
@@ -87,6 +88,7 @@ class Report:
     documents: int = 0
     problems: list[Problem] = field(default_factory=list)
     seconds: float = 0.0
+    phases: dict[str, float] = field(default_factory=dict)  # seconds each phase took, in order
 
     @property
     def skipped(self) -> list[Problem]:
@@ -110,7 +112,30 @@ class Report:
             "skipped": [{"path": p.path, "reason": p.message} for p in self.skipped],
             "warnings": [{"path": p.path, "message": p.message} for p in self.warnings],
             "seconds": round(self.seconds, 3),
+            "phases": self.phases,
         }
+
+
+class Phases:
+    """Times the phases of a build, update or check into ``report.phases``
+    and tells ``progress`` which phase runs and how far it has got."""
+
+    def __init__(self, report: Report, progress: Progress | None) -> None:
+        self.report, self.progress, self.name = report, progress, ""
+
+    @contextmanager
+    def __call__(self, name: str, total: int = 0) -> Iterator["Phases"]:
+        self.name = name
+        started = time.perf_counter()
+        self.show(0, total)
+        try:
+            yield self
+        finally:
+            self.report.phases[name] = round(time.perf_counter() - started, 3)
+
+    def show(self, done: int, total: int) -> None:
+        if self.progress:
+            self.progress(self.name, done, total)
 
 
 # ---------------------------------------------------------------- the folder
@@ -233,11 +258,10 @@ def write_own_segment(ix, fill: Callable[[SegmentWriter], bool]):
     the same way, with two private means that are used here and nowhere
     else: ``_lk=False`` (do not take the write lock) and
     ``_finalize_segment()`` (finish the segment's files without a commit).
-    The writer's ``pool`` (its public attribute) is a ``TermPostings``.
+    The writer is a ``BuildSegmentWriter`` (see ``postings``).
     Checked against whoosh3 3.54.0.
     """
-    writer = SegmentWriter(ix, _lk=False, **writer_options())
-    writer.pool = TermPostings()
+    writer = BuildSegmentWriter(ix, _lk=False, **writer_options())
     if not fill(writer):
         writer.cancel()
         return None
@@ -249,11 +273,13 @@ def commit_segments(ix, segments: list) -> None:
     ix.writer().commit(mergetype=lambda _writer, existing: list(existing) + segments)
 
 
-def _segment_runs(relpaths: list[str]) -> list[list[str]]:
-    """``relpaths`` in contiguous runs of about equal length, at most ``SEGMENT_FILES`` each."""
+def _segment_runs(relpaths: list[str], multiple_of: int = 1) -> list[list[str]]:
+    """``relpaths`` in contiguous runs of about equal length, at most
+    ``SEGMENT_FILES`` each, as many as a multiple of ``multiple_of``."""
     count = max(1, -(-len(relpaths) // SEGMENT_FILES))
+    count = -(-count // multiple_of) * multiple_of
     bounds = [len(relpaths) * number // count for number in range(count + 1)]
-    return [relpaths[start:end] for start, end in zip(bounds, bounds[1:])]
+    return [relpaths[start:end] for start, end in zip(bounds, bounds[1:]) if end > start]
 
 
 def _index_segments(gen: Path, data: Path, relpaths: list[str], max_bytes: int, tick,
@@ -277,25 +303,11 @@ def _index_segments(gen: Path, data: Path, relpaths: list[str], max_bytes: int, 
     return segments, manifest, problems
 
 
-def _index_share(gen: str, data: str, relpaths: list[str], max_bytes: int):
-    """Worker process: index one share of the files into new segments."""
+def _index_run(number: int, gen: str, data: str, relpaths: list[str], max_bytes: int):
+    """Worker process: index one run of files into (at most) one new segment."""
     words: dict[str, int] = {}
     segments, manifest, problems = _index_segments(Path(gen), Path(data), relpaths, max_bytes, _worker_tick, words)
-    return segments, manifest, problems, words if segments else {}
-
-
-def _shares(data: Path, relpaths: list[str], count: int) -> list[list[str]]:
-    """Split into ``count`` contiguous runs of about equal bytes (files are date-sorted, so are segments)."""
-    sizes = [(_stat(data / r) or [0, 0])[1] + 512 for r in relpaths]
-    target = sum(sizes) / count
-    shares: list[list[str]] = [[]]
-    filled = 0.0
-    for relpath, size in zip(relpaths, sizes):
-        if filled >= target * len(shares) and len(shares) < count:
-            shares.append([])
-        shares[-1].append(relpath)
-        filled += size
-    return shares
+    return number, segments, manifest, problems, words if segments else {}
 
 
 def _start_method() -> multiprocessing.context.BaseContext:
@@ -314,23 +326,26 @@ def build(data: Path, home: IndexHome, *, workers: int | None = None, max_bytes:
     if not data.is_dir():
         raise FileNotFoundError(f"data folder {data} does not exist or is not a folder")
     report = Report("build", str(data), str(home.path))
+    phase = Phases(report, progress)
     with writer_lock(home):
         _announce(home, "build")
         drop_unfinished(home)
         gen = new_generation(home)
         try:
-            relpaths = find_article_files(data)
+            with phase("finding files"):
+                relpaths = find_article_files(data)
             report.files = len(relpaths)
-            manifest = _build_into(gen, data, relpaths, workers, max_bytes, progress, report)
+            manifest = _build_into(gen, data, relpaths, workers, max_bytes, phase, report)
             report.indexed = report.documents = len(manifest)
-            write_json(gen / "manifest.json", manifest)
-            write_json(gen / "meta.json", {
-                "schema_version": SCHEMA_VERSION, "data": str(data.resolve()), "built": now_iso(),
-                "updated": None, "documents": report.documents,
-                "build_seconds": round(time.perf_counter() - started, 3),
-            })
-            arrays.save_missing(gen)  # what searchers read at open, computed once here
-            switch_to(home, gen)
+            with phase("finishing"):
+                write_json(gen / "manifest.json", manifest)
+                write_json(gen / "meta.json", {
+                    "schema_version": SCHEMA_VERSION, "data": str(data.resolve()), "built": now_iso(),
+                    "updated": None, "documents": report.documents,
+                    "build_seconds": round(time.perf_counter() - started, 3),
+                })
+                arrays.save_missing(gen)  # what searchers read at open, computed once here
+                switch_to(home, gen)
         except BaseException:
             shutil.rmtree(gen, ignore_errors=True)
             raise
@@ -340,52 +355,54 @@ def build(data: Path, home: IndexHome, *, workers: int | None = None, max_bytes:
 
 
 def _build_into(gen: Path, data: Path, relpaths: list[str], workers: int | None, max_bytes: int,
-                progress: Progress | None, report: Report) -> dict:
+                phase: Phases, report: Report) -> dict:
     ix = whoosh_index.create_in(gen, build_schema())
     total = len(relpaths)
     workers = workers or (os.cpu_count() or 1)
+    words: dict[str, int] = {}
     if workers <= 1 or total < PARALLEL_THRESHOLD:
         done = [0]
 
         def tick(n: int) -> None:
             done[0] += n
-            if progress:
-                progress(done[0], total)
+            phase.show(done[0], total)
 
-        words: dict[str, int] = {}
-        segments, manifest, problems = _index_segments(gen, data, relpaths, max_bytes, tick, words)
-        commit_segments(ix, segments)
+        with phase("indexing", total):
+            segments, manifest, problems = _index_segments(gen, data, relpaths, max_bytes, tick, words)
         report.problems.extend(problems)
+    else:
+        segments, manifest = _build_parallel(gen, data, relpaths, workers, max_bytes, phase, report, words)
+    with phase("committing"):
+        commit_segments(ix, segments)
         vocabulary.save(gen, words)
-        return manifest
-    return _build_parallel(ix, gen, data, relpaths, workers, max_bytes, progress, report)
+    return manifest
 
 
-def _build_parallel(ix, gen: Path, data: Path, relpaths: list[str], workers: int, max_bytes: int,
-                    progress: Progress | None, report: Report) -> dict:
+def _build_parallel(gen: Path, data: Path, relpaths: list[str], workers: int, max_bytes: int,
+                    phase: Phases, report: Report, words: dict[str, int]) -> tuple[list, dict]:
+    """Workers take runs of files (a segment each) as they become free, so
+    they finish together; segments are committed in file (date) order."""
     context = _start_method()
     counter = context.Value("i", 0)
-    shares = _shares(data, relpaths, workers)
+    runs = _segment_runs(relpaths, multiple_of=workers)
     manifest: dict = {}
-    segments = []
-    with context.Pool(len(shares), initializer=_init_worker, initargs=(counter,)) as pool:
-        pending = [pool.apply_async(_index_share, (str(gen), str(data), share, max_bytes)) for share in shares]
-        while not all(p.ready() for p in pending):
-            if progress:
-                progress(counter.value, len(relpaths))
+    segments: dict[int, list] = {}
+    with phase("indexing", len(relpaths)), \
+            context.Pool(min(workers, len(runs)), initializer=_init_worker, initargs=(counter,)) as pool:
+        pending = [pool.apply_async(_index_run, (number, str(gen), str(data), run, max_bytes))
+                   for number, run in enumerate(runs)]
+        while pending:
+            phase.show(counter.value, len(relpaths))
+            for result in [p for p in pending if p.ready()]:
+                pending.remove(result)
+                number, run_segments, entries, problems, counts = result.get()
+                segments[number] = run_segments
+                manifest.update(entries)
+                report.problems.extend(problems)
+                vocabulary.merge(words, counts)
             time.sleep(0.1)
-        words: dict[str, int] = {}
-        for result in pending:
-            share_segments, entries, problems, counts = result.get()
-            segments.extend(share_segments)
-            manifest.update(entries)
-            report.problems.extend(problems)
-            vocabulary.merge(words, counts)
-    if progress:
-        progress(len(relpaths), len(relpaths))
-    commit_segments(ix, segments)
-    vocabulary.save(gen, words)
-    return manifest
+        phase.show(len(relpaths), len(relpaths))
+    return [segment for number in sorted(segments) for segment in segments[number]], manifest
 
 
 # ---------------------------------------------------------------- update
@@ -403,26 +420,32 @@ def update(data: Path, home: IndexHome, *, max_bytes: int = DEFAULT_MAX_BYTES,
         report.action = "update (no index yet: full build)"
         return report
     report = Report("update", str(data), str(home.path))
+    phase = Phases(report, progress)
     with writer_lock(home):
         _announce(home, "update")
         gen = home.require_current()
         meta = read_json(gen / "meta.json", {})
         if meta.get("schema_version") != SCHEMA_VERSION:
             raise IndexProblem(f"the index at {gen} was built by another version of newsearch; run 'newsearch index build'")
-        manifest: dict = read_json(gen / "manifest.json", {})
-        relpaths = find_article_files(data)
+        with phase("reading the manifest"):
+            manifest: dict = read_json(gen / "manifest.json", {})
+        with phase("finding files"):
+            relpaths = find_article_files(data)
         report.files = len(relpaths)
-        changed, touched = _find_changes(data, relpaths, manifest)
-        on_disk = {article_id(r) for r in relpaths}
-        removed = [doc_id for doc_id in manifest if doc_id not in on_disk]
-        _apply_changes(gen, data, changed, removed, manifest, max_bytes, report)
+        with phase("comparing files", len(relpaths)):
+            changed, touched = _find_changes(data, relpaths, manifest)
+            on_disk = {article_id(r) for r in relpaths}
+            removed = [doc_id for doc_id in manifest if doc_id not in on_disk]
+        with phase("indexing changes", len(changed) + len(removed)):
+            _apply_changes(gen, data, changed, removed, manifest, max_bytes, report)
         for doc_id, stamp in touched.items():
             manifest[doc_id][:2] = stamp
         report.unchanged = len(relpaths) - len(changed)
-        if changed or removed or touched:
-            write_json(gen / "manifest.json", manifest)
-        meta.update(updated=now_iso(), documents=len(manifest))
-        write_json(gen / "meta.json", meta)
+        with phase("finishing"):
+            if changed or removed or touched:
+                write_json(gen / "manifest.json", manifest)
+            meta.update(updated=now_iso(), documents=len(manifest))
+            write_json(gen / "meta.json", meta)
         report.documents = len(manifest)
         report.index = str(gen)
     report.seconds = time.perf_counter() - started
@@ -511,13 +534,16 @@ def check(data: Path, *, max_bytes: int = DEFAULT_MAX_BYTES, progress: Progress 
     if not data.is_dir():
         raise FileNotFoundError(f"data folder {data} does not exist or is not a folder")
     report = Report("check", str(data))
-    relpaths = find_article_files(data)
+    phase = Phases(report, progress)
+    with phase("finding files"):
+        relpaths = find_article_files(data)
     report.files = len(relpaths)
-    for number, relpath in enumerate(relpaths, 1):
-        article, problems = read_article(data, relpath, max_bytes)
-        report.problems.extend(problems)
-        report.indexed += article is not None
-        if progress and number % 200 == 0:
-            progress(number, len(relpaths))
+    with phase("reading files", len(relpaths)):
+        for number, relpath in enumerate(relpaths, 1):
+            article, problems = read_article(data, relpath, max_bytes)
+            report.problems.extend(problems)
+            report.indexed += article is not None
+            if number % 200 == 0:
+                phase.show(number, len(relpaths))
     report.seconds = time.perf_counter() - started
     return report

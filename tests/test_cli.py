@@ -476,3 +476,24 @@ def test_each_command_loads_only_what_it_needs(built):
     assert stages["evaluate"] == ["search.analysis", "search.baselines", "search.engine", "search.evaluation",
                                   "search.indexer", "whoosh", "yaml"]
     assert stages["every module"] == stages["evaluate"]  # no module of search/ imports web
+
+
+def test_the_progress_line_shows_each_phase_with_a_rate_and_time_left(capsys) -> None:
+    from search.cli import ProgressLine
+
+    now = [0.0]
+    line = ProgressLine(clock=lambda: now[0])
+    line("finding files", 0, 0)
+    line("indexing", 0, 1000)
+    now[0] = 10.0
+    line("indexing", 250, 1000)  # 25/s, 750 to go: 30 s
+    now[0] = 10.1
+    line("indexing", 260, 1000)  # too soon after the last one: not shown
+    now[0] = 100.0
+    line("committing", 0, 0)
+    line.close()
+    shown = capsys.readouterr().err
+    assert "finding files..." in shown
+    assert "indexing: 250/1,000 (25%), 25/s, about 30s left" in shown
+    assert "260/1,000" not in shown
+    assert shown.rstrip().endswith("committing...") and shown.endswith("\n")

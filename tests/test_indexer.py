@@ -328,7 +328,9 @@ def test_segment_runs_are_contiguous_even_and_bounded(monkeypatch) -> None:
     runs = indexer._segment_runs(files)
     assert [len(run) for run in runs] == [3, 3, 4] and sum(runs, []) == files
     assert indexer._segment_runs(files[:4]) == [files[:4]]
-    assert indexer._segment_runs([]) == [[]]
+    assert indexer._segment_runs([]) == []
+    assert [len(run) for run in indexer._segment_runs(files, multiple_of=2)] == [2, 3, 2, 3]  # two workers
+    assert [len(run) for run in indexer._segment_runs(files[:3], multiple_of=4)] == [1, 1, 1]
 
 
 def test_vocabulary_counts_belong_to_one_build(tmp_path: Path, monkeypatch) -> None:
@@ -343,3 +345,28 @@ def test_vocabulary_counts_belong_to_one_build(tmp_path: Path, monkeypatch) -> N
     single, parallel = (vocabulary.load_counts(home.require_current()) for home in homes)
     assert single == parallel and single["wind"] == 80  # in each title and excerpt
     assert "walrus" not in single  # nothing carried over from the build before
+
+
+def test_build_update_and_check_report_their_phases_as_they_go(archive: Path, tmp_path: Path) -> None:
+    seen: list[tuple[str, int, int]] = []
+    home = IndexHome(tmp_path / "index")
+    report = build(archive, home, progress=lambda *call: seen.append(call))
+    assert list(report.phases) == ["finding files", "indexing", "committing", "finishing"]
+    assert all(seconds >= 0 for seconds in report.phases.values()) and report.to_json()["phases"] == report.phases
+    assert [phase for phase, _, _ in seen if phase == "indexing"][:1] == ["indexing"]
+    assert ("indexing", 3, 3) in seen  # the last count of the indexing phase is the whole archive
+    write_article(archive / "2022/04", "new-story", "A new story")
+    report = update(archive, home, progress=lambda *call: seen.append(call))
+    assert list(report.phases) == ["reading the manifest", "finding files", "comparing files", "indexing changes",
+                                   "finishing"]
+    assert list(check(archive).phases) == ["finding files", "reading files"]
+
+
+def test_a_parallel_build_shows_the_workers_progress(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(indexer, "PARALLEL_THRESHOLD", 10)
+    make_archive(tmp_path / "data", 40)
+    seen: list[tuple[str, int, int]] = []
+    report = build(tmp_path / "data", IndexHome(tmp_path / "index"), workers=2,
+                   progress=lambda *call: seen.append(call))
+    assert list(report.phases) == ["finding files", "indexing", "committing", "finishing"] and report.indexed == 40
+    assert seen[-1][0] == "finishing" and ("indexing", 40, 40) in seen

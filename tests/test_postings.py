@@ -5,9 +5,9 @@ from __future__ import annotations
 import random
 
 from whoosh.filedb.filestore import RamStorage
-from whoosh.writing import PostingPool
+from whoosh.writing import PostingPool, SegmentWriter
 
-from search.postings import TermPostings
+from search.postings import BuildSegmentWriter, TermPostings
 
 
 def whoosh_pool(postings) -> list:
@@ -47,3 +47,45 @@ def test_postings_are_released_once_yielded() -> None:
     pool.add(("text", b"oil", 0, 1.0, b""))
     assert len(list(pool.iter_postings())) == 1
     assert list(pool.iter_postings()) == [] and pool.count == 0
+
+
+def segment_files(tmp_path, name: str, writer_class, documents: list[dict]) -> dict[str, bytes]:
+    """The files of one segment written by ``writer_class`` (as a build writes them), by extension."""
+    from whoosh import index as whoosh_index
+    from search.indexer import writer_options
+    from search.schema import build_schema
+
+    folder = tmp_path / name
+    folder.mkdir()
+    ix = whoosh_index.create_in(folder, build_schema())
+    writer = writer_class(ix, _lk=False, **writer_options())
+    if writer_class is SegmentWriter:
+        writer.pool = TermPostings()
+    for fields in documents:
+        writer.add_document(**fields)
+    segment = writer._finalize_segment()
+    prefix = f"MAIN_{segment.segid}"
+    return {name[len(prefix):]: ix.storage.open_file(name).read()
+            for name in ix.storage.list() if name.startswith(prefix)}
+
+
+def test_the_build_writer_writes_the_same_segment_files_as_whoosh(tmp_path) -> None:
+    from pathlib import Path
+    from search.documents import find_article_files, read_article
+    from search.schema import index_fields
+
+    data = Path(__file__).parent.parent / "data"
+    articles = [read_article(data, relpath)[0] for relpath in find_article_files(data)]
+    rng = random.Random(3)
+    documents = []
+    for number in range(700):  # common words get several blocks of postings, with varied lengths
+        fields = index_fields(rng.choice(articles))
+        fields["id"] = f"copy-{number}"
+        if number % 7 == 0:
+            fields["text"] = [(fields["title"], 4.0)]  # a short document
+        documents.append(fields)
+    ours = segment_files(tmp_path, "ours", BuildSegmentWriter, documents)
+    whoosh = segment_files(tmp_path, "whoosh", SegmentWriter, documents)
+    assert set(ours) == set(whoosh) and {".pst", ".trm"} <= set(ours)
+    for extension in whoosh:
+        assert ours[extension] == whoosh[extension], extension
