@@ -22,9 +22,13 @@ from __future__ import annotations
 from array import array
 from typing import Iterator
 
+import numpy as np
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN
 from whoosh.util.numeric import byte_to_length
 from whoosh.writing import SegmentWriter
+
+from . import termarrays
+from .schema import DEFAULT_FIELD
 
 Posting = tuple[str, bytes, int, float, "bytes | None"]
 
@@ -132,7 +136,8 @@ class BuildSegmentWriter(SegmentWriter):
     a third of the time. ``_flush_segment`` here fills each block of
     ``blocklimit`` postings from the term's arrays instead and leaves the
     writing of blocks, term infos and files to Whoosh; the files are
-    byte-identical (tests/test_postings.py). It relies on the block
+    byte-identical (tests/test_postings.py). The postings of the frequent
+    words of ``text`` are also saved as arrays (``termarrays``). It relies on the block
     attributes of whoosh3's ``W3PostingsWriter`` (checked against 3.54.0).
     """
 
@@ -177,6 +182,7 @@ class BuildSegmentWriter(SegmentWriter):
         self.perdocwriter.close()
         pdr = self.per_document_reader() if self.codec.length_stats else None
         fieldwriter = self.fieldwriter
+        frequent: list[tuple[bytes, array, array]] = []  # the scored field's frequent words, for termarrays
         try:
             for fieldname, terms in self.pool.sorted_terms():
                 lengths = _field_lengths(pdr, fieldname)
@@ -185,11 +191,18 @@ class BuildSegmentWriter(SegmentWriter):
                     fieldwriter.start_term(tbytes)
                     _fill_blocks(fieldwriter._postwriter, docnums, weights, values, lengths)
                     fieldwriter.finish_term()
+                    if fieldname == DEFAULT_FIELD and len(docnums) >= termarrays.FREQUENT:
+                        frequent.append((tbytes, docnums, weights))
                 fieldwriter.finish_field()
             fieldwriter.close()
         finally:
             if pdr:
                 pdr.close()
+        folder = getattr(self.storage, "folder", None)
+        if folder and frequent:
+            termarrays.save(termarrays.folder_for(folder, self.newsegment.segment_id()),
+                            [(term, np.frombuffer(docnums, np.uint32), np.asarray(weights, np.float32))
+                             for term, docnums, weights in frequent])
 
 
 def _field_lengths(pdr, fieldname: str) -> list | None:

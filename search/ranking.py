@@ -10,8 +10,10 @@ field lengths (``use_lengths``, from ``arrays``) it computes them with numpy.
 ``priors`` are the per-document multipliers of the scores, as an array.
 
 ``term_scores`` scores a whole posting list of one term at once, a block of
-postings at a time with numpy, where walking the matcher costs a few
-Python calls per posting; the scores are the bits ``score()`` would give.
+postings at a time with numpy (or, for a frequent word, straight from the
+arrays ``termarrays`` keeps: ``use_term_arrays``), where walking the
+matcher costs a few Python calls per posting; the scores are the bits
+``score()`` would give.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ import numpy as np
 from whoosh import scoring
 from whoosh.codec.whoosh3 import W3LeafMatcher
 
+from .termarrays import TermArrays
+
 
 class NewsBM25(scoring.BM25F):
     def __init__(self, *args, **kwargs):
@@ -27,16 +31,25 @@ class NewsBM25(scoring.BM25F):
         # segment reader -> {(field, avgfl): norms}; the readers live as long as their searcher, as does this
         self._norms: dict[object, dict[tuple, list[float] | np.ndarray]] = {}
         self._lengths: dict[object, tuple[str, np.ndarray]] = {}  # segment reader -> (field, stored lengths)
+        self._term_arrays: dict[object, tuple[str, TermArrays]] = {}  # segment reader -> (field, frequent words)
 
     def use_lengths(self, reader, fieldname: str, lengths: np.ndarray) -> None:
         """The field lengths of ``reader``'s documents, as ``doc_field_length(d, fieldname, 1) or 0`` reads them."""
         self._lengths[reader] = (fieldname, lengths)
 
+    def use_term_arrays(self, reader, fieldname: str, found: TermArrays) -> None:
+        """The posting lists of ``reader``'s frequent words of ``fieldname``, as ``termarrays`` saved them."""
+        self._term_arrays[reader] = (fieldname, found)
+
     def scorer(self, searcher, fieldname, text, qf=1):
         if not searcher.schema[fieldname].scorable:
             return scoring.WeightScorer.for_(searcher, fieldname, text)
-        return _CachedLengthScorer(searcher, fieldname, text, self.B, self.K1, qf=qf, norms=self.norms,
-                                   norm_array=self.norm_array)
+        scorer = _CachedLengthScorer(searcher, fieldname, text, self.B, self.K1, qf=qf, norms=self.norms,
+                                     norm_array=self.norm_array)
+        stored = self._term_arrays.get(searcher.reader())
+        if stored is not None and stored[0] == fieldname:
+            scorer.postings = stored[1].postings(text.encode("utf-8") if isinstance(text, str) else text)
+        return scorer
 
     def warm(self, searcher, fieldname: str) -> None:
         """Compute the length norms of every segment now rather than at the first query."""
@@ -73,6 +86,8 @@ class NewsBM25(scoring.BM25F):
 
 
 class _CachedLengthScorer(scoring.BM25FScorer):
+    postings: tuple[np.ndarray, np.ndarray] | None = None  # the term's (docnums, weights), if stored as arrays
+
     def __init__(self, searcher, fieldname, text, B, K1, qf=1, *, norms, norm_array):
         super().__init__(searcher, fieldname, text, B, K1, qf=qf)
         self._norms = norms(searcher, fieldname, self.avgfl)
@@ -95,9 +110,15 @@ def term_scores(matcher) -> tuple[np.ndarray, np.ndarray] | None:
     Reads the posting blocks through ``W3LeafMatcher``'s private block
     attributes (``_read_ids``/``_ids``, ``_read_weights``/``_weights``,
     ``_next_block``), used here and nowhere else; checked against whoosh3 3.54.0.
+    A frequent word's postings come from ``termarrays`` instead, when the
+    build saved them: the same numbers without decoding a block.
     """
     if type(matcher) is not W3LeafMatcher or not isinstance(matcher.scorer, _CachedLengthScorer):
         return None
+    if matcher.scorer.postings is not None:
+        docnums, weights = matcher.scorer.postings
+        docnums = docnums.astype(np.int64)
+        return docnums, matcher.scorer.scores(docnums, weights.astype(np.float64))
     ids, weights = [], []
     while matcher.is_active():
         matcher._read_ids()

@@ -8,7 +8,8 @@ and hands it to whoever needs it):
 
 * ``searcher``: the Whoosh searcher on ``generation`` (an ``IndexHome``
   generation folder), scored by ``weighting``;
-* ``weighting``: its ``NewsBM25``, with the length norms of its segments;
+* ``weighting``: its ``NewsBM25``, with the length norms of its segments
+  and the posting lists of their frequent words (``termarrays``);
 * ``facets``: the ``FacetTable`` (topics, providers, years, dates,
   stories, quality and heat per document; ids, titles and urls);
 * ``vocabulary``: the archive's words (``Vocabulary``), read on first use;
@@ -28,10 +29,11 @@ from pathlib import Path
 
 from whoosh.filedb.filestore import FileStorage
 
-from . import arrays
+from . import arrays, termarrays
 from .facets import FacetTable
 from .ranking import NewsBM25
 from .schema import DEFAULT_FIELD
+from .termarrays import TermArrays
 from .vocabulary import Vocabulary
 
 
@@ -45,6 +47,9 @@ class SearcherState:
         self.facets = FacetTable(searcher, segments)
         for (sub, _), (stored, _) in zip(searcher.leaf_searchers(), segments):
             self.weighting.use_lengths(sub.reader(), DEFAULT_FIELD, stored.length)
+            frequent = TermArrays.load(termarrays.folder_for(generation, sub.reader().segment().segment_id()))
+            if frequent is not None:
+                self.weighting.use_term_arrays(sub.reader(), DEFAULT_FIELD, frequent)
         self.weighting.warm(searcher, DEFAULT_FIELD)
         self._labels: dict[str, list[str]] = {}
 

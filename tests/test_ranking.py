@@ -77,3 +77,36 @@ def two_segments(tmp_path_factory):
 def test_news_bm25_scores_equal_whoosh_bm25f_across_segments(two_segments, text):
     # The length norms are kept per segment, each against the whole index's average length.
     assert_same_scores(two_segments, text)
+
+
+def test_frequent_words_read_from_term_arrays_score_exactly_as_from_their_blocks(tmp_path, monkeypatch):
+    import numpy as np
+    from whoosh.query import Term
+
+    from search import termarrays
+    from search.ranking import term_scores
+
+    monkeypatch.setattr(termarrays, "FREQUENT", 2)
+    build_index(write_archive(tmp_path / "data"), tmp_path / "index")
+    generation = IndexHome(tmp_path / "index").current()
+    assert (generation / termarrays.FOLDER).is_dir()
+    state = SearcherState.open(generation)
+    ix = whoosh_index.open_dir(str(generation))
+    compared = 0
+    try:
+        with ix.searcher(weighting=NewsBM25()) as plain:  # no term arrays: every posting list read from blocks
+            for (ours, _), (theirs, _) in zip(state.searcher.leaf_searchers(), plain.leaf_searchers()):
+                for word, info in ours.reader().iter_field("text"):
+                    matcher = Term("text", word).matcher(ours, state.searcher.context())
+                    assert (matcher.scorer.postings is not None) == (info.doc_frequency() >= 2)
+                    if matcher.scorer.postings is None:
+                        continue
+                    arrays_read = term_scores(matcher)
+                    blocks_read = term_scores(Term("text", word).matcher(theirs, plain.context()))
+                    assert np.array_equal(arrays_read[0], blocks_read[0])
+                    assert np.array_equal(arrays_read[1], blocks_read[1])  # bit for bit
+                    compared += 1
+    finally:
+        state.close()
+        ix.close()
+    assert compared >= 20, compared
