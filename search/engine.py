@@ -36,6 +36,7 @@ from whoosh import query as Q
 from whoosh.matching.wrappers import FilterMatcher
 
 from . import highlighting, stories, status, suggestions
+from .phrases import phrase_scores
 from .ranking import priors, term_scores
 from .schema import DEFAULT_FIELD
 from .analysis import STOP_WORDS, fold
@@ -391,21 +392,28 @@ def _filter_mask(searcher, q: Q.Query, table) -> np.ndarray:
 
 
 def _scored_at_once(q: Q.Query, sub, context, live: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-    """(docnums, scores) in one segment of a word, or of two words that must both
-    appear, from whole posting lists (``ranking.term_scores``); None for any other query.
-    ``live`` marks the segment's documents that are not deleted.
+    """(docnums, scores) in one segment of a word or a phrase, or of two of them that
+    must both appear, from whole posting lists (``ranking.term_scores``,
+    ``phrases.phrase_scores``); None for any other query. ``live`` marks the
+    segment's documents that are not deleted.
 
-    Two words only: Whoosh adds their scores (``a + b``), which is exact in any
+    Two parts only: Whoosh adds their scores (``a + b``), which is exact in any
     order; for three, the order of its additions would have to be copied."""
-    plain = lambda part: isinstance(part, Q.Term) and part.boost == 1  # noqa: E731
-    if plain(q):
-        return _live_term_scores(q.matcher(sub, context), live)
-    if isinstance(q, Q.And) and q.boost == 1 and len(q.subqueries) == 2 and all(map(plain, q.subqueries)):
-        first, second = (_live_term_scores(part.matcher(sub, context), live) for part in q.subqueries)
+    if isinstance(q, Q.And) and q.boost == 1 and len(q.subqueries) == 2:
+        first, second = (_part_scores(part, sub, context, live) for part in q.subqueries)
         if first is None or second is None:
             return None
         docnums, in_first, in_second = np.intersect1d(first[0], second[0], assume_unique=True, return_indices=True)
         return docnums, first[1][in_first] + second[1][in_second]
+    return _part_scores(q, sub, context, live)
+
+
+def _part_scores(q: Q.Query, sub, context, live: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    term_scores_of = lambda term: _live_term_scores(term.matcher(sub, context), live)  # noqa: E731
+    if isinstance(q, Q.Term) and q.boost == 1:
+        return term_scores_of(q)
+    if isinstance(q, Q.Phrase):
+        return phrase_scores(q, sub, context, term_scores_of)
     return None
 
 

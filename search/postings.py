@@ -28,7 +28,7 @@ from whoosh.util.numeric import byte_to_length
 from whoosh.writing import SegmentWriter
 
 from . import termarrays
-from .schema import DEFAULT_FIELD
+from .schema import DEFAULT_FIELD, encoder
 
 Posting = tuple[str, bytes, int, float, "bytes | None"]
 
@@ -82,46 +82,87 @@ class TermPostings:
         self.count += added
         return length
 
+    def add_positions(self, fieldname: str, docnum: int, items) -> int:
+        """Add one document's ``(text, freq, weight, positions)`` items of a field
+        (``WeightedText.index_positions``), positions kept as numbers until
+        ``sorted_terms`` encodes them; returns the sum of their freqs."""
+        terms = self._fields.get(fieldname)
+        if terms is None:
+            terms = self._fields[fieldname] = {}
+        length = added = 0
+        for tbytes, freq, weight, positions in items:
+            length += freq
+            added += 1
+            postings = terms.get(tbytes)
+            if postings is None:
+                terms[tbytes] = (array("I", (docnum,)), array("d", (weight,)), array("I", (freq,)), array("I", positions))
+            else:
+                docnums, weights, counts, located = postings
+                if docnum <= docnums[-1]:
+                    self._unordered.add((fieldname, tbytes))
+                docnums.append(docnum)
+                weights.append(weight)
+                counts.append(freq)
+                located.extend(positions)
+        self.count += added
+        return length
+
     def iter_postings(self) -> Iterator[Posting]:
-        """Every posting, sorted as Whoosh's pool sorts them; each term is
-        released once yielded, so memory falls while the segment is written."""
-        fields, self._fields = self._fields, {}
-        for fieldname in sorted(fields):
-            terms = fields.pop(fieldname)
-            for tbytes in sorted(terms):
-                docnums, weights, values = terms.pop(tbytes)
-                triples = zip(docnums, weights, values)
-                if (fieldname, tbytes) in self._unordered:
-                    triples = sorted(triples)
-                for docnum, weight, vbytes in triples:
+        """Every posting, sorted as Whoosh's pool sorts them (Whoosh's pool protocol,
+        for postings added with ``add``/``add_field``); each term is released once
+        yielded, so memory falls while the segment is written."""
+        for fieldname, terms in self.sorted_terms():
+            for tbytes, docnums, weights, values, _ in terms:
+                for docnum, weight, vbytes in zip(docnums, weights, values):
                     yield fieldname, tbytes, docnum, weight, vbytes
-        self._unordered.clear()
-        self.count = 0
 
     def cleanup(self) -> None:
         self._fields.clear()
         self._unordered.clear()
         self.count = 0
 
-    def sorted_terms(self) -> Iterator[tuple[str, Iterator[tuple[bytes, array, array, list]]]]:
-        """``(field, terms)`` in field order, each term ``(text, docnums, weights, values)``
-        in term order with its postings in document order; released as they go."""
+    def sorted_terms(self, schema=None) -> Iterator[tuple[str, Iterator[tuple]]]:
+        """``(field, terms)`` in field order, each term ``(text, docnums, weights,
+        values, located)`` in term order with its postings in document order,
+        ``values`` encoded; ``located`` is ``(counts, positions)`` for terms added
+        with ``add_positions`` (positions encoded with ``schema``'s format), else
+        None. Terms are released as they go."""
         fields, self._fields = self._fields, {}
         unordered, self._unordered = self._unordered, set()
         self.count = 0
         for fieldname in sorted(fields):
-            yield fieldname, self._field_terms(fieldname, fields.pop(fieldname), unordered)
+            field = schema[fieldname] if schema is not None and fieldname in schema else None
+            encode = encoder(field.format) if field is not None and hasattr(field, "index_positions") else None
+            yield fieldname, self._field_terms(fieldname, fields.pop(fieldname), unordered, encode)
 
     @staticmethod
-    def _field_terms(fieldname: str, terms: dict, unordered: set):
+    def _field_terms(fieldname: str, terms: dict, unordered: set, encode):
         for tbytes in sorted(terms):
-            docnums, weights, values = terms.pop(tbytes)
+            entry = terms.pop(tbytes)
+            located = None
+            if len(entry) == 4:
+                docnums, weights, counts, positions = entry
+                values = _encode_each(encode, counts, positions)
+                located = (counts, positions)
+            else:
+                docnums, weights, values = entry
             if (fieldname, tbytes) in unordered:
                 triples = sorted(zip(docnums, weights, values))
                 docnums = array("I", (t[0] for t in triples))
                 weights = array("d", (t[1] for t in triples))
                 values = [t[2] for t in triples]
-            yield tbytes, docnums, weights, values
+                located = None
+            yield tbytes, docnums, weights, values, located
+
+
+def _encode_each(encode, counts: array, positions: array) -> list[bytes]:
+    """Each posting's positions (``counts[i]`` of them, in turn) encoded by ``encode``."""
+    values = []
+    at = 0
+    for count in counts:
+        values.append(encode(positions[at:at + count]))
+        at += count
+    return values
 
 
 class BuildSegmentWriter(SegmentWriter):
@@ -165,7 +206,9 @@ class BuildSegmentWriter(SegmentWriter):
                 field = schema[fieldname]
                 length = 0
                 if field.indexed:
-                    length = self.pool.add_field(fieldname, docnum, field.index(value))
+                    index_positions = getattr(field, "index_positions", None)
+                    length = (self.pool.add_positions(fieldname, docnum, index_positions(value)) if index_positions
+                              else self.pool.add_field(fieldname, docnum, field.index(value)))
                     if not field.scorable:
                         length = 0
                 perdocwriter.add_field(fieldname, field, value if field.stored else None, length)
@@ -182,17 +225,17 @@ class BuildSegmentWriter(SegmentWriter):
         self.perdocwriter.close()
         pdr = self.per_document_reader() if self.codec.length_stats else None
         fieldwriter = self.fieldwriter
-        frequent: list[tuple[bytes, array, array]] = []  # the scored field's frequent words, for termarrays
+        frequent: list[tuple] = []  # the scored field's frequent words, for termarrays
         try:
-            for fieldname, terms in self.pool.sorted_terms():
+            for fieldname, terms in self.pool.sorted_terms(self.schema):
                 lengths = _field_lengths(pdr, fieldname)
                 fieldwriter.start_field(fieldname, self.schema[fieldname])
-                for tbytes, docnums, weights, values in terms:
+                for tbytes, docnums, weights, values, located in terms:
                     fieldwriter.start_term(tbytes)
                     _fill_blocks(fieldwriter._postwriter, docnums, weights, values, lengths)
                     fieldwriter.finish_term()
-                    if fieldname == DEFAULT_FIELD and len(docnums) >= termarrays.FREQUENT:
-                        frequent.append((tbytes, docnums, weights))
+                    if fieldname == DEFAULT_FIELD and located and len(docnums) >= termarrays.FREQUENT:
+                        frequent.append((tbytes, docnums, weights, located))
                 fieldwriter.finish_field()
             fieldwriter.close()
         finally:
@@ -200,9 +243,10 @@ class BuildSegmentWriter(SegmentWriter):
                 pdr.close()
         folder = getattr(self.storage, "folder", None)
         if folder and frequent:
-            termarrays.save(termarrays.folder_for(folder, self.newsegment.segment_id()),
-                            [(term, np.frombuffer(docnums, np.uint32), np.asarray(weights, np.float32))
-                             for term, docnums, weights in frequent])
+            termarrays.save(termarrays.folder_for(folder, self.newsegment.segment_id()), [
+                (term, termarrays.Stored(np.frombuffer(docnums, np.uint32), np.asarray(weights, np.float32),
+                                         np.frombuffer(counts, np.uint32), np.frombuffer(positions, np.uint32)))
+                for term, docnums, weights, (counts, positions) in frequent])
 
 
 def _field_lengths(pdr, fieldname: str) -> list | None:

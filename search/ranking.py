@@ -22,7 +22,7 @@ import numpy as np
 from whoosh import scoring
 from whoosh.codec.whoosh3 import W3LeafMatcher
 
-from .termarrays import TermArrays
+from .termarrays import Stored, TermArrays
 
 
 class NewsBM25(scoring.BM25F):
@@ -48,7 +48,7 @@ class NewsBM25(scoring.BM25F):
                                      norm_array=self.norm_array)
         stored = self._term_arrays.get(searcher.reader())
         if stored is not None and stored[0] == fieldname:
-            scorer.postings = stored[1].postings(text.encode("utf-8") if isinstance(text, str) else text)
+            scorer.stored = stored[1].stored(text.encode("utf-8") if isinstance(text, str) else text)
         return scorer
 
     def warm(self, searcher, fieldname: str) -> None:
@@ -86,7 +86,7 @@ class NewsBM25(scoring.BM25F):
 
 
 class _CachedLengthScorer(scoring.BM25FScorer):
-    postings: tuple[np.ndarray, np.ndarray] | None = None  # the term's (docnums, weights), if stored as arrays
+    stored: Stored | None = None  # the term's postings, if ``termarrays`` has them
 
     def __init__(self, searcher, fieldname, text, B, K1, qf=1, *, norms, norm_array):
         super().__init__(searcher, fieldname, text, B, K1, qf=qf)
@@ -115,10 +115,9 @@ def term_scores(matcher) -> tuple[np.ndarray, np.ndarray] | None:
     """
     if type(matcher) is not W3LeafMatcher or not isinstance(matcher.scorer, _CachedLengthScorer):
         return None
-    if matcher.scorer.postings is not None:
-        docnums, weights = matcher.scorer.postings
-        docnums = docnums.astype(np.int64)
-        return docnums, matcher.scorer.scores(docnums, weights.astype(np.float64))
+    if matcher.scorer.stored is not None:
+        docnums = matcher.scorer.stored.docs.astype(np.int64)
+        return docnums, matcher.scorer.scores(docnums, matcher.scorer.stored.weights.astype(np.float64))
     ids, weights = [], []
     while matcher.is_active():
         matcher._read_ids()

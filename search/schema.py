@@ -59,20 +59,34 @@ class WeightedText(NewsText):
     or the dict that function returns, when it was already computed."""
 
     def index(self, value, **kwargs):
+        encode = encoder(self.format)
+        for tbytes, freq, weight, positions in self.index_positions(value):
+            yield tbytes, freq, weight, encode(positions)
+
+    def index_positions(self, value):
+        """``index``, each term's positions given as a list rather than encoded
+        (the build writer encodes them when it writes the segment)."""
         if isinstance(value, str):  # plain text, e.g. from Whoosh's more-like-this
             value = [(value, 1.0)]
         found = value if isinstance(value, dict) else weighted_term_positions(value)
-        encode = self.format.encode
-        single = _SINGLE_POSITIONS
         for term, (positions, weight) in found.items():
-            if len(positions) == 1:
-                # Most terms occur once in an article: reuse the encoding of that one position.
-                vbytes = single.get(positions[0])
-                if vbytes is None:
-                    vbytes = single[positions[0]] = encode(positions)
-            else:
-                vbytes = encode(positions)
-            yield term.encode("utf-8"), len(positions), weight, vbytes
+            yield term.encode("utf-8"), len(positions), weight, positions
+
+
+def encoder(format_):
+    """``format_.encode`` of a positions list, reusing the encoding of a single position
+    (most terms occur once in an article)."""
+    encode, single = format_.encode, _SINGLE_POSITIONS
+
+    def encoded(positions) -> bytes:
+        if len(positions) != 1:
+            return encode(positions)
+        vbytes = single.get(positions[0])
+        if vbytes is None:
+            vbytes = single[positions[0]] = encode(positions)
+        return vbytes
+
+    return encoded
 
 
 _SINGLE_POSITIONS: dict[int, bytes] = {}

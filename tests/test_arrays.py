@@ -256,3 +256,33 @@ def test_filters_from_arrays_are_the_documents_whoosh_finds(engine, filters):
     mask = _filter_mask(state.searcher, q, state.facets)
     assert np.flatnonzero(mask).tolist() == sorted(state.searcher.docs_for_query(q))
     assert filters == dict(topics=["nope"]) or mask.any()
+
+
+PHRASES = [(["oil", "price"], 1), (["interest", "rate"], 1), (["bank", "rate"], 1), (["harbor", "report"], 1),
+           (["oil", "price", "bank"], 1), (["bank", "bank"], 1), (["rate", "interest"], 1), (["oil", "zzznothing"], 1),
+           (["oil", "rate"], 5), (["bank", "rate"], 3)]
+
+
+@pytest.mark.parametrize("frequent", [1, 1000])  # postings from termarrays, or all read from blocks
+@pytest.mark.parametrize("words, slop", PHRASES)
+def test_phrases_are_matched_at_once_as_whoosh_matches_them(tmp_path, monkeypatch, words, slop, frequent):
+    from search import termarrays
+
+    monkeypatch.setattr(termarrays, "FREQUENT", frequent)
+    data = write_archive(tmp_path / "data")
+    build_index(data, tmp_path / "index")
+    write_article(data, "2023/01/oil-again.md", title="Oil prices and bank rates", topics=["Energy"],
+                  published="2023-01-02T10:00:00Z", body="Oil price, bank rate. Rates of interest, bank bank.")
+    (data / "2020/04/crude-oil.md").unlink()  # deletions in the first segment
+    update(data, IndexHome(tmp_path / "index"))
+    state = SearcherState.open(IndexHome(tmp_path / "index").require_current())
+    try:
+        for q in (Q.Phrase("text", words, slop=slop), Q.And([Q.Phrase("text", words, slop=slop), Q.Term("text", "oil")])):
+            docnums, scores = _score_all(state.searcher, q, _Scope(), state.facets.live)
+            assert list(zip(docnums.tolist(), scores.tolist())) == _walked(state.searcher, q)
+            assert len(docnums) or "zzznothing" in words or isinstance(q, Q.And)
+        first = state.searcher.leaf_searchers()[0][0]
+        assert _scored_at_once(Q.Phrase("text", words, slop=slop), first, state.searcher.context(),
+                               state.facets.live[:first.reader().doc_count_all()]) is not None
+    finally:
+        state.close()
