@@ -22,6 +22,7 @@ Every index access goes through here, so the index can later be split
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import functools
 import os
@@ -392,20 +393,39 @@ def _filter_mask(searcher, q: Q.Query, table) -> np.ndarray:
 
 
 def _scored_at_once(q: Q.Query, sub, context, live: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-    """(docnums, scores) in one segment of a word or a phrase, or of two of them that
-    must both appear, from whole posting lists (``ranking.term_scores``,
+    """(docnums, scores) in one segment of a word or a phrase, or of several of them
+    that must all appear, from whole posting lists (``ranking.term_scores``,
     ``phrases.phrase_scores``); None for any other query. ``live`` marks the
-    segment's documents that are not deleted.
+    segment's documents that are not deleted."""
+    if not (isinstance(q, Q.And) and q.boost == 1 and q.subqueries):
+        return _part_scores(q, sub, context, live)
+    parts = [_part_scores(part, sub, context, live) for part in q.subqueries]
+    if any(part is None for part in parts):
+        return None
+    docnums = functools.reduce(lambda a, b: np.intersect1d(a, b, assume_unique=True), [found for found, _ in parts])
+    scores = [part_scores[np.searchsorted(found, docnums)] for found, part_scores in parts]
+    weights = [-part.estimate_size(sub.reader()) for part in q.subqueries]
+    total = _added_as_whoosh_adds(weights, scores)
+    return None if total is None else (docnums, total)
 
-    Two parts only: Whoosh adds their scores (``a + b``), which is exact in any
-    order; for three, the order of its additions would have to be copied."""
-    if isinstance(q, Q.And) and q.boost == 1 and len(q.subqueries) == 2:
-        first, second = (_part_scores(part, sub, context, live) for part in q.subqueries)
-        if first is None or second is None:
+
+def _added_as_whoosh_adds(weights: list[int], parts: list[np.ndarray]) -> np.ndarray | None:
+    """The parts' sum in the order Whoosh's ``And`` adds them: it nests its
+    intersection matchers as a Huffman tree of the parts' weights
+    (``make_weighted_tree``), and a sum of floats depends on that nesting
+    (``a + b`` does not depend on the order of the two). None if two weights tie,
+    where the nesting would depend on how Whoosh compares its matchers."""
+    pending = sorted(zip(weights, range(len(parts))))
+    if len(parts) > 2 and len({weight for weight, _ in pending}) < len(pending):
+        return None
+    pending = [(weight, parts[number]) for weight, number in pending]
+    while len(pending) > 1:
+        (first_weight, first), (second_weight, second) = pending.pop(0), pending.pop(0)
+        weight = first_weight + second_weight
+        if pending and any(weight == other for other, _ in pending):
             return None
-        docnums, in_first, in_second = np.intersect1d(first[0], second[0], assume_unique=True, return_indices=True)
-        return docnums, first[1][in_first] + second[1][in_second]
-    return _part_scores(q, sub, context, live)
+        bisect.insort(pending, (weight, first + second), key=lambda item: item[0])
+    return pending[0][1]
 
 
 def _part_scores(q: Q.Query, sub, context, live: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:

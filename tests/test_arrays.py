@@ -225,8 +225,10 @@ def _walked(searcher, q):
     return found
 
 
-@pytest.mark.parametrize("words", [["bank"], ["oil"], ["bank", "rate"], ["oil", "price"], ["zzznothing"]])
-def test_one_or_two_words_are_scored_at_once_to_the_same_bits(built, words):
+@pytest.mark.parametrize("words", [["bank"], ["oil"], ["bank", "rate"], ["oil", "price"], ["zzznothing"],
+                                   ["week", "traffic", "weather"], ["weather", "week", "traffic"],
+                                   ["week", "traffic", "weather", "harbor"]])
+def test_words_that_must_all_appear_are_scored_at_once_to_the_same_bits(built, words):
     data, index = built
     write_article(data, "2023/01/oil-again.md", title="Oil prices and bank rates", topics=["Energy"],
                   published="2023-01-02T10:00:00Z", body="Oil price, bank rate.")
@@ -242,8 +244,10 @@ def test_one_or_two_words_are_scored_at_once_to_the_same_bits(built, words):
         assert list(zip(docnums.tolist(), scores.tolist())) == _walked(state.searcher, q)
         first = state.searcher.leaf_searchers()[0][0]
         assert len(state.searcher.leaf_searchers()) == 2 and first.reader().has_deletions()
-        assert words == ["zzznothing"] or (len(docnums) and _scored_at_once(
-            q, first, state.searcher.context(), live[:first.reader().doc_count_all()]) is not None)
+        at_once = _scored_at_once(q, first, state.searcher.context(), live[:first.reader().doc_count_all()])
+        assert len(docnums) or words == ["zzznothing"]
+        # Three words or more are added in Whoosh's order, known unless their frequencies tie (as here for four).
+        assert (at_once is None) == (len(words) == 4 or words == ["zzznothing"])
     finally:
         state.close()
 
