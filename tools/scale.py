@@ -166,7 +166,7 @@ def measure_build(data: Path, index: Path, timeout: float) -> dict:
     return {"articles": summary["documents"], "build_s": seconds,
             "build_articles_per_s": summary["documents"] / seconds,
             "build_peak_rss_mb": memory.peak_sum_kb / 1024, "build_largest_process_mb": memory.largest_kb / 1024,
-            "build_processes": memory.most_processes}
+            "build_processes": memory.most_processes, "build_phases": summary.get("phases", {})}
 
 
 def measure_update(data: Path, index: Path) -> dict:
@@ -179,7 +179,8 @@ def measure_update(data: Path, index: Path) -> dict:
                            "--json"], capture_output=True, timeout=600, check=True)
     seconds = time.perf_counter() - started
     summary = json.loads(done.stdout)
-    return {"update_s": seconds, "update_counts": {key: summary[key] for key in ("indexed", "updated", "removed")}}
+    return {"update_s": seconds, "update_counts": {key: summary[key] for key in ("indexed", "updated", "removed")},
+            "update_phases": summary.get("phases", {})}
 
 
 def search_mix() -> list[dict]:
@@ -325,6 +326,11 @@ def print_rows(rows: list[dict]) -> None:
         shown = dict(row, archive=Path(row["archive"]).name)
         print("".join(f"{shown[key]:{'<' if key == 'archive' else '>'}{width}{spec}}"
                       for _, key, width, spec in COLUMNS))
+    for row in rows:
+        for action in ("build", "update"):
+            phases = row.get(f"{action}_phases") or {}
+            print(f"{Path(row['archive']).name} {action} phases: "
+                  + ", ".join(f"{name} {seconds:.2f} s" for name, seconds in phases.items()))
     for row in rows:
         if row["errors"]:
             print(f"{Path(row['archive']).name}: {row['errors']} failed searches, e.g. {row['error_examples'][0]}")
