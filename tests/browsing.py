@@ -39,14 +39,15 @@ def require_browser() -> None:
 
 
 @contextmanager
-def served(app):
-    """``app`` served by waitress (as ``newsearch serve`` does) on a free loopback port; yields its URL."""
-    import waitress.server
+def served(app, **options):
+    """``app`` served by waitress (as ``newsearch serve`` does, with ``web.serving``) on a free
+    loopback port; yields its URL. ``options`` go to waitress (e.g. ``max_request_header_size``)."""
+    from web.serving import create_server
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    server = waitress.server.create_server(app, host="127.0.0.1", port=port, threads=4)
+    server = create_server(app, host="127.0.0.1", port=port, threads=4, **options)
     threading.Thread(target=server.run, daemon=True).start()
     try:
         yield f"http://127.0.0.1:{port}"

@@ -385,6 +385,55 @@ def test_health(client, spec):
     assert_valid(spec, "Health", body)
 
 
+def _small_index(tmp_path):
+    """(data, index) of the helper articles, built in ``tmp_path``."""
+    from helpers import build_index, write_archive
+
+    data = write_archive(tmp_path / "data")
+    build_index(data, tmp_path / "index")
+    return data, tmp_path / "index"
+
+
+def _remove_term_files(index) -> list[str]:
+    """Delete the live generation's term dictionaries (a segment damaged on disk); their names."""
+    from search.store import IndexHome
+
+    removed = sorted(IndexHome(index).require_current().glob("*.trm"))
+    assert removed
+    for path in removed:
+        path.unlink()
+    return [path.name for path in removed]
+
+
+def test_health_is_503_with_the_reason_when_the_searcher_cannot_open(tmp_path, spec):
+    from web.security import security_headers
+
+    data, index = _small_index(tmp_path)
+    removed = _remove_term_files(index)
+    client = create_app(index, data).test_client()
+    response = client.get("/api/health")
+    error = api_error(response, 503)
+    assert "cannot be opened" in error["message"] and removed[0] in error["message"]
+    assert str(tmp_path) not in response.get_data(as_text=True)  # the file's name, not where it lives
+    assert_valid(spec, "Error", response.get_json())
+    for name, value in security_headers():
+        assert response.headers[name] == value
+    assert client.get("/api/search?q=bank").status_code >= 500  # what the health check warned about
+
+
+def test_health_notices_a_new_generation_that_cannot_open(tmp_path):
+    from helpers import build_index
+
+    data, index = _small_index(tmp_path)
+    client = create_app(index, data, engine=Engine(index, recheck_seconds=0)).test_client()
+    before = client.get("/api/health")
+    assert before.status_code == 200 and before.get_json()["status"] == "ok"
+    build_index(data, index)  # a new generation is swapped in...
+    _remove_term_files(index)  # ...and is damaged before the server opens it
+    after = client.get("/api/health")
+    assert "cannot be opened" in api_error(after, 503)["message"]
+
+
 @pytest.mark.parametrize("path", ["/api/nope", "/api/search/extra", "/api/articles/", "/api/"])
 def test_unknown_api_path_is_404_json(client, spec, path):
     response = client.get(path)

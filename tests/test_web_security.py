@@ -290,7 +290,7 @@ def test_unexpected_errors_render_a_500_page_without_traceback(broken, url):
     assert_security_headers(response)
 
 
-@pytest.mark.parametrize("url", ["/api/search?q=bank", f"/api/articles/{BOE}", "/api/health"])
+@pytest.mark.parametrize("url", ["/api/search?q=bank", f"/api/articles/{BOE}"])
 def test_unexpected_api_errors_are_500_json(broken, spec, url):
     response = broken.get(url)
     assert response.status_code == 500 and response.mimetype == "application/json"
@@ -304,3 +304,205 @@ def test_landing_page_survives_a_broken_engine(broken):
     response = broken.get("/")
     assert response.status_code == 200
     assert SECRET not in response.get_data(as_text=True)
+
+
+def test_health_of_a_broken_engine_is_503_without_its_details(broken, spec):
+    response = broken.get("/api/health")
+    assert response.status_code == 503 and response.mimetype == "application/json"
+    assert "RuntimeError" in response.get_json()["error"]["message"]
+    assert SECRET not in response.get_data(as_text=True)
+    assert_valid(spec, "Error", response.get_json())
+    assert_security_headers(response)
+
+
+# ---------------------------------------------------------------- hosts and absolute URLs come from configuration
+
+BASE = "https://news.example.org/search"
+HOSTILE_HOSTS = ["evil.test", "evil.test:8000", "localhost.evil.test", "localhost\r\nX-Injected: 1",
+                 "localhost\r\n", "local host", "[::2]:8000", ".localhost", "", "localhost/../x", "127.0.0.1@evil.test"]
+ABSOLUTE_URL_PAGES = ["/feed?q=bank", "/opensearch.xml", "/api/openapi.json"]
+
+
+def absolute_urls(response) -> list[str]:
+    """Every absolute URL in a feed, an OpenSearch description or the OpenAPI servers."""
+    if response.mimetype == "application/json":
+        return [server["url"] for server in response.get_json()["servers"]]
+    root = ET.fromstring(response.data)
+    found = []
+    for element in root.iter():
+        found += [value for name, value in element.attrib.items() if name in ("href", "template")]
+        if element.text and element.text.strip().startswith("http"):
+            found.append(element.text.strip())
+    return [url for url in found if url.startswith(("http://", "https://")) and "example.test/" not in url]  # not articles' own
+
+
+@pytest.fixture(scope="module")
+def configured(web_archive):
+    data, index = web_archive
+    return create_app(index, data, base_url=BASE + "/", trusted_hosts=["www.example.org, .example.net"])
+
+
+@pytest.mark.parametrize("host", HOSTILE_HOSTS)
+@pytest.mark.parametrize("url", ["/", "/?q=bank", "/api/search?q=bank", "/nope", "/api/nope"] + ABSOLUTE_URL_PAGES)
+def test_requests_for_other_hosts_are_400(client, host, url):
+    response = client.get(url, environ_overrides={"HTTP_HOST": host})  # headers= refuses CR/LF
+    assert response.status_code == 400, (host, url)
+    body = response.get_data(as_text=True)
+    assert "does not answer requests for that host" in body
+    assert "evil" not in body and "X-Injected" not in body and "\r" not in body
+    assert all("\r" not in v and "\n" not in v and "evil" not in v for _, v in response.headers.items())
+    assert_security_headers(response)
+    if url.startswith("/api/"):
+        assert response.get_json()["error"]["status"] == 400
+    else:
+        assert response.mimetype == "text/html" and "/" in [a.get("href") for a in page_of(response).find("a")]
+
+
+@pytest.mark.parametrize("host", ["localhost", "localhost:8000", "127.0.0.1:5000", "[::1]:8000", "LOCALHOST"])
+def test_local_names_are_answered_by_default(client, host):
+    response = client.get("/feed?q=bank", headers={"Host": host})
+    assert response.status_code == 200, host
+    urls = absolute_urls(response)
+    assert urls and all(u.startswith(f"http://{host.lower()}/") for u in urls), urls
+
+
+@pytest.mark.parametrize("url", ABSOLUTE_URL_PAGES)
+def test_absolute_urls_come_from_the_base_url(configured, url):
+    for host in ("localhost:8000", "www.example.org", "news.example.org", "a.b.example.net:8080"):
+        response = configured.test_client().get(url, headers={"Host": host})
+        assert response.status_code == 200, host
+        urls = absolute_urls(response)
+        assert urls and all(u == BASE or u.startswith(BASE + "/") or u.startswith(BASE + "?") for u in urls), urls
+
+
+def test_the_feed_links_through_the_base_url(configured):
+    root = ET.fromstring(configured.test_client().get("/feed?q=harbor&size=3", headers={"Host": "localhost"}).data)
+    links = {link.get("rel"): link.get("href") for link in root.findall(f"{ATOM}link")}
+    assert links["self"] == f"{BASE}/feed?q=harbor&size=3"
+    assert links["alternate"].startswith(f"{BASE}/?q=harbor")
+
+
+def test_the_feeds_self_link_keeps_odd_parameters_as_parameters(client):
+    response = client.get("/feed?q=bank&_external=0&_anchor=x%0D%0Ay&_scheme=javascript&topic=a&topic=b")
+    assert response.status_code == 200
+    root = ET.fromstring(response.data)
+    self_link = next(l.get("href") for l in root.findall(f"{ATOM}link") if l.get("rel") == "self")
+    assert self_link == ("http://localhost/feed?q=bank&_external=0&_anchor=x%0D%0Ay&_scheme=javascript"
+                         "&topic=a&topic=b")
+    assert b"\r" not in response.data and b"\n\n" not in response.data
+
+
+@pytest.mark.parametrize("host", ["evil.test", "example.net.evil.test", "example.org", "localhost\r\nX: 1"])
+def test_configured_hosts_only(configured, host):
+    assert configured.test_client().get("/", environ_overrides={"HTTP_HOST": host}).status_code == 400
+
+
+@pytest.mark.parametrize("base_url", ["ftp://example.org", "example.org", "https://", "https://a b.org",
+                                      "https://example.org/\r\nX: 1", "https://user@example.org",
+                                      "https://example.org/?q=1", "https://example.org/#top", "https://example.org:99999",
+                                      "https://example.org/<script>"])
+def test_a_bad_base_url_is_refused_with_a_reason(web_archive, base_url):
+    with pytest.raises(ValueError, match="base URL"):
+        create_app(web_archive[1], base_url=base_url)
+
+
+@pytest.mark.parametrize("name", ["evil!test", "a/b", "exa_mple.org", "[::1", "x" * 300, "\r\nX: 1", "::g"])
+def test_a_bad_trusted_host_is_refused_with_a_reason(web_archive, name):
+    with pytest.raises(ValueError, match="not a host name"):
+        create_app(web_archive[1], trusted_hosts=[name])
+
+
+def test_the_environment_configures_hosts_and_base_url(web_archive, monkeypatch):
+    monkeypatch.setenv("NEWSEARCH_BASE_URL", "http://search.example.org:8080")
+    monkeypatch.setenv("NEWSEARCH_TRUSTED_HOSTS", "a.example.org b.example.org,c.example.org")
+    client = create_app(web_archive[1], web_archive[0]).test_client()
+    for host in ("a.example.org", "b.example.org", "c.example.org:80", "search.example.org"):
+        assert client.get("/api/openapi.json", headers={"Host": host}).get_json()["servers"] == [
+            {"url": "http://search.example.org:8080"}], host
+    assert client.get("/", headers={"Host": "d.example.org"}).status_code == 400
+
+
+# ---------------------------------------------------------------- thumbnails: off unless asked for, and the CSP says so
+
+
+def test_no_image_from_another_site_by_default(client):
+    for url in ("/?q=bank", f"/article/{BOE}"):
+        response = client.get(url)
+        images = csp_directives(response.headers["Content-Security-Policy"])["img-src"]
+        assert images == ["'self'"]
+        page = page_of(response)
+        assert not [a for a in page.find("img") if not a.get("src", "").startswith("/")], url
+
+
+def test_thumbnails_on_request_widen_img_src(web_archive, monkeypatch):
+    monkeypatch.setenv("NEWSEARCH_THUMBNAILS", "1")
+    client = create_app(web_archive[1], web_archive[0]).test_client()
+    for url in ("/?q=bank", f"/article/{BOE}"):
+        response = client.get(url)
+        assert "https://img.test/boe.jpg" in [a.get("src") for a in page_of(response).find("img")], url
+        images = csp_directives(response.headers["Content-Security-Policy"])["img-src"]
+        assert set(images) == {"'self'", "https:", "http:"}
+    _, page = _html(client, f"/article/{HOSTILE_RAW}")  # a javascript: image is still never a source
+    assert not [a for a in page.find("img") if "javascript" in a.get("src", "")]
+    off = create_app(web_archive[1], web_archive[0], thumbnails=False).test_client()
+    assert not page_of(off.get("/?q=bank")).find("img")
+
+
+# ---------------------------------------------------------------- waitress's own replies carry the headers too
+
+
+def raw_exchange(url: str, request: bytes) -> tuple[int, dict[str, str]]:
+    """Send ``request`` as bytes to the server at ``url``; its status and headers (names lowercased)."""
+    import socket
+    from urllib.parse import urlsplit
+
+    address = urlsplit(url)
+    with socket.create_connection((address.hostname, address.port), timeout=10) as sock:
+        sock.sendall(request)
+        reply = b""
+        while b"\r\n\r\n" not in reply:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            reply += chunk
+    head = reply.split(b"\r\n\r\n", 1)[0].decode("latin-1").split("\r\n")
+    headers = {}
+    for line in head[1:]:
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    return int(head[0].split()[1]), headers
+
+
+@pytest.fixture(scope="module")
+def over_http(app):
+    from browsing import served
+
+    with served(app, max_request_header_size=4096, max_request_body_size=1024) as url:
+        yield url
+
+
+@pytest.mark.parametrize("request_bytes, status", [
+    (b"GET / HTTP/1.1\r\nHost: localhost\r\nno colon here\r\n\r\n", 400),  # waitress: malformed header
+    (b"GET / HTTP/1.1\r\nHost: localhost\r\nX-Big: " + b"a" * 8000 + b"\r\n\r\n", 431),  # waitress: headers too large
+    (b"POST /api/search HTTP/1.1\r\nHost: localhost\r\nContent-Length: 5000\r\n\r\n", 413),  # waitress: body too large
+    (b"GET / HTTP/1.1\r\nHost: evil.test\r\n\r\n", 400),  # the app: untrusted host
+    (b"GET /nope HTTP/1.1\r\nHost: localhost\r\n\r\n", 404),
+    (b"DELETE / HTTP/1.1\r\nHost: localhost\r\n\r\n", 405),
+    (b"GET /api/health HTTP/1.1\r\nHost: localhost\r\n\r\n", 200),
+    (b"GET /api/health HTTP/1.0\r\n\r\n", 200),  # no Host: the server's own name stands in
+    (b"GET /api/health HTTP/1.1\r\nHost: localhost\r\nHost: evil.test\r\n\r\n", 400),  # two Hosts
+])
+def test_every_reply_over_http_has_the_security_headers(over_http, request_bytes, status):
+    from web.security import security_headers
+
+    got, headers = raw_exchange(over_http, request_bytes)
+    assert got == status
+    for name, value in security_headers():
+        assert headers.get(name.lower()) == value, (status, name)
+
+
+def test_500_and_503_have_the_security_headers(broken, tmp_path):
+    assert_security_headers(broken.get("/?q=bank"))  # 500
+    response = create_app(tmp_path / "no-index").test_client().get("/?q=bank")
+    assert response.status_code == 503
+    assert_security_headers(response)

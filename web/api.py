@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, request
+from pathlib import Path
+
+from flask import Blueprint, current_app, jsonify, request
+from werkzeug.exceptions import ServiceUnavailable
 
 from .openapi import spec
+from search.store import NoIndex
 from search.suggestions import MAX_SUGGEST_CHARS
 
 from . import answers
 from .answers import engine
+from .hosts import site_root
 from .params import BadParams, parse_params
 
 blueprint = Blueprint("api", __name__, url_prefix="/api")
@@ -36,9 +41,25 @@ def suggest():
 
 @blueprint.route("/health")
 def health():
-    return jsonify(engine().health())
+    """Size and freshness of the index, from the searcher the searches use (opened or
+    reopened now if the index changed); 503 with the reason if it cannot be opened."""
+    try:
+        return jsonify(engine().health())
+    except NoIndex:
+        raise  # security's handler: 503 "No index yet"
+    except Exception as exc:
+        current_app.logger.exception("health: the index cannot be opened")
+        raise ServiceUnavailable(f"The search index cannot be opened: {_reason(exc)}. "
+                                 "The server log has the details.") from exc
+
+
+def _reason(exc: Exception) -> str:
+    """What went wrong, for a monitor: an OS error and the file's name (not its path), or the error's kind."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror + (f" ({Path(str(exc.filename)).name})" if exc.filename else "")
+    return type(exc).__name__
 
 
 @blueprint.route("/openapi.json")
 def openapi():
-    return jsonify(spec(request.host_url.rstrip("/")))
+    return jsonify(spec(site_root()))

@@ -225,8 +225,10 @@ def spec(server: str = "") -> dict:
             }},
             "/api/health": {"get": {
                 "summary": "Index size and freshness", "operationId": "health",
+                "description": "Opens the searcher the searches use (reopening it if the index changed).",
                 "responses": {"200": _json("Health", "The index is open"),
-                              "503": _json("Error", "There is no index yet")},
+                              "503": _json("Error", "There is no index yet, or it cannot be opened "
+                                                    "(the message says why)")},
             }},
         },
         "components": {"schemas": SCHEMAS},

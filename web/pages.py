@@ -36,6 +36,12 @@ def toggled(values: tuple[str, ...], value: str) -> tuple[str, ...]:
     return tuple(v for v in values if v != value) if value in values else values + (value,)
 
 
+@blueprint.app_template_filter()
+def thumbnail(url: str) -> str:
+    """``url`` as an image source if thumbnails are on (``THUMBNAILS``) and it is http(s); else ""."""
+    return presenting.safe_url(url) if current_app.config["THUMBNAILS"] else ""
+
+
 blueprint.add_app_template_filter(presenting.safe_url, "safe_url")
 blueprint.add_app_template_filter(presenting.highlighted, "highlighted")
 blueprint.add_app_template_filter(presenting.when, "when")
