@@ -286,24 +286,55 @@ def _engine_call(call):
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
 @click.option("--threads", type=click.IntRange(1, 64), default=8, show_default=True, help="Worker threads.")
-def serve(data: Path, index: Path, host: str, port: int, threads: int) -> None:
-    """Serve the search page and JSON API (building the index first if there is none)."""
-    import waitress
+@click.option("--base-url", envvar="NEWSEARCH_BASE_URL", show_envvar=True, metavar="URL",
+              callback=lambda ctx, param, value: _web_setting("parse_base_url", value) if value else None,
+              help="The site's public address (e.g. https://news.example.org): the feed, OpenSearch and "
+                   "OpenAPI links start with it, and its host is answered.")
+@click.option("--trusted-host", "trusted_hosts", multiple=True, envvar="NEWSEARCH_TRUSTED_HOSTS", show_envvar=True,
+              callback=lambda ctx, param, value: tuple(_web_setting("parse_host_names", value)),
+              metavar="NAME", help="Also answer requests for this host name (repeatable; .example.org for its "
+                                   "subdomains too). Always answered: localhost, 127.0.0.1, ::1 and --host.")
+@click.option("--thumbnails/--no-thumbnails", default=None, envvar="NEWSEARCH_THUMBNAILS", show_envvar=True,
+              help="Show article thumbnails, which browsers load from the publishers' sites  [default: off]")
+def serve(data: Path, index: Path, host: str, port: int, threads: int, base_url: str | None,
+          trusted_hosts: tuple[str, ...], thumbnails: bool | None) -> None:
+    """Serve the search page and JSON API (building the index first if there is none).
 
+    Only requests for the trusted host names are answered (others get 400),
+    so that no absolute link is made from a Host header a client chose."""
     from web import create_app
+    from web.serving import create_server
 
     from . import indexer
 
+    wildcard = host in ("", "0.0.0.0", "::")  # no name a client would use
+    if not wildcard:
+        trusted_hosts = (*trusted_hosts, *_web_setting("parse_host_names", [host]))
     if indexer.IndexHome(index).current() is None:
         click.echo(f"No index at {index}; building it from {data} first.")
         _writer_command(lambda progress: indexer.build(data, indexer.IndexHome(index), progress=progress),
                         as_json=False, strict=False)
     engine = _engine(index)
     documents = _engine_call(engine.warm)
-    app = create_app(index, data, engine=engine)
+    app = create_app(index, data, engine=engine, base_url=base_url, trusted_hosts=trusted_hosts, thumbnails=thumbnails)
+    server = create_server(app, host=host, port=port, threads=threads, ident="newsearch")
     shown = f"[{host}]" if ":" in host else host
-    click.echo(f"Serving {documents:,} articles at http://{shown}:{port}/  (Ctrl+C to stop)")
-    waitress.serve(app, host=host, port=port, threads=threads, ident="newsearch", _quiet=True)
+    click.echo(f"Serving {documents:,} articles at {app.config['BASE_URL'] or f'http://{shown}:{port}'}/  "
+               "(Ctrl+C to stop)")
+    click.echo("Answering requests for: " + ", ".join(app.config["NEWSEARCH_TRUSTED_HOSTS"]))
+    if wildcard and not (base_url or trusted_hosts):
+        click.echo("Requests for other names get 400: add --trusted-host NAME or --base-url URL.")
+    server.run()
+
+
+def _web_setting(parser: str, value):
+    """``value`` checked by ``web.hosts.<parser>``; a bad one is a usage error naming the option."""
+    from web import hosts
+
+    try:
+        return getattr(hosts, parser)(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
 
 
 # ---------------------------------------------------------------- search

@@ -413,10 +413,28 @@ def test_serve_builds_a_missing_index_then_serves(tmp_path):
         conn.request("GET", "/?q=bank")
         page = conn.getresponse()
         assert page.status == 200 and "Bank of England" in page.read().decode()
+        conn.request("GET", "/opensearch.xml", headers={"Host": "evil.test"})
+        refused = conn.getresponse()
+        assert refused.status == 400 and b"evil" not in refused.read()
+        assert refused.getheader("Content-Security-Policy")
     finally:
         server.terminate()
         output = server.communicate(timeout=10)[0]
     assert "building it" in output and f"http://127.0.0.1:{port}/" in output
+    assert "Answering requests for: localhost, 127.0.0.1, ::1" in output
+
+
+@pytest.mark.parametrize("args, env, message", [
+    (["--base-url", "ftp://example.org"], {}, "--base-url"),
+    (["--base-url", "https://example.org/?q=1"], {}, "query"),
+    ([], {"NEWSEARCH_BASE_URL": "example.org"}, "NEWSEARCH_BASE_URL"),
+    (["--trusted-host", "evil_host"], {}, "not a host name: 'evil_host'"),
+    ([], {"NEWSEARCH_TRUSTED_HOSTS": "good.example.org,bad host!"}, "not a host name: 'host!'"),
+])
+def test_serve_refuses_a_bad_base_url_or_host_before_starting(tmp_path, args, env, message):
+    result = run("serve", "--data", tmp_path / "data", "--index", tmp_path / "index", *args, env=env)
+    assert result.exit_code == 2 and message in result.output
+    assert not (tmp_path / "index").exists()  # refused before building or serving anything
 
 
 def test_the_max_size_default_is_the_readers_own():
