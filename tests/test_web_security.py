@@ -506,3 +506,21 @@ def test_500_and_503_have_the_security_headers(broken, tmp_path):
     response = create_app(tmp_path / "no-index").test_client().get("/?q=bank")
     assert response.status_code == 503
     assert_security_headers(response)
+
+
+def test_waitress_own_500_has_the_security_headers(web_archive):
+    """When the application fails outside Flask's handlers, waitress answers 500 itself."""
+    from browsing import served
+    from web.security import security_headers
+
+    app = create_app(web_archive[1], web_archive[0])
+
+    def failing(environ, start_response):
+        raise RuntimeError(SECRET)
+
+    app.wsgi_app = failing
+    with served(app) as url:
+        status, headers = raw_exchange(url, b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
+    assert status == 500
+    for name, value in security_headers():
+        assert headers.get(name.lower()) == value, name
