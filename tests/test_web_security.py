@@ -354,8 +354,11 @@ def test_requests_for_other_hosts_are_400(client, host, url):
     assert_security_headers(response)
     if url.startswith("/api/"):
         assert response.get_json()["error"]["status"] == 400
+        assert response.get_json()["error"]["title"] == "Unknown host"
     else:
-        assert response.mimetype == "text/html" and "/" in [a.get("href") for a in page_of(response).find("a")]
+        page = page_of(response)
+        assert response.mimetype == "text/html" and "/" in [a.get("href") for a in page.find("a")]
+        assert "Unknown host" in page.text and "search couldn" not in page.text
 
 
 @pytest.mark.parametrize("host", ["localhost", "localhost:8000", "127.0.0.1:5000", "[::1]:8000", "LOCALHOST"])

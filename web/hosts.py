@@ -43,6 +43,7 @@ _URL_PATH = re.compile(r"[A-Za-z0-9._~!$&'()*+,;=:@%/-]*")
 class UntrustedHost(BadRequest):
     """A request whose Host header is not one this server answers for."""
 
+    name = "Unknown host"  # the title of the error page and of the JSON error
     description = "This server does not answer requests for that host name."
 
 
