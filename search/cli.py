@@ -269,11 +269,11 @@ def _engine(index: Path):
 def _engine_call(call):
     """``call()``, with a missing index or an unusable option value as a usage error."""
     from .querying import QueryError
-    from .store import NoIndex
+    from .store import IndexUnreadable, NoIndex
 
     try:
         return call()
-    except (NoIndex, QueryError) as exc:
+    except (NoIndex, IndexUnreadable, QueryError) as exc:
         raise UsageProblem(str(exc)) from None
 
 

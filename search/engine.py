@@ -45,7 +45,7 @@ from .querying import LONG_QUERY_WORDS, Note, Synonyms, filter_query, loosen, pa
 from .request import SearchRequest
 from .results import SNIPPET_SOURCE_CHARS, Hit, SearchResponse, hit_of, iso_utc
 from .state import SearcherState
-from .store import IndexHome
+from .store import IndexHome, IndexUnreadable
 
 
 def _one_at_a_time(method):
@@ -102,7 +102,11 @@ class Engine:
                 # A new searcher rather than Searcher.refresh(), which closes
                 # the old one under requests still using it; the old one is
                 # left to the garbage collector.
-                self._install(SearcherState.open(gen))
+                try:
+                    self._install(SearcherState.open(gen))
+                except Exception as exc:
+                    self._checked = 0.0  # a generation that cannot open is tried, and reported, on every call
+                    raise IndexUnreadable(gen, exc) from exc
             return self._state
 
     def _install(self, state: SearcherState) -> None:

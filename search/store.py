@@ -37,6 +37,19 @@ class NoIndex(IndexProblem):
     pass
 
 
+class IndexUnreadable(IndexProblem):
+    """The live generation exists but cannot be opened (a damaged or missing file);
+    ``reason`` says what failed without the index's path."""
+
+    def __init__(self, generation: Path, error: Exception):
+        if isinstance(error, OSError) and error.strerror:
+            self.reason = error.strerror + (f" ({Path(str(error.filename)).name})" if error.filename else "")
+        else:
+            self.reason = type(error).__name__
+        super().__init__(f"the index at {generation} cannot be opened: {self.reason}; "
+                         "run 'newsearch index build' to rebuild it")
+
+
 class IndexHome:
     """The index folder and its generations."""
 

@@ -515,3 +515,17 @@ def test_the_progress_line_shows_each_phase_with_a_rate_and_time_left(capsys) ->
     assert "indexing: 250/1,000 (25%), 25/s, about 30s left" in shown
     assert "260/1,000" not in shown
     assert shown.rstrip().endswith("committing...") and shown.endswith("\n")
+
+
+def test_a_damaged_index_is_a_one_line_error_naming_the_file(tmp_path):
+    from search.store import IndexHome
+
+    data = write_archive(tmp_path / "data")
+    run("index", "build", "--data", data, "--index", tmp_path / "index")
+    damaged = sorted(IndexHome(tmp_path / "index").require_current().glob("*.trm"))[0]
+    damaged.unlink()
+    result = run("search", "oil", "--index", tmp_path / "index")
+    assert result.exit_code == 2
+    assert "cannot be opened" in result.stderr and damaged.name in result.stderr
+    assert "Traceback" not in result.output
+    assert [line for line in result.stderr.splitlines() if "cannot be opened" in line][0].startswith("Error: ")

@@ -425,13 +425,17 @@ def test_health_notices_a_new_generation_that_cannot_open(tmp_path):
     from helpers import build_index
 
     data, index = _small_index(tmp_path)
-    client = create_app(index, data, engine=Engine(index, recheck_seconds=0)).test_client()
+    engine = Engine(index, recheck_seconds=60)
+    client = create_app(index, data, engine=engine).test_client()
     before = client.get("/api/health")
     assert before.status_code == 200 and before.get_json()["status"] == "ok"
     build_index(data, index)  # a new generation is swapped in...
     _remove_term_files(index)  # ...and is damaged before the server opens it
-    after = client.get("/api/health")
-    assert "cannot be opened" in api_error(after, 503)["message"]
+    engine._checked = 0.0  # as when the re-check interval has passed
+    for _ in range(2):  # reported on every call, not only the first after the interval
+        after = client.get("/api/health")
+        assert "cannot be opened" in api_error(after, 503)["message"]
+    assert client.get("/api/search?q=bank").status_code == 503
 
 
 @pytest.mark.parametrize("path", ["/api/nope", "/api/search/extra", "/api/articles/", "/api/"])

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from flask import Blueprint, current_app, jsonify, request
 from werkzeug.exceptions import ServiceUnavailable
 
-from .openapi import spec
-from search.store import NoIndex
+from search.store import IndexUnreadable, NoIndex
 from search.suggestions import MAX_SUGGEST_CHARS
 
 from . import answers
 from .answers import engine
 from .hosts import site_root
+from .openapi import spec
 from .params import BadParams, parse_params
 
 blueprint = Blueprint("api", __name__, url_prefix="/api")
@@ -45,19 +43,12 @@ def health():
     reopened now if the index changed); 503 with the reason if it cannot be opened."""
     try:
         return jsonify(engine().health())
-    except NoIndex:
-        raise  # security's handler: 503 "No index yet"
-    except Exception as exc:
-        current_app.logger.exception("health: the index cannot be opened")
-        raise ServiceUnavailable(f"The search index cannot be opened: {_reason(exc)}. "
+    except (NoIndex, IndexUnreadable):
+        raise  # 503s from ``security``'s handlers, with the reason
+    except Exception as exc:  # for a monitor, any failure is "unhealthy", with its kind
+        current_app.logger.exception("health: the engine failed")
+        raise ServiceUnavailable(f"The search engine failed: {type(exc).__name__}. "
                                  "The server log has the details.") from exc
-
-
-def _reason(exc: Exception) -> str:
-    """What went wrong, for a monitor: an OS error and the file's name (not its path), or the error's kind."""
-    if isinstance(exc, OSError) and exc.strerror:
-        return exc.strerror + (f" ({Path(str(exc.filename)).name})" if exc.filename else "")
-    return type(exc).__name__
 
 
 @blueprint.route("/openapi.json")

@@ -15,7 +15,7 @@ from flask import Flask, current_app, jsonify, render_template, request
 from flask.globals import request_ctx
 from werkzeug.exceptions import HTTPException
 
-from search.store import NoIndex
+from search.store import IndexUnreadable, NoIndex
 
 from .params import BadParams
 
@@ -59,6 +59,12 @@ def install(app: Flask) -> None:
         app.logger.warning("%s", exc)  # the path is for the operator, not for visitors
         return error_response(503, "No index yet",
                               "The search index has not been built yet. Run 'newsearch index build' on the server.")
+
+    @app.errorhandler(IndexUnreadable)
+    def unreadable_index(exc):
+        app.logger.error("%s", exc, exc_info=exc.__cause__)  # the path and the traceback are for the operator
+        return error_response(503, "Index unavailable", f"The search index cannot be opened: {exc.reason}. "
+                                                        "The server log has the details.")
 
     @app.errorhandler(HTTPException)
     def http_error(exc):
