@@ -34,6 +34,7 @@ from pathlib import Path
 
 import numpy as np
 from whoosh import query as Q
+from whoosh.matching.mcore import NullMatcherClass
 from whoosh.matching.wrappers import FilterMatcher
 
 from . import highlighting, stories, status, suggestions
@@ -397,8 +398,9 @@ def _filter_mask(searcher, q: Q.Query, table) -> np.ndarray:
 
 
 def _scored_at_once(q: Q.Query, sub, context, live: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-    """(docnums, scores) in one segment of a word or a phrase, or of several of them
-    that must all appear, from whole posting lists (``ranking.term_scores``,
+    """(docnums, scores) in one segment of a word or a phrase, of several of them
+    that must all appear, or any of which may (``Or``, as synonyms expand), from
+    whole posting lists (``ranking.term_scores``,
     ``phrases.phrase_scores``); None for any other query. ``live`` marks the
     segment's documents that are not deleted."""
     if not (isinstance(q, Q.And) and q.boost == 1 and q.subqueries):
@@ -414,8 +416,8 @@ def _scored_at_once(q: Q.Query, sub, context, live: np.ndarray) -> tuple[np.ndar
 
 
 def _added_as_whoosh_adds(weights: list[int], parts: list[np.ndarray]) -> np.ndarray | None:
-    """The parts' sum in the order Whoosh's ``And`` adds them: it nests its
-    intersection matchers as a Huffman tree of the parts' weights
+    """The parts' sum in the order Whoosh's ``And`` (or ``Or``) adds them: it nests its
+    intersection (union) matchers as a Huffman tree of the parts' weights
     (``make_weighted_tree``), and a sum of floats depends on that nesting
     (``a + b`` does not depend on the order of the two). None if two weights tie,
     where the nesting would depend on how Whoosh compares its matchers."""
@@ -438,13 +440,42 @@ def _part_scores(q: Q.Query, sub, context, live: np.ndarray) -> tuple[np.ndarray
         return term_scores_of(q)
     if isinstance(q, Q.Phrase):
         return phrase_scores(q, sub, context, term_scores_of)
+    if type(q) is Q.Or and q.boost == 1 and not q.scale and q.subqueries:
+        return _any_of(q, sub, context, live)
     return None
+
+
+def _any_of(q: Q.Or, sub, context, live: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """(docnums, scores) of an ``Or`` of parts scored at once, each document's score
+    the sum of its parts' added as Whoosh adds them: Whoosh picks a matcher for an
+    ``Or`` (``Or._matcher``) that either nests unions as a Huffman tree of the parts'
+    sizes or adds the parts into an array one after another, in order. A part a
+    document lacks counts 0.0, which leaves any sum's bits as they were."""
+    parts = [_part_scores(part, sub, context, live) for part in q.subqueries]
+    if any(part is None for part in parts):
+        return None
+    docnums = functools.reduce(np.union1d, [found for found, _ in parts])
+    leaves = []
+    for found, scores in parts:
+        leaf = np.zeros(len(docnums), dtype=np.float64)
+        leaf[np.searchsorted(docnums, found)] = scores
+        leaves.append(leaf)
+    subs = q.subqueries
+    one_by_one = len(subs) >= Q.Or.TOO_MANY_CLAUSES or not (
+        context.needs_current or len(subs) == 2 or sub.doc_count_all() > 5000)
+    if one_by_one:  # PreloadedOr
+        return docnums, functools.reduce(lambda total, leaf: total + leaf, leaves, np.zeros(len(docnums)))
+    total = _added_as_whoosh_adds([part.estimate_size(sub.reader()) for part in subs], leaves)  # DefaultOr
+    return None if total is None else (docnums, total)
 
 
 def _live_term_scores(matcher, live: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     """``term_scores`` of a term's matcher; in a segment with deletions Whoosh wraps the
     postings in a ``FilterMatcher`` (its score is the child's times a boost of 1),
-    so the child's postings are read and the deleted documents dropped here."""
+    so the child's postings are read and the deleted documents dropped here. A word
+    the segment lacks (Whoosh's ``NullMatcher``) has no postings."""
+    if isinstance(matcher, NullMatcherClass):
+        return np.zeros(0, np.int64), np.zeros(0, np.float64)
     filtered = isinstance(matcher, FilterMatcher) and matcher.boost == 1
     found = term_scores(matcher.child if filtered else matcher)
     if found is None or not filtered:

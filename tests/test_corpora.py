@@ -128,3 +128,32 @@ def test_reuters_update_after_a_change(reuters, tmp_path: Path) -> None:
     report = update(data, home)
     assert report.updated == 1 and report.unchanged == 49
     assert search_for(engine, "zanzibarite").total == 1
+
+
+REUTERS_QUERIES = [
+    "oil", "oil prices", "bank rate interest", "share stock company said year", '"interest rates"',
+    '"crude oil prices"', '"oil prices" opec', "takeover bid", "federal reserve", "coffee OR cocoa OR sugar OR tea",
+]
+
+
+@pytest.mark.parametrize("text", REUTERS_QUERIES)
+def test_reuters_queries_scored_at_once_match_whoosh_to_the_bit(reuters, text) -> None:
+    # Real postings, where the order of adding several words' scores changes the last bits.
+    from search.engine import _scored_at_once
+    from search.querying import parse
+
+    engine, _ = reuters
+    state = engine.state()
+    q = parse(text, state, synonyms=engine._synonyms()).query
+    at_once = 0
+    for sub, offset in state.searcher.leaf_searchers():
+        live = state.facets.live[offset:offset + sub.reader().doc_count_all()]
+        found = _scored_at_once(q, sub, state.searcher.context(), live)
+        matcher, walked = q.matcher(sub, state.searcher.context()), []
+        while matcher.is_active():
+            walked.append((matcher.id(), matcher.score()))
+            matcher.next()
+        if found is not None:
+            assert list(zip(found[0].tolist(), found[1].tolist())) == walked
+            at_once += bool(walked)
+    assert at_once, f"{q} was not scored at once anywhere"
