@@ -20,6 +20,12 @@ files, memory-mapped when a searcher opens:
   when the folder is writable.
 * ``save_missing(generation)``: what the indexer calls after a build, so
   the first open of a new index finds everything ready.
+* ``Derived``: arrays computed from the whole index (story numbers,
+  ranking priors), saved the first time they are computed for one state of
+  the index (its Whoosh TOC generation: an update makes a new one), so the
+  next process that opens the same index reads them instead (a CLI search
+  at a million articles would otherwise spend a quarter of a second on
+  them).
 
 Deletions are not stored (an update changes them without touching the
 segment); ``facets.FacetTable`` applies the searcher's own when it joins
@@ -185,8 +191,49 @@ def save_missing(generation: Path, workers: int | None = None) -> None:
         for segment_id in missing:
             _save_segment(str(generation), segment_id)
     for folder in (generation / FOLDER).iterdir() if (generation / FOLDER).is_dir() else ():
-        if not folder.name.startswith(".") and not any(generation.glob(f"{folder.name}.*")):
+        if not folder.name.startswith((".", "derived-")) and not any(generation.glob(f"{folder.name}.*")):
             shutil.rmtree(folder, ignore_errors=True)
+
+
+class Derived:
+    """Whole-index arrays of one index state, kept in ``<generation>/arrays/derived-<toc>/``."""
+
+    def __init__(self, generation: Path | None, toc: int | None):
+        self.folder = Path(generation) / FOLDER / f"derived-{toc}" if generation is not None and toc is not None else None
+        self._kept: dict[str, np.ndarray] = {}
+
+    def get(self, name: str, compute) -> np.ndarray:
+        """The array ``name``: kept in memory, else read from the folder, else ``compute()``d and saved."""
+        if name in self._kept:
+            return self._kept[name]
+        value = self._read(name)
+        if value is None:
+            value = compute()
+            self._try_save(name, value)
+        self._kept[name] = value
+        return value
+
+    def _read(self, name: str) -> np.ndarray | None:
+        if self.folder is None:
+            return None
+        try:
+            return np.load(self.folder / f"{name}.npy", mmap_mode="r")
+        except (OSError, ValueError):
+            return None
+
+    def _try_save(self, name: str, value: np.ndarray) -> None:
+        if self.folder is None:
+            return
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            for older in self.folder.parent.glob("derived-*"):  # earlier states of the index
+                if older != self.folder:
+                    shutil.rmtree(older, ignore_errors=True)
+            temp = self.folder / f".{name}.{os.getpid()}.npy"
+            np.save(temp, value)
+            os.replace(temp, self.folder / f"{name}.npy")
+        except OSError:
+            pass  # a read-only index: computed again by the next process
 
 
 def _save_segment(generation: str, segment_id: str) -> None:

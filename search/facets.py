@@ -31,7 +31,7 @@ import numpy as np
 from whoosh.util.times import datetime_to_long
 
 from .analysis import fold
-from .arrays import SegmentArrays
+from .arrays import Derived, SegmentArrays
 from .stories import story_ids
 
 FACETS = {"topics": "topic", "providers": "source", "years": "year"}
@@ -42,7 +42,7 @@ _EPOCH_DAYS = 719_162  # days from 0001-01-01 (where Whoosh dates count from) to
 
 
 class FacetTable:
-    def __init__(self, searcher, segments: list[tuple[SegmentArrays, int]]):
+    def __init__(self, searcher, segments: list[tuple[SegmentArrays, int]], derived: Derived | None = None):
         self.size = size = searcher.reader().doc_count_all()
         deleted = _deleted(searcher, size)
         self.live = ~deleted
@@ -59,13 +59,13 @@ class FacetTable:
         days = np.where(self.dated, self.stamps // _DAY, 0) - _EPOCH_DAYS
         months = days.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64) + 1970 * 12
         self.months = np.where(self.dated, months, -1)
-        self.stories = story_ids(joined("story", np.uint64), self.stamps, self.dated)
+        self.derived = derived or Derived(None, None)  # whole-index arrays (e.g. ranking priors), kept and saved
+        self.stories = self.derived.get("stories", lambda: story_ids(joined("story", np.uint64), self.stamps, self.dated))
         self.quality = joined("quality", np.float64)
         self.heat = joined("heat", np.float64)
         self.lengths = [(arrays.length, offset) for arrays, offset in segments]
         self._searcher = searcher
         self._numbers: dict[str, dict[str, int]] = {}  # field -> label -> its number, made when first filtered on
-        self.cache: dict = {}  # values derived from these (e.g. ranking priors), kept with the table
 
     # ------------------------------------------------------------ per-document views, for results
 

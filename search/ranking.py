@@ -142,11 +142,14 @@ def priors(table, weight: float, half_life_days: float) -> np.ndarray:
     Recency is measured from the newest article in the index, not from
     today, so an archive of 1987 news still prefers its newer stories.
     The boost halves every ``half_life_days``: ``1 + weight`` for the
-    newest article, tending to 1 for old ones. Cached with the table.
+    newest article, tending to 1 for old ones. Kept with the table, and saved
+    with the index (``arrays.Derived``).
     """
-    key = ("priors", weight, half_life_days)
-    if key in table.cache:
-        return table.cache[key]
+    return table.derived.get(f"priors-{weight!r}-{half_life_days!r}",
+                             lambda: _priors(table, weight, half_life_days))
+
+
+def _priors(table, weight: float, half_life_days: float) -> np.ndarray:
     dated = table.dated
     newest = int(table.stamps[dated].max()) if dated.any() else 0
     half_life = max(half_life_days, 0.01) * DAY_MICROSECONDS
@@ -155,7 +158,6 @@ def priors(table, weight: float, half_life_days: float) -> np.ndarray:
         ages = (newest - table.stamps[dated]) / half_life
         result[dated] += weight * _halvings(ages)
     result += TIE_BREAK * (_share(table.quality) + _share(table.heat))
-    table.cache[key] = result
     return result
 
 

@@ -44,7 +44,7 @@ class SearcherState:
         self.generation = generation
         self.weighting: NewsBM25 = searcher.weighting
         segments = arrays.for_searcher(searcher, generation)
-        self.facets = FacetTable(searcher, segments)
+        self.facets = FacetTable(searcher, segments, arrays.Derived(generation, searcher.reader().generation()))
         for (sub, _), (stored, _) in zip(searcher.leaf_searchers(), segments):
             self.weighting.use_lengths(sub.reader(), DEFAULT_FIELD, stored.length)
             frequent = TermArrays.load(termarrays.folder_for(generation, sub.reader().segment().segment_id()))

@@ -327,3 +327,35 @@ def test_any_of_several_words_is_scored_at_once_to_the_same_bits(built, words, n
     finally:
         state.close()
     assert found
+
+
+def test_whole_index_arrays_are_saved_once_per_index_state(built):
+    from search.ranking import priors
+
+    data, index = built
+    gen = IndexHome(index).require_current()
+    first = SearcherState.open(gen)
+    try:
+        expected = priors(first.facets, 0.05, 365.0).copy(), first.facets.stories.copy()
+        [saved] = (gen / arrays.FOLDER).glob("derived-*")
+        assert {path.name for path in saved.iterdir()} == {"stories.npy", "priors-0.05-365.0.npy"}
+    finally:
+        first.close()
+    second = SearcherState.open(gen)  # another process of the same index: read, not computed
+    try:
+        assert isinstance(second.facets.stories, np.memmap)
+        assert np.array_equal(second.facets.stories, expected[1])
+        assert np.array_equal(priors(second.facets, 0.05, 365.0), expected[0])
+    finally:
+        second.close()
+    write_article(data, "2023/01/oil-again.md", title="Crude oil prices turn negative", topics=["Energy"],
+                  published="2020-04-21T09:00:00Z", body="Again.")  # a copy of a story: the story numbers change
+    update(data, IndexHome(index))
+    third = SearcherState.open(gen)
+    try:
+        [now] = (gen / arrays.FOLDER).glob("derived-*")
+        assert now != saved and not isinstance(third.facets.stories, np.memmap)  # a new state: computed again
+        assert len(third.facets.stories) == len(expected[1]) + 1
+        assert (third.facets.stories >= 0).sum() > (expected[1] >= 0).sum()
+    finally:
+        third.close()
