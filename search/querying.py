@@ -42,6 +42,7 @@ if TYPE_CHECKING:
 
 MAX_QUERY_CHARS = 400
 MAX_PREFIX_TERMS = 64
+MAX_EXPANDED_TERMS = 256  # words all the prefixes of one query may stand for
 MIN_PREFIX_CHARS = 2
 MAX_CLAUSES = 40
 LONG_QUERY_WORDS = 4  # from this many required words, rank by how many match (measured: MAP 0.36 -> 0.47)
@@ -64,7 +65,7 @@ EXACT_FIELDS = {"topic", "source", "category", "type", "year"}
 NOTE_CODES = (
     "truncated", "empty_date", "bad_date", "unknown_field", "empty_field", "repaired_quote",
     "repaired_parentheses", "ignored_wildcard", "short_prefix", "inner_wildcard", "no_words", "unparsed",
-    "many_clauses", "many_prefix_words", "unknown_value",
+    "many_clauses", "many_prefix_words", "many_prefixes", "unknown_value",
     "long_query", "spelling_applied", "fallback",
 )
 
@@ -183,7 +184,8 @@ class Synonyms:
         self.group_of = {alt.casefold(): group for group in groups for alt in group}
         alternatives = sorted(self.group_of, key=len, reverse=True)
         self.pattern = re.compile(
-            r"(?<![\w.:&-])(" + "|".join(re.escape(a) for a in alternatives) + r")(?![\w&-])", re.I
+            # Not a word inside another, nor one a wildcard follows (``ai*`` stays a prefix).
+            r"(?<![\w.:&-])(" + "|".join(re.escape(a) for a in alternatives) + r")(?![\w&*?-])", re.I
         ) if alternatives else None
 
     @classmethod
@@ -397,7 +399,7 @@ def _parse_with(parser, text: str, state: SearcherState, notes: list[Note]) -> t
                           f"The query could not be parsed ({exc.__class__.__name__}); it was read as plain words."))
         parsed = parser.parse(re.sub(r"[^\w\s]", " ", text))
     read_as = describe(parsed, typed_words(text))
-    resolved = _resolve(parsed, state, notes)
+    resolved = _resolve(parsed, state, notes, [MAX_EXPANDED_TERMS])
     if _clause_count(resolved) > MAX_CLAUSES:
         notes.append(Note("many_clauses", f"The query has more than {MAX_CLAUSES} parts; it may be slow."))
     return resolved.normalize(), read_as
@@ -407,19 +409,23 @@ def _clause_count(q: Q.Query) -> int:
     return sum(1 for _ in q.leaves())
 
 
-def _resolve(q: Q.Query, state: SearcherState, notes: list[Note]) -> Q.Query:
-    """Replace what needs the index: title words, exact-value fields and prefixes."""
+def _resolve(q: Q.Query, state: SearcherState, notes: list[Note], budget: list[int]) -> Q.Query:
+    """Replace what needs the index: title words, exact-value fields and prefixes
+    (expanded to at most ``budget[0]`` words in all, which they use up)."""
     if q.is_leaf() and q.field() == "title":
-        return _in_title(q, state, notes)
+        return _in_title(q, state, notes, budget)
     if isinstance(q, Q.Prefix):
-        return _expand_prefix(q, state, notes)
+        return _expand_prefix(q, state, notes, budget)
+    if isinstance(q, Q.Every):  # what the parser makes of a wildcard after a group, e.g. "(a OR b)*"
+        notes.append(Note("ignored_wildcard", "A wildcard after a group would match everything; it was ignored."))
+        return Q.NullQuery
     if isinstance(q, (Q.Term, Q.Phrase)) and q.field() in EXACT_FIELDS:
         return _exact_value(q, state, notes)
     if isinstance(q, Q.Phrase) and len(q.words) == 1:
         return Q.Term(q.fieldname, q.words[0], boost=q.boost)
     if q.is_leaf():
         return q
-    return q.apply(lambda sub: _resolve(sub, state, notes))
+    return q.apply(lambda sub: _resolve(sub, state, notes, budget))
 
 
 class InTitle(SpanFirst):
@@ -444,10 +450,10 @@ class InTitle(SpanFirst):
         return 0
 
 
-def _in_title(q: Q.Query, state: SearcherState, notes: list[Note]) -> Q.Query:
+def _in_title(q: Q.Query, state: SearcherState, notes: list[Note], budget: list[int]) -> Q.Query:
     """``title:`` words are ``text`` words in the title's positions (see ``schema``)."""
     if isinstance(q, Q.Prefix):
-        expanded = _expand_prefix(Q.Prefix(DEFAULT_FIELD, q.text), state, notes)
+        expanded = _expand_prefix(Q.Prefix(DEFAULT_FIELD, q.text), state, notes, budget)
         if not isinstance(expanded, Q.Or):
             return InTitle(expanded)
         return InTitle(SpanOr(expanded.subqueries))
@@ -459,19 +465,28 @@ def _in_title(q: Q.Query, state: SearcherState, notes: list[Note]) -> Q.Query:
     return q
 
 
-def _expand_prefix(q: Q.Prefix, state: SearcherState, notes: list[Note]) -> Q.Query:
+def _expand_prefix(q: Q.Prefix, state: SearcherState, notes: list[Note], budget: list[int]) -> Q.Query:
     reader = state.searcher.reader()
     field, prefix = q.fieldname, q.text
-    if field in EXACT_FIELDS:
-        matches = [t for t in state.labels(field) if t.casefold().startswith(prefix.casefold())]
-        return Q.Or([Q.Term(field, t) for t in matches]) if matches else _NOTHING(field, prefix)
-    words = list(reader.expand_prefix(field, prefix))
-    if len(words) > MAX_PREFIX_TERMS:
-        words.sort(key=lambda w: -reader.doc_frequency(field, w))
-        words = words[:MAX_PREFIX_TERMS]
-        note = Note("many_prefix_words", f"'{prefix}*' matches many words; the {MAX_PREFIX_TERMS} most common were used.")
+    limit = min(MAX_PREFIX_TERMS, budget[0])
+    if not limit:
+        note = Note("many_prefixes", f"The query's prefixes already stand for {MAX_EXPANDED_TERMS} words; "
+                                     "later prefixes were left out.")
         if note not in notes:
             notes.append(note)
+        return Q.NullQuery
+    if field in EXACT_FIELDS:
+        matches = [t for t in state.labels(field) if t.casefold().startswith(prefix.casefold())][:limit]
+        budget[0] -= len(matches)
+        return Q.Or([Q.Term(field, t) for t in matches]) if matches else _NOTHING(field, prefix)
+    words = list(reader.expand_prefix(field, prefix))
+    if len(words) > limit:
+        words.sort(key=lambda w: -reader.doc_frequency(field, w))
+        words = words[:limit]
+        note = Note("many_prefix_words", f"'{prefix}*' matches many words; the {limit} most common were used.")
+        if note not in notes:
+            notes.append(note)
+    budget[0] -= len(words)
     words = [w.decode("utf-8") if isinstance(w, bytes) else w for w in words]
     if not words:
         return _NOTHING(field, prefix)

@@ -10,9 +10,11 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from whoosh import query as Q
 
 from search import querying
-from search.querying import MAX_CLAUSES, MAX_QUERY_CHARS, NOTE_CODES, QueryError, parse, parse_date_bound, tidy
+from search.querying import (MAX_CLAUSES, MAX_PREFIX_TERMS, MAX_QUERY_CHARS, NOTE_CODES, QueryError, parse,
+                             parse_date_bound, tidy)
 
 from helpers import (
     ACME,
@@ -705,5 +707,30 @@ def test_a_query_whoosh_cannot_parse_is_read_as_plain_words_with_a_note(engine, 
 
 
 def test_every_note_code_is_tested_above():
-    tested = {code for _, code in NOTE_EXAMPLES} | {"unparsed"}
+    tested = {code for _, code in NOTE_EXAMPLES} | {"unparsed", "many_prefixes"}  # the last two: tests of their own
     assert tested == set(NOTE_CODES)
+
+
+def test_a_synonym_with_a_wildcard_stays_a_bounded_prefix_and_keeps_the_other_words(engine):
+    # Once read as "text:*": every article, and the other words dropped.
+    state = engine.state()
+    for text in ("ai*", "EV* battery", "jobless*", "fed* rates"):
+        reading = parse(text, state, synonyms=engine._synonyms())
+        assert not any(isinstance(part, Q.Every) for part in reading.query.leaves()), text
+        words = [leaf.text for leaf in reading.query.leaves() if isinstance(leaf, Q.Term)]
+        assert len(words) <= MAX_PREFIX_TERMS + 2, text
+    assert "batteri" in str(parse("EV* battery", state, synonyms=engine._synonyms()).query)
+    assert "rate" in str(parse("fed* rates", state, synonyms=engine._synonyms()).query)
+
+
+def test_a_wildcard_after_a_group_is_ignored_with_a_note(engine):
+    reading = parse("(harbor OR zeppelin)* report", engine.state())
+    assert str(reading.query) == "((text:harbor OR text:zeppelin) AND text:report)"
+    assert "ignored_wildcard" in [note.code for note in reading.notes]
+
+
+def test_prefixes_together_stand_for_a_bounded_number_of_words(engine, monkeypatch):
+    monkeypatch.setattr(querying, "MAX_EXPANDED_TERMS", 3)
+    reading = parse("ha* report ba*", engine.state())
+    assert str(reading.query) == "((text:harbor OR text:hacker OR text:half) AND text:report)"  # report is kept
+    assert "many_prefixes" in [note.code for note in reading.notes]
