@@ -42,7 +42,8 @@ from .phrases import phrase_scores
 from .ranking import priors, term_scores
 from .schema import DEFAULT_FIELD
 from .analysis import STOP_WORDS, fold
-from .querying import LONG_QUERY_WORDS, Note, Synonyms, filter_query, loosen, parse, synonyms_file, wanted_count
+from .querying import (LONG_QUERY_WORDS, Note, Synonyms, cut_text, filter_query, loosen, parse, synonyms_file,
+                       wanted_count)
 from .request import SearchRequest
 from .results import SNIPPET_SOURCE_CHARS, Hit, SearchResponse, hit_of, iso_utc
 from .state import SearcherState
@@ -181,7 +182,7 @@ class Engine:
         run = functools.partial(self._run, searcher, scope=scope, sort=sort, page=page, page_size=page_size,
                                 collapse=request.collapse)
         results, q, fell_back = self._with_fallback(run, q, reading)
-        if text and (corrected := self._correction(text)):
+        if text and (corrected := self._correction(cut_text(text))):
             better = parse(corrected, self._state, now=now, synonyms=synonyms)
             first = (loosen(better) or better.query) if long_query else better.query
             found, better_q, better_fell_back = self._with_fallback(run, first, better)

@@ -222,11 +222,19 @@ def _read_groups(path: Path) -> list[list[str]]:
     return groups
 
 
+def cut_text(text: str) -> str:
+    """``text`` with its whitespace made single spaces and cut to its first
+    ``MAX_QUERY_CHARS`` characters, at a space: all of a query that is read
+    (and spelling-corrected; the rest would only cost time)."""
+    text = " ".join(text.replace("\x00", " ").split())
+    return text if len(text) <= MAX_QUERY_CHARS else text[:MAX_QUERY_CHARS].rsplit(" ", 1)[0]
+
+
 def tidy(text: str, now: dt.datetime | None = None) -> _Tidied:
     notes: list[Note] = []
-    text = " ".join(text.replace("\x00", " ").split())
-    if len(text) > MAX_QUERY_CHARS:
-        text = text[:MAX_QUERY_CHARS].rsplit(" ", 1)[0]
+    whole = len(" ".join(text.replace("\x00", " ").split()))
+    text = cut_text(text)
+    if len(text) < whole:
         notes.append(Note("truncated", f"The query was over {MAX_QUERY_CHARS} characters; only its start was used."))
     tidied = _Tidied(text, notes)
     tidied.text = _DATE_TOKEN.sub(lambda m: _take_date(m, tidied, now), tidied.text)

@@ -734,3 +734,12 @@ def test_prefixes_together_stand_for_a_bounded_number_of_words(engine, monkeypat
     reading = parse("ha* report ba*", engine.state())
     assert str(reading.query) == "((text:harbor OR text:hacker OR text:half) AND text:report)"  # report is kept
     assert "many_prefixes" in [note.code for note in reading.notes]
+
+
+def test_spelling_is_corrected_on_the_cut_query_only(engine, monkeypatch):
+    seen = []
+    real = type(engine)._correction
+    monkeypatch.setattr(type(engine), "_correction", lambda self, text: seen.append(text) or real(self, text))
+    response = search_for(engine, "zepelin " * 20_000, now=NOW)
+    assert seen and all(len(text) <= MAX_QUERY_CHARS for text in seen)
+    assert "truncated" in [note.code for note in response.notes]
