@@ -61,11 +61,13 @@ class Scope:
         folders, files = [], []
         for path, relpath in zip(paths, relpaths):
             full = os.path.join(data, relpath)
+            if any(part.startswith(".") for part in relpath.split("/")):
+                raise ScopeProblem(f"{path} is hidden: newsearch skips hidden files and folders")
             if os.path.isdir(full):
                 folders.append(relpath)
             elif os.path.exists(full) or manifest.entry(article_id(relpath)) is not None:
                 if not _is_article_path(relpath):
-                    raise ScopeProblem(f"{path} is not an article file (*.md, not README.md, nothing hidden)")
+                    raise ScopeProblem(f"{path} is not an article file (*.md, not README.md)")
                 files.append(relpath)
             elif relpath in indexed_folders or any(f.startswith(relpath + "/") for f in indexed_folders):
                 folders.append(relpath)  # a folder that was removed
@@ -75,15 +77,17 @@ class Scope:
 
     @classmethod
     def _outermost(cls, folders: list[str], files: list[str]) -> "Scope":
-        def within(path: str, others: list[str]) -> bool:
-            return any(o == "" or path.startswith(o + "/") for o in others if o != path)
+        """Without the folders and files that are inside another folder of the scope."""
+        def within_another(path: str) -> bool:
+            return any(_under(path, top) for top in folders if top != path)
 
-        folders = sorted({f for f in folders if not within(f, folders)})
-        files = sorted({f for f in files if not within(f, folders)})
-        return cls(folders, files)
+        return cls(sorted({f for f in folders if not within_another(f)}),
+                   sorted({f for f in files if not within_another(f)}))
 
-    def covers_folder(self, folder: str) -> bool:
-        return any(top == "" or folder == top or folder.startswith(top + "/") for top in self.folders)
+
+def _under(path: str, top: str) -> bool:
+    """Whether ``path`` is ``top`` or inside it (``/``-separated paths in the data folder)."""
+    return top == "" or path == top or path.startswith(top + "/")
 
 
 def _inside(data: Path, path: Path | str) -> str:
@@ -96,8 +100,7 @@ def _inside(data: Path, path: Path | str) -> str:
 
 
 def _is_article_path(relpath: str) -> bool:
-    *folders, name = relpath.split("/")
-    return is_article_name(name) and not any(part.startswith(".") for part in folders)
+    return is_article_name(relpath.rpartition("/")[2])
 
 
 # ---------------------------------------------------------------- scanning
@@ -232,7 +235,7 @@ def find_changes(data: Path, manifest: Manifest, scope: Scope, workers: int = 1)
         changes.files += sum(found.counts.values())
         for folder, stamps in sorted(found.differing.items()):
             _compare(data, folder, stamps, manifest.entries_in(folder), changes)
-        for folder in sorted(f for f in digests if f not in found.counts and (top == "" or f == top or f.startswith(top + "/"))):
+        for folder in sorted(f for f in digests if f not in found.counts and _under(f, top)):  # gone
             changes.removed.extend(join_id(folder, name) for name in sorted(manifest.entries_in(folder)))
     for relpath in scope.files:
         doc_id = article_id(relpath)

@@ -113,6 +113,7 @@ class Manifest:
 
     def __init__(self, db: sqlite3.Connection) -> None:
         self.db = db
+        self._read: dict[str, dict[str, Entry]] = {}  # the rows of folders read so far, as they are stored
 
     @classmethod
     def open(cls, gen: Path) -> "Manifest":
@@ -142,9 +143,11 @@ class Manifest:
         return self.db.execute("SELECT coalesce(sum(files), 0) FROM folders").fetchone()[0]
 
     def entries_in(self, folder: str) -> dict[str, Entry]:
-        """{name: Entry} of the indexed files directly in ``folder``."""
-        rows = self.db.execute("SELECT name, mtime_ns, size, fingerprint FROM files WHERE folder = ?", (folder,))
-        return {name: Entry(mtime, size, fingerprint) for name, mtime, size, fingerprint in rows}
+        """{name: Entry} of the indexed files directly in ``folder`` (not to be changed by the caller)."""
+        if folder not in self._read:
+            rows = self.db.execute("SELECT name, mtime_ns, size, fingerprint FROM files WHERE folder = ?", (folder,))
+            self._read[folder] = {name: Entry(mtime, size, fingerprint) for name, mtime, size, fingerprint in rows}
+        return self._read[folder]
 
     def entry(self, doc_id: str) -> Entry | None:
         row = self.db.execute("SELECT mtime_ns, size, fingerprint FROM files WHERE folder = ? AND name = ?",
@@ -154,19 +157,24 @@ class Manifest:
     def apply(self, put: Mapping[str, Entry], drop: Iterable[str]) -> None:
         """Store ``put`` ({article id: Entry}, new or replacing) and delete the ids in ``drop``,
         with the digests of the folders they are in, in one transaction."""
-        folders = set()
+        changed: dict[str, dict[str, Entry | None]] = {}  # folder -> {name: new entry, or None: dropped}
+        for doc_id in drop:
+            folder, name = split_id(doc_id)
+            changed.setdefault(folder, {})[name] = None
+        for doc_id, entry in put.items():
+            folder, name = split_id(doc_id)
+            changed.setdefault(folder, {})[name] = entry
         with self.db:
-            for doc_id in drop:
-                folder, name = split_id(doc_id)
-                self.db.execute("DELETE FROM files WHERE folder = ? AND name = ?", (folder, name))
-                folders.add(folder)
-            for doc_id, entry in put.items():
-                folder, name = split_id(doc_id)
-                self.db.execute("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?)",
-                                (folder, name, entry.mtime_ns, entry.size, entry.fingerprint))
-                folders.add(folder)
-            for folder in folders:
-                rows = self.entries_in(folder)
+            for folder, names in changed.items():
+                rows = dict(self.entries_in(folder))  # read before the rows change (most were read to compare)
+                for name, entry in names.items():
+                    if entry is None:
+                        rows.pop(name, None)
+                        self.db.execute("DELETE FROM files WHERE folder = ? AND name = ?", (folder, name))
+                    else:
+                        rows[name] = entry
+                        self.db.execute("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?)", (folder, name, *entry))
+                self._read[folder] = rows
                 if rows:
                     self.db.execute("INSERT OR REPLACE INTO folders VALUES (?, ?, ?)",
                                     (folder, len(rows), _digest_of(rows)))

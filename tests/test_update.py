@@ -228,11 +228,15 @@ def test_an_update_of_a_removed_folder_drops_its_articles(archive: Path, tmp_pat
     ("../elsewhere", "is not inside the data folder"),
     ("2022/09", "does not exist and nothing under it is indexed"),
     ("2022/01/notes.txt", "is not an article file"),
+    ("2022/01/README.md", "is not an article file"),
+    (".drafts", "is hidden"),
 ])
 def test_a_path_the_update_cannot_use_is_named(archive: Path, tmp_path: Path, path: str, message: str) -> None:
     home = IndexHome(tmp_path / "index")
     build(archive, home)
     (archive / "2022/01/notes.txt").write_text("notes")
+    write_article(archive / "2022/01", "README", "About this folder")
+    write_article(archive / ".drafts", "draft", "Not yet")
     (tmp_path / "elsewhere").mkdir()
     with pytest.raises(ScopeProblem, match=message):
         update(archive, home, paths=[archive / path])
