@@ -485,8 +485,8 @@ def _apply_changes(gen: Path, data: Path, changes: Changes, max_bytes: int,
     try:
         for doc_id in changes.removed:
             writer.delete_by_term("id", doc_id)
-        for doc_id in changes.known:
-            writer.delete_by_term("id", doc_id)
+        for relpath in changes.changed:  # new ones too: an update killed before its manifest was written added them
+            writer.delete_by_term("id", article_id(relpath))
         found, problems = _index_files(writer, data, changes.changed, max_bytes, lambda n: None, words)
         report.problems.extend(problems)
         entries = {doc_id: Entry(*value) for doc_id, value in found.items()}

@@ -32,6 +32,8 @@ import sqlite3
 from pathlib import Path
 from typing import Iterable, Mapping, NamedTuple, Sequence
 
+from .store import IndexProblem
+
 FILE = "manifest.sqlite"
 LEGACY_FILE = "manifest.json"
 
@@ -117,13 +119,23 @@ class Manifest:
 
     @classmethod
     def open(cls, gen: Path) -> "Manifest":
-        """The manifest of ``gen``, converted first if ``gen`` has only an earlier version's ``manifest.json``."""
+        """The manifest of ``gen``, converted first if ``gen`` has only an earlier version's ``manifest.json``.
+
+        Raises ``IndexProblem`` if it cannot be read."""
         gen = Path(gen)
         if not (gen / FILE).exists():
             legacy = _read_legacy(gen / LEGACY_FILE)
             write(gen, legacy)
             (gen / LEGACY_FILE).unlink(missing_ok=True)
-        return cls(sqlite3.connect(gen / FILE))
+        db = sqlite3.connect(gen / FILE)
+        try:
+            db.execute("SELECT folder, files, digest FROM folders LIMIT 1").fetchall()
+            db.execute("SELECT folder, name, mtime_ns, size, fingerprint FROM files LIMIT 1").fetchall()
+        except sqlite3.DatabaseError as exc:
+            db.close()
+            raise IndexProblem(f"the manifest of the index at {gen} cannot be read ({exc}); "
+                               "run 'newsearch index build'") from None
+        return cls(db)
 
     def close(self) -> None:
         self.db.close()

@@ -15,7 +15,7 @@ from search.changes import Scope, ScopeProblem, scan
 from search.documents import find_article_files
 from search.engine import Engine
 from search.indexer import build, update
-from search.store import IndexHome
+from search.store import IndexHome, IndexProblem
 
 from helpers import search_for
 from test_cli import run
@@ -24,7 +24,9 @@ from test_indexer import manifest_of, write_article
 
 def stored_documents(home: IndexHome) -> dict[str, dict]:
     with whoosh_index.open_dir(str(home.require_current())).searcher() as searcher:
-        return {fields["id"]: fields for fields in searcher.all_stored_fields()}
+        found = {fields["id"]: fields for fields in searcher.all_stored_fields()}
+        assert len(found) == searcher.doc_count(), "an article indexed twice"
+    return found
 
 
 def assert_same_as_a_fresh_build(data: Path, home: IndexHome, tmp_path: Path) -> None:
@@ -98,6 +100,28 @@ def test_an_index_with_an_earlier_manifest_json_keeps_working(archive: Path, tmp
     assert (report.indexed, report.updated, report.removed, report.unchanged) == (1, 0, 0, 13)
     assert not (gen / "manifest.json").exists()
     assert_same_as_a_fresh_build(archive, home, tmp_path)
+
+
+def test_an_update_killed_before_its_manifest_was_written_is_repaired_by_the_next(archive: Path, tmp_path: Path) -> None:
+    home = IndexHome(tmp_path / "index")
+    build(archive, home)
+    before = (home.require_current() / "manifest.sqlite").read_bytes()
+    write_article(archive / "2022/04", "new-story", "Wind farm approved", month=4)
+    (archive / "2022/01/story-1-0.md").unlink()
+    update(archive, home)
+    (home.require_current() / "manifest.sqlite").write_bytes(before)  # as if killed after the Whoosh commit
+    report = update(archive, home)
+    assert (report.indexed, report.removed) == (1, 1)
+    assert_same_as_a_fresh_build(archive, home, tmp_path)
+    assert search_for(Engine(home.path), "wind farm").total == 1
+
+
+def test_an_unreadable_manifest_asks_for_a_rebuild(archive: Path, tmp_path: Path) -> None:
+    home = IndexHome(tmp_path / "index")
+    build(archive, home)
+    (home.require_current() / "manifest.sqlite").write_bytes(b"not a database" * 100)
+    with pytest.raises(IndexProblem, match="run 'newsearch index build'"):
+        update(archive, home)
 
 
 # ---------------------------------------------------------------- finding changes
