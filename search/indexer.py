@@ -47,7 +47,7 @@ from whoosh.codec.whoosh3 import W3Codec
 from whoosh.writing import MERGE_SMALL, SegmentWriter
 
 from .documents import DEFAULT_MAX_BYTES, ERROR, Problem, article_id, find_article_files, read_article
-from . import vocabulary
+from . import arrays, vocabulary
 from .changes import PARALLEL_SCAN_FILES, Changes, Scope, ScopeProblem, find_changes  # noqa: F401 (ScopeProblem: for the CLI)
 from .manifest import Entry, Manifest, write as write_manifest
 from .postings import BuildSegmentWriter
@@ -349,8 +349,6 @@ def build(data: Path, home: IndexHome, *, workers: int | None = None, max_bytes:
                     "updated": None, "documents": report.documents,
                     "build_seconds": round(time.perf_counter() - started, 3),
                 })
-                from . import arrays  # here, not at the top: numpy is a fifth of an update's start-up
-
                 arrays.save_missing(gen)  # what searchers read at open, computed once here
                 switch_to(home, gen)
         except BaseException:
