@@ -33,9 +33,16 @@ from typing import Iterable
 from .documents import article_id, is_article_name
 from .manifest import Entry, Manifest, Stamp, folder_digest, join_id, split_id
 
-# Below this many indexed files one process scans faster than starting more.
+# Below this many indexed files one process scans about as fast as several
+# (20k: 0.06-0.10 s either way; 200k: 0.83 s alone, 0.59-0.72 s with two).
 PARALLEL_SCAN_FILES = 100_000
+MAX_SCAN_WORKERS = 8
 SCAN_JOBS_PER_WORKER = 4  # subtrees per worker, so that workers finish together
+
+
+def scan_workers(indexed_files: int) -> int:
+    """How many processes to scan an archive of about ``indexed_files`` with: one per core."""
+    return min(MAX_SCAN_WORKERS, os.cpu_count() or 1) if indexed_files >= PARALLEL_SCAN_FILES else 1
 
 
 class ScopeProblem(ValueError):

@@ -48,7 +48,7 @@ from whoosh.writing import MERGE_SMALL, SegmentWriter
 
 from .documents import DEFAULT_MAX_BYTES, ERROR, Problem, article_id, find_article_files, read_article
 from . import arrays, vocabulary
-from .changes import PARALLEL_SCAN_FILES, Changes, Scope, ScopeProblem, find_changes  # noqa: F401 (ScopeProblem: for the CLI)
+from .changes import Changes, Scope, ScopeProblem, find_changes, scan_workers  # noqa: F401 (ScopeProblem: for the CLI)
 from .manifest import Entry, Manifest, write as write_manifest
 from .postings import BuildSegmentWriter
 from .schema import SCHEMA_VERSION, build_schema, index_fields
@@ -441,8 +441,7 @@ def update(data: Path, home: IndexHome, *, paths: Iterable[Path | str] = (), max
         with manifest:
             scope = Scope.of(data, paths, manifest)
             with phase("finding changes"):
-                workers = min(2, os.cpu_count() or 1) if manifest.count() >= PARALLEL_SCAN_FILES else 1
-                changes = find_changes(data, manifest, scope, workers)
+                changes = find_changes(data, manifest, scope, scan_workers(manifest.count()))
             report.files = changes.files
             with phase("indexing changes", len(changes.changed) + len(changes.removed)):
                 entries, dropped = _apply_changes(gen, data, changes, max_bytes, report)

@@ -163,6 +163,33 @@ def test_a_scan_in_several_processes_finds_what_one_finds(tmp_path: Path, monkey
     assert several.differing == {"2003/02": one.differing["2003/02"]}
 
 
+def test_a_big_archive_is_scanned_by_one_process_per_core(monkeypatch) -> None:
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    assert changes.scan_workers(changes.PARALLEL_SCAN_FILES - 1) == 1
+    assert changes.scan_workers(changes.PARALLEL_SCAN_FILES) == 2
+    monkeypatch.setattr(os, "cpu_count", lambda: 64)
+    assert changes.scan_workers(10**6) == changes.MAX_SCAN_WORKERS
+
+
+def test_an_update_that_scans_in_several_processes_ends_as_a_fresh_build(archive: Path, tmp_path: Path,
+                                                                           monkeypatch) -> None:
+    home = IndexHome(tmp_path / "index")
+    build(archive, home)
+    monkeypatch.setattr(changes, "PARALLEL_SCAN_FILES", 1)
+    monkeypatch.setattr(changes, "SCAN_JOBS_PER_WORKER", 1)  # the months are the workers' subtrees
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    pools = []
+    real_context = changes.multiprocessing.get_context
+    monkeypatch.setattr(changes.multiprocessing, "get_context", lambda method: pools.append(method) or real_context(method))
+    replace_file(archive / "2022/03/story-3-3.md", "Rewritten")
+    (archive / "2022/02/story-2-2.md").unlink()
+    write_article(archive / "2022/01", "added", "Added")
+    report = update(archive, home)
+    assert (report.indexed, report.updated, report.removed, report.unchanged) == (1, 1, 1, 11)
+    assert pools  # the scan did start worker processes
+    assert_same_as_a_fresh_build(archive, home, tmp_path)
+
+
 def test_a_file_rewritten_in_place_is_found(archive: Path, tmp_path: Path) -> None:
     home = IndexHome(tmp_path / "index")
     build(archive, home)
