@@ -42,6 +42,12 @@ class UsageProblem(click.UsageError):
     """Exit 2 with a clear message (click prints it without a traceback)."""
 
 
+class PathProblem(click.ClickException):
+    """Exit 2 with a one-line message naming a PATH argument that cannot be used."""
+
+    exit_code = 2
+
+
 def data_option(command):
     return click.option("--data", "data", type=click.Path(file_okay=False, path_type=Path),
                         envvar="NEWSEARCH_DATA", default=DEFAULT_DATA, show_default=True,
@@ -184,6 +190,8 @@ def _writer_command(run, as_json: bool, strict: bool) -> None:
         raise UsageProblem(str(exc)) from None
     except (indexer.IndexProblem, FileNotFoundError) as exc:
         raise UsageProblem(str(exc)) from None
+    except indexer.ScopeProblem as exc:
+        raise PathProblem(str(exc)) from None
     finally:
         if progress:
             progress.close()
@@ -220,11 +228,16 @@ def index_build(data: Path, index: Path, workers, max_size: int, strict: bool, a
 @_max_size_option
 @_strict_option
 @json_option
-def index_update(data: Path, index: Path, max_size: int, strict: bool, as_json: bool) -> None:
-    """Index new and changed files, drop deleted ones; touch nothing else."""
+@click.argument("paths", metavar="[PATH]...", nargs=-1, type=click.Path(path_type=Path))
+def index_update(data: Path, index: Path, max_size: int, strict: bool, as_json: bool, paths: tuple[Path, ...]) -> None:
+    """Index new and changed files, drop deleted ones; touch nothing else.
+
+    Each PATH (a file or folder inside the data folder) limits the update to
+    it: only files there are compared, and removals are found only there.
+    Without PATHs the whole data folder is compared."""
     from . import indexer
 
-    _writer_command(lambda progress: indexer.update(data, indexer.IndexHome(index), max_bytes=max_size,
+    _writer_command(lambda progress: indexer.update(data, indexer.IndexHome(index), paths=paths, max_bytes=max_size,
                                                     progress=progress), as_json, strict)
 
 

@@ -98,10 +98,14 @@ def find_article_files(root: Path) -> list[str]:
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         folder = os.path.relpath(dirpath, root)  # once per folder: a million files share a few hundred
         prefix = "" if folder == os.curdir else folder.replace(os.sep, "/") + "/"
-        found.extend(prefix + name for name in filenames
-                     if name.endswith(".md") and not name.startswith(".") and name.lower() != "readme.md")
+        found.extend(prefix + name for name in filenames if is_article_name(name))
     found.sort()
     return found
+
+
+def is_article_name(name: str) -> bool:
+    """Whether a file called ``name`` is an article (``find_article_files``' rule)."""
+    return name.endswith(".md") and not name.startswith(".") and name.lower() != "readme.md"
 
 
 # ---------------------------------------------------------------- decoding

@@ -3,7 +3,7 @@
 The moving parts:
 
 * The index folder (``store.IndexHome``) holds generations, each a
-  complete Whoosh index with ``meta.json`` and ``manifest.json``;
+  complete Whoosh index with ``meta.json`` and ``manifest.sqlite`` (``manifest``);
   ``CURRENT`` names the live one. Reading them is ``store``'s job; making
   a new generation and switching ``CURRENT`` to it is this module's.
 * ``build`` writes a new generation beside the live one, using worker
@@ -14,11 +14,14 @@ The moving parts:
   writer's memory and its cost per article the same however big the
   archive is. A search running meanwhile keeps the old generation; a killed
   build leaves it untouched.
-* ``update`` compares the data folder with the manifest and re-indexes only
-  what was added, changed or removed, in one Whoosh commit on the live
-  generation (Whoosh commits are atomic for readers too). The commit merges
-  small segments of earlier updates as Whoosh does, never a big one
-  (``merge_small_segments``), so an update costs the same at any size.
+* ``update`` finds what was added, changed or removed (``changes``: one
+  pass that lists and stats the files, compared folder by folder with the
+  manifest; optionally only under the PATHs given) and re-indexes only that,
+  in one Whoosh commit on the live generation (Whoosh commits are atomic for
+  readers too), then writes the changed manifest rows in one SQLite
+  transaction. The commit merges small segments of earlier updates as
+  Whoosh does, never a big one (``merge_small_segments``), so the writing
+  costs the same at any size; the stat of every file in scope is what grows.
 * ``writer_lock`` makes sure only one build or update runs at a time.
 * Every writer counts the words it indexes in a dict of its own (see
   ``analysis.index_terms``) and saves them as the ``vocabulary``.
@@ -36,7 +39,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable, Iterable, Iterator
 
 from whoosh import index as whoosh_index
 from whoosh.util.filelock import FileLock
@@ -45,6 +48,8 @@ from whoosh.writing import MERGE_SMALL, SegmentWriter
 
 from .documents import DEFAULT_MAX_BYTES, ERROR, Problem, article_id, find_article_files, read_article
 from . import arrays, vocabulary
+from .changes import Changes, Scope, ScopeProblem, find_changes, scan_workers  # noqa: F401 (ScopeProblem: for the CLI)
+from .manifest import Entry, Manifest, write as write_manifest
 from .postings import BuildSegmentWriter
 from .schema import SCHEMA_VERSION, build_schema, index_fields
 from .store import GENERATION_PREFIX, IndexBusy, IndexHome, IndexProblem, read_json
@@ -338,7 +343,7 @@ def build(data: Path, home: IndexHome, *, workers: int | None = None, max_bytes:
             manifest = _build_into(gen, data, relpaths, workers, max_bytes, phase, report)
             report.indexed = report.documents = len(manifest)
             with phase("finishing"):
-                write_json(gen / "manifest.json", manifest)
+                write_manifest(gen, manifest)
                 write_json(gen / "meta.json", {
                     "schema_version": SCHEMA_VERSION, "data": str(data.resolve()), "built": now_iso(),
                     "updated": None, "documents": report.documents,
@@ -408,9 +413,13 @@ def _build_parallel(gen: Path, data: Path, relpaths: list[str], workers: int, ma
 # ---------------------------------------------------------------- update
 
 
-def update(data: Path, home: IndexHome, *, max_bytes: int = DEFAULT_MAX_BYTES,
+def update(data: Path, home: IndexHome, *, paths: Iterable[Path | str] = (), max_bytes: int = DEFAULT_MAX_BYTES,
            progress: Progress | None = None) -> Report:
-    """Add new files, re-index changed ones, remove deleted ones; nothing else."""
+    """Add new files, re-index changed ones, remove deleted ones; nothing else.
+
+    ``paths`` (files or folders inside ``data``) limit where it looks: only
+    they are compared with the manifest, and only files under them can be
+    found removed. Without them the whole data folder is compared."""
     started = time.perf_counter()
     data = Path(data)
     if not data.is_dir():
@@ -428,25 +437,20 @@ def update(data: Path, home: IndexHome, *, max_bytes: int = DEFAULT_MAX_BYTES,
         if meta.get("schema_version") != SCHEMA_VERSION:
             raise IndexProblem(f"the index at {gen} was built by another version of newsearch; run 'newsearch index build'")
         with phase("reading the manifest"):
-            manifest: dict = read_json(gen / "manifest.json", {})
-        with phase("finding files"):
-            relpaths = find_article_files(data)
-        report.files = len(relpaths)
-        with phase("comparing files", len(relpaths)):
-            changed, touched = _find_changes(data, relpaths, manifest)
-            on_disk = {article_id(r) for r in relpaths}
-            removed = [doc_id for doc_id in manifest if doc_id not in on_disk]
-        with phase("indexing changes", len(changed) + len(removed)):
-            _apply_changes(gen, data, changed, removed, manifest, max_bytes, report)
-        for doc_id, stamp in touched.items():
-            manifest[doc_id][:2] = stamp
-        report.unchanged = len(relpaths) - len(changed)
-        with phase("finishing"):
-            if changed or removed or touched:
-                write_json(gen / "manifest.json", manifest)
-            meta.update(updated=now_iso(), documents=len(manifest))
-            write_json(gen / "meta.json", meta)
-        report.documents = len(manifest)
+            manifest = Manifest.open(gen)  # converts an earlier version's manifest.json once
+        with manifest:
+            scope = Scope.of(data, paths, manifest)
+            with phase("finding changes"):
+                changes = find_changes(data, manifest, scope, scan_workers(manifest.count()))
+            report.files = changes.files
+            with phase("indexing changes", len(changes.changed) + len(changes.removed)):
+                entries, dropped = _apply_changes(gen, data, changes, max_bytes, report)
+            report.unchanged = changes.files - len(changes.changed)
+            with phase("finishing"):
+                manifest.apply({**changes.touched, **entries}, dropped)
+                meta.update(updated=now_iso(), documents=manifest.count())
+                write_json(gen / "meta.json", meta)
+            report.documents = meta["documents"]
         report.index = str(gen)
     report.seconds = time.perf_counter() - started
     return report
@@ -466,62 +470,34 @@ def merge_small_segments(writer, segments: list) -> list:
     return [segment for segment in segments if id(segment) in kept or segment.doc_count_all() >= UPDATE_MERGE_LIMIT]
 
 
-def _find_changes(data: Path, relpaths: list[str], manifest: dict) -> tuple[list[str], dict]:
-    """Files whose mtime or size moved; ``touched`` are those whose content did not."""
-    changed, touched = [], {}
-    for relpath in relpaths:
-        doc_id = article_id(relpath)
-        known = manifest.get(doc_id)
-        stamp = _stat(os.path.join(data, relpath))  # a million times: no Path objects
-        if known and stamp == known[:2]:
-            continue
-        if known and stamp and _same_content(data / relpath, known[2]):
-            touched[doc_id] = stamp
-            continue
-        changed.append(relpath)
-    return changed, touched
-
-
-def _same_content(path: Path, fingerprint: str) -> bool:
-    import hashlib
-
-    try:
-        return path.is_file() and hashlib.sha1(path.read_bytes()).hexdigest() == fingerprint  # a FIFO would block
-    except OSError:
-        return False
-
-
-def _apply_changes(gen: Path, data: Path, changed: list[str], removed: list[str], manifest: dict,
-                   max_bytes: int, report: Report) -> None:
-    if not changed and not removed:
-        return
+def _apply_changes(gen: Path, data: Path, changes: Changes, max_bytes: int,
+                   report: Report) -> tuple[dict[str, Entry], list[str]]:
+    """Remove, re-index and add in one Whoosh commit, counting into ``report``;
+    returns the manifest entries of the files indexed and the ids to drop from it."""
+    if not changes.changed and not changes.removed:
+        return {}, []
     ix = whoosh_index.open_dir(gen)
     writer = ix.writer(**writer_options())
     words: dict[str, int] = {}
     try:
-        for doc_id in removed:
+        for doc_id in changes.removed:
             writer.delete_by_term("id", doc_id)
-            del manifest[doc_id]
-        report.removed = len(removed)
-        previously = set(manifest)
-        for relpath in changed:
+        for relpath in changes.changed:  # new ones too: an update killed before its manifest was written added them
             writer.delete_by_term("id", article_id(relpath))
-        entries, problems = _index_files(writer, data, changed, max_bytes, lambda n: None, words)
+        found, problems = _index_files(writer, data, changes.changed, max_bytes, lambda n: None, words)
         report.problems.extend(problems)
-        for relpath in changed:
-            doc_id = article_id(relpath)
-            if doc_id not in entries and doc_id in manifest:
-                del manifest[doc_id]  # it became unreadable: its old version is gone too
-                report.removed += 1
-        manifest.update(entries)
-        report.updated = sum(1 for doc_id in entries if doc_id in previously)
+        entries = {doc_id: Entry(*value) for doc_id, value in found.items()}
+        unreadable = sorted(changes.known - set(entries))  # their old versions are gone too
+        report.removed = len(changes.removed) + len(unreadable)
+        report.updated = sum(1 for doc_id in entries if doc_id in changes.known)
         report.indexed = len(entries) - report.updated
         writer.commit(mergetype=merge_small_segments)
     except BaseException:
         writer.cancel()
         raise
-    if changed:  # removed articles' words stay counted: the vocabulary only ranks suggestions
+    if changes.changed:  # removed articles' words stay counted: the vocabulary only ranks suggestions
         vocabulary.save(gen, words, vocabulary.load_counts(gen))
+    return entries, changes.removed + unreadable
 
 
 # ---------------------------------------------------------------- check

@@ -4,8 +4,8 @@ The moving parts:
 
 * ``IndexHome`` is the index folder. It holds generations (``gen-000001``
   ...), each a complete Whoosh index with ``meta.json`` (when and from what
-  it was built) and ``manifest.json`` (per article: file mtime, size and
-  content fingerprint). ``CURRENT`` names the live generation.
+  it was built) and ``manifest.sqlite`` (per article: file mtime, size and
+  content fingerprint; see ``manifest``). ``CURRENT`` names the live generation.
 * ``read_json`` reads those files, with a default for a missing or broken one.
 * ``IndexProblem`` and its kinds ``NoIndex`` and ``IndexBusy`` are the
   problems with the index itself that the faces report.
