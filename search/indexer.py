@@ -7,10 +7,11 @@ The moving parts:
   ``CURRENT`` names the live one. Reading them is ``store``'s job; making
   a new generation and switching ``CURRENT`` to it is this module's.
 * ``build`` writes a new generation beside the live one, using worker
-  processes that each read their share of the files and write it as Whoosh
-  segments of at most ``SEGMENT_FILES`` files each (``write_own_segment``,
-  with postings held by term, see ``postings``), then commits them all and
-  switches ``CURRENT`` in one atomic rename. Bounded segments keep a
+  processes that each take the next run of files as they become free and
+  write it as one Whoosh segment of at most ``SEGMENT_FILES`` files
+  (``write_own_segment``, with postings held by term, see ``postings``),
+  then commits them all and switches ``CURRENT`` in one atomic rename.
+  ``Phases`` times each phase and reports progress as it goes. Bounded segments keep a
   writer's memory and its cost per article the same however big the
   archive is. A search running meanwhile keeps the old generation; a killed
   build leaves it untouched.
