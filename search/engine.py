@@ -25,6 +25,7 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 import functools
+import math
 import os
 import re
 import threading
@@ -68,8 +69,10 @@ class Engine:
 
     def __init__(self, index_path: Path | str, *, recheck_seconds: float = 0.5,
                  recency_weight: float | None = None, recency_half_life_days: float | None = None,
-                 synonyms: Path | str | None = None):
+                 synonyms: Path | str | None = None, time_budget: float | None = None):
         self.home = IndexHome(index_path)
+        # Seconds a search may take scoring matches one by one before it answers with what it has.
+        self.time_budget = _setting(time_budget, "NEWSEARCH_TIME_BUDGET", DEFAULT_TIME_BUDGET)
         self.recheck_seconds = recheck_seconds
         # A gentle boost for newer articles among equally relevant ones (see ranking.priors).
         self.recency_weight = _setting(recency_weight, "NEWSEARCH_RECENCY_WEIGHT", DEFAULT_RECENCY_WEIGHT)
@@ -179,10 +182,11 @@ class Engine:
             # A sentence rarely has all its words in one article: rank by how many it has.
             q = loosen(reading) or q
             response.notes.append(Note("long_query", "A long query: articles are ranked by how many of its words they have."))
+        deadline = time.monotonic() + self.time_budget
         run = functools.partial(self._run, searcher, scope=scope, sort=sort, page=page, page_size=page_size,
-                                collapse=request.collapse)
+                                collapse=request.collapse, deadline=deadline)
         results, q, fell_back = self._with_fallback(run, q, reading)
-        if text and (corrected := self._correction(cut_text(text))):
+        if text and time.monotonic() < deadline and (corrected := self._correction(cut_text(text))):
             better = parse(corrected, self._state, now=now, synonyms=synonyms)
             first = (loosen(better) or better.query) if long_query else better.query
             found, better_q, better_fell_back = self._with_fallback(run, first, better)
@@ -194,6 +198,10 @@ class Engine:
                     results, q, fell_back = found, better_q, better_fell_back
                     response.read_as = better.read_as
                     response.notes.append(Note("spelling_applied", f"No results for '{text}'; showing results for '{corrected}'."))
+        if results.partial:
+            response.partial = True
+            response.notes.append(Note("partial", f"The search took longer than {self.time_budget:g} s; its count, "
+                                                  "facets and results come from part of the archive."))
         if fell_back:
             response.fallback = True
             response.notes.append(Note("fallback",
@@ -236,13 +244,13 @@ class Engine:
         return corrected if changed else None
 
     def _run(self, searcher, q: Q.Query, *, scope: "_Scope", sort: str, page: int, page_size: int,
-             collapse: bool) -> "_Results":
+             collapse: bool, deadline: float = math.inf) -> "_Results":
         """One pass over every match to score it; then, on arrays, count and facet the
         matches, collapse copies and rank the page."""
         table = self._state.facets
-        docnums, scores = _score_all(searcher, q, scope, table.live)
+        docnums, scores, partial = _score_all(searcher, q, scope, table.live, deadline)
         if not len(docnums):
-            return _Results(0, [], table.count(docnums), table.timeline(docnums))
+            return _Results(0, [], table.count(docnums), table.timeline(docnums), partial)
         scores *= priors(table, self.recency_weight, self.recency_half_life_days)[docnums]
         kept, copies = stories.collapse(scores, docnums, table.stories) if collapse else (None, stories.NO_COPIES)
         groups, group_scores = (docnums, scores) if kept is None else (docnums[kept], scores[kept])
@@ -250,7 +258,7 @@ class Engine:
         page_hits = [(docnum, score, copies.get(docnum))
                      for docnum, score in zip(groups[ranked].tolist(), group_scores[ranked].tolist())]
         return _Results(total=len(groups), page_hits=page_hits, facets=table.count(docnums),
-                        timeline=table.timeline(docnums))
+                        timeline=table.timeline(docnums), partial=partial)
 
     def _hit(self, searcher, docnum: int, score: float, terms: frozenset[str], others=()) -> Hit:
         return hit_of(searcher.stored_fields(docnum), score, terms, self._state.facets, others)
@@ -321,6 +329,7 @@ class _Results:
     page_hits: list
     facets: dict
     timeline: dict
+    partial: bool = False  # the time budget ran out before every match was scored
 
 
 @dataclass
@@ -340,40 +349,32 @@ def _standing(results: "_Results", fell_back: bool) -> tuple[int, int]:
     return (1 if fell_back else 2, results.total)
 
 
-def _score_all(searcher, q: Q.Query, scope: _Scope, live: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """The document numbers matching ``q`` within ``scope`` (ascending) and their BM25F
-    scores; ``live`` marks the documents not deleted."""
+def _score_all(searcher, q: Q.Query, scope: _Scope, live: np.ndarray | None = None,
+               deadline: float = math.inf) -> tuple[np.ndarray, np.ndarray, bool]:
+    """The document numbers matching ``q`` within ``scope`` (ascending), their BM25F
+    scores, and whether the ``deadline`` (``time.monotonic()``) stopped it before the
+    last segment's last match (a partial answer); ``live`` marks the documents not deleted."""
     if isinstance(q, Q.Every) and scope.mask is not None and live is not None:
         # Browsing filters: every allowed live document, each scoring what Whoosh's Every gives (1).
         docnums = np.flatnonzero(scope.mask & live)
-        return docnums, np.ones(len(docnums), dtype=np.float64)
+        return docnums, np.ones(len(docnums), dtype=np.float64), False
     found: list[int] = []
     scored: list[float] = []
-    add, note = found.append, scored.append
     allowed = scope.mask.tobytes() if scope.mask is not None else None  # bytes: the fastest test per match
     context = searcher.context()
     whole: list[tuple[np.ndarray, np.ndarray]] = []  # segments scored at once (one or two words)
+    partial = False
     for sub, offset in searcher.leaf_searchers():
+        if time.monotonic() > deadline:
+            partial = True
+            break
         segment_live = live[offset:offset + sub.reader().doc_count_all()] if live is not None else None
         if segment_live is not None and (at_once := _scored_at_once(q, sub, context, segment_live)) is not None:
             whole.append((at_once[0] + offset, at_once[1]))
             continue
-        matcher = q.matcher(sub, context)
-        # This loop runs once per match: methods are bound once, and the
-        # common unfiltered case has a loop of its own.
-        is_active, current, score, advance = matcher.is_active, matcher.id, matcher.score, matcher.next
-        if allowed is None:
-            while is_active():
-                add(current() + offset)
-                note(score())
-                advance()
-            continue
-        while is_active():
-            docnum = current() + offset
-            if allowed[docnum]:
-                add(docnum)
-                note(score())
-            advance()
+        if not _walk(q.matcher(sub, context), offset, allowed, deadline, found, scored):
+            partial = True
+            break
     docnums = np.concatenate([np.array(found, dtype=np.int64)] + [d for d, _ in whole])
     scores = np.concatenate([np.array(scored, dtype=np.float64)] + [s for _, s in whole])
     if whole:
@@ -382,7 +383,40 @@ def _score_all(searcher, q: Q.Query, scope: _Scope, live: np.ndarray | None = No
         if scope.mask is not None:
             inside = scope.mask[docnums]
             docnums, scores = docnums[inside], scores[inside]
-    return docnums, scores
+    return docnums, scores, partial
+
+
+CLOCK_EVERY = 2048  # matches walked between looks at the clock
+
+
+def _walk(matcher, offset: int, allowed: bytes | None, deadline: float, found: list[int], scored: list[float]) -> bool:
+    """Add each match of ``matcher`` (one segment's, numbered from ``offset``) that
+    ``allowed`` allows to ``found``, its score to ``scored``; False if the deadline
+    passed first."""
+    # This loop runs once per match: methods are bound once, and the
+    # common unfiltered case has a loop of its own.
+    is_active, current, score, advance = matcher.is_active, matcher.id, matcher.score, matcher.next
+    add, note = found.append, scored.append
+    walked = 0
+    if allowed is None:
+        while is_active():
+            add(current() + offset)
+            note(score())
+            advance()
+            walked += 1
+            if not walked % CLOCK_EVERY and time.monotonic() > deadline:
+                return False
+        return True
+    while is_active():
+        docnum = current() + offset
+        if allowed[docnum]:
+            add(docnum)
+            note(score())
+        advance()
+        walked += 1
+        if not walked % CLOCK_EVERY and time.monotonic() > deadline:
+            return False
+    return True
 
 
 def _filter_mask(searcher, q: Q.Query, table) -> np.ndarray:
@@ -508,6 +542,7 @@ def _ranked(docnums: np.ndarray, scores: np.ndarray, table, sort: str, wanted: i
 SIMILAR_SPARE = 10  # extra candidates, so excluding copies still leaves enough
 RARE_WORD = 50  # a word seen fewer times than this may be a typo (archives have typos too)
 _WORD = re.compile(r"(?<![\w:*])[^\W\d_]{3,}(?![\w*:])")
+DEFAULT_TIME_BUDGET = 2.0
 DEFAULT_RECENCY_WEIGHT = 0.05  # chosen with the evaluation: 0.05 helps a little, 0.2 costs
 DEFAULT_RECENCY_HALF_LIFE_DAYS = 365.0
 

@@ -98,6 +98,7 @@ class SearchResponse:
     facets: dict[str, list[dict]] = field(default_factory=lambda: {name: [] for name in FACETS})
     timeline: dict = field(default_factory=lambda: {"unit": "month", "buckets": []})
     spelling: dict | None = None  # {"corrected": text, "applied": bool} when a correction finds more
+    partial: bool = False  # the time budget ran out: total, facets and hits come from part of the archive
     took_ms: float = 0.0
 
     @property
@@ -122,6 +123,7 @@ class SearchResponse:
             "results": [hit.to_json() for hit in self.hits],
             "facets": self.facets,
             "timeline": self.timeline,
+            "partial": self.partial,
             "took_ms": round(self.took_ms, 2),
         }
 

@@ -240,7 +240,7 @@ def test_words_that_must_all_appear_are_scored_at_once_to_the_same_bits(built, w
         terms = [Q.Term("text", word) for word in words]
         q = terms[0] if len(terms) == 1 else Q.And(terms)
         live = state.facets.live
-        docnums, scores = _score_all(state.searcher, q, _Scope(), live)
+        docnums, scores, _ = _score_all(state.searcher, q, _Scope(), live)
         assert list(zip(docnums.tolist(), scores.tolist())) == _walked(state.searcher, q)
         first = state.searcher.leaf_searchers()[0][0]
         assert len(state.searcher.leaf_searchers()) == 2 and first.reader().has_deletions()
@@ -282,7 +282,7 @@ def test_phrases_are_matched_at_once_as_whoosh_matches_them(tmp_path, monkeypatc
     state = SearcherState.open(IndexHome(tmp_path / "index").require_current())
     try:
         for q in (Q.Phrase("text", words, slop=slop), Q.And([Q.Phrase("text", words, slop=slop), Q.Term("text", "oil")])):
-            docnums, scores = _score_all(state.searcher, q, _Scope(), state.facets.live)
+            docnums, scores, _ = _score_all(state.searcher, q, _Scope(), state.facets.live)
             assert list(zip(docnums.tolist(), scores.tolist())) == _walked(state.searcher, q)
             assert len(docnums) or "zzznothing" in words or isinstance(q, Q.And)
         first = state.searcher.leaf_searchers()[0][0]

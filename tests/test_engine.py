@@ -567,3 +567,21 @@ def test_engine_is_safe_to_share_between_threads(tmp_path):
         sys.setswitchinterval(interval)
     eng.close()
     assert failures == []
+
+
+def test_a_search_past_its_time_budget_answers_with_what_it_has_marked_partial(tmp_path, monkeypatch):
+    from search import engine as engine_module
+
+    data = tmp_path / "data"
+    for number in range(40):
+        write_article(data, f"2022/01/harbor-{number:02d}.md", title=f"Harbor report {number}",
+                      excerpt="Weekly harbor traffic.", published="2022-01-03T10:00:00Z")
+    build_index(data, tmp_path / "index")
+    slow = Engine(tmp_path / "index", time_budget=0)  # the budget is gone before the first segment
+    monkeypatch.setattr(engine_module, "CLOCK_EVERY", 1)
+    response = search_for(slow, "title:harbor", now=NOW)  # a title search is walked match by match
+    assert response.partial and response.to_json()["partial"] is True
+    assert "partial" in [note.code for note in response.notes] and response.total < 40
+    roomy = Engine(tmp_path / "index", time_budget=60)
+    full = search_for(roomy, "title:harbor", now=NOW)
+    assert not full.partial and full.total == 40 and "partial" not in [note.code for note in full.notes]

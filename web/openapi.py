@@ -56,7 +56,8 @@ SCHEMAS = {
     },
     "SearchResponse": {
         "type": "object",
-        "required": ["query", "sort", "total", "page", "page_size", "pages", "results", "facets", "timeline", "took_ms"],
+        "required": ["query", "sort", "total", "page", "page_size", "pages", "results", "facets", "timeline", "partial",
+                     "took_ms"],
         "additionalProperties": False,
         "properties": {
             "query": {
@@ -106,6 +107,9 @@ SCHEMAS = {
                     }},
                 },
             },
+            "partial": {"type": "boolean", "description": "The search ran out of its time budget "
+                        "(NEWSEARCH_TIME_BUDGET, 2 s by default): total, facets and results come from the part "
+                        "of the archive searched by then."},
             "took_ms": {"type": "number", "minimum": 0},
         },
     },
