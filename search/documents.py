@@ -378,6 +378,9 @@ def number_value(value: Any, name: str, note) -> float | None:
     except (TypeError, ValueError):
         note(WARNING, f"'{name}' is not a number ({str(value)[:40]!r}); ignored")
         return None
+    except OverflowError:  # an integer past any float
+        note(WARNING, f"'{name}' is too large a number; ignored")
+        return None
     return number if math.isfinite(number) else None
 
 
@@ -558,7 +561,11 @@ def read_article(root: Path, relpath: str, max_bytes: int = DEFAULT_MAX_BYTES) -
     except OSError as exc:
         note(ERROR, f"cannot be read: {exc.strerror or exc}")
         return None, problems
-    return parse_article(raw, relpath, note), problems
+    try:
+        return parse_article(raw, relpath, note), problems
+    except Exception as exc:  # a last line of defence: one file's verdict, never the end of a build
+        note(ERROR, f"could not be read ({type(exc).__name__}: {str(exc)[:200]}); skipped")
+        return None, problems
 
 
 def _file_kind(mode: int) -> str:

@@ -225,3 +225,23 @@ def test_an_article_replaced_by_a_named_pipe_does_not_block_an_update(tmp_path):
     report = indexer.update(data, home)
     assert [p.path for p in report.skipped] == ["pipe.md"]
     assert search_for(Engine(home.path, recheck_seconds=0), "ferries").total == 1
+
+
+def test_a_number_too_large_for_a_float_is_ignored_with_a_warning(tmp_path):
+    # Found by tests/test_fuzz.py: it stopped the whole build with OverflowError.
+    (tmp_path / "big.md").write_text("---\ntitle: Big numbers\nquality: " + "10" * 200 + "\n---\nBody words.\n")
+    article, problems = read_article(tmp_path, "big.md")
+    assert article is not None and article.quality is None
+    assert [problem.message for problem in problems] == ["'quality' is too large a number; ignored"]
+
+
+def test_a_file_the_reader_fails_on_is_skipped_with_the_reason(tmp_path, monkeypatch):
+    from search import documents
+
+    def broken(*args):
+        raise RecursionError("maximum recursion depth exceeded")
+
+    monkeypatch.setattr(documents, "parse_article", broken)
+    (tmp_path / "x.md").write_text("---\ntitle: Anything\n---\n")
+    article, problems = read_article(tmp_path, "x.md")
+    assert article is None and "could not be read (RecursionError" in problems[0].message
