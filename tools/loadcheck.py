@@ -1,13 +1,16 @@
 """Load check: many concurrent searches against ``newsearch serve`` on loopback.
 
-    python -m tools.loadcheck --data ../shared/corpora/reuters-21578 [--clients 16] [--seconds 20] [--page]
+    python -m tools.loadcheck --data ../shared/corpora/reuters-21578 [--clients 16] [--hostile 2] [--seconds 20] [--page]
 
 Builds an index for the corpus (in a scratch folder) unless ``--index`` names
 one, starts ``newsearch serve`` on a free loopback port, then runs
 ``--clients`` threads, each with its own keep-alive connection, sending
 searches drawn from a fixed keyword set for ``--seconds`` (bounded: it always
-stops by itself). Prints requests/s, latency p50/p95/max and errors. Not
-part of the test run: these are figures to read.
+stops by itself). ``--hostile N`` of the clients send the costliest queries
+the fuzz tests know of instead (``HOSTILE``), as a careless crowd or an
+attacker would. Prints requests/s, latency p50/p95/max and errors, the
+ordinary and the hostile clients apart. Not part of the test run: these are
+figures to read.
 """
 
 from __future__ import annotations
@@ -48,11 +51,21 @@ def wait_until_up(port: int, timeout: float = 120.0) -> dict:
     raise SystemExit(f"the server on port {port} did not come up within {timeout:.0f} s")
 
 
-def client(port: int, path: str, stop_at: float, seed: int, timings: list, errors: list) -> None:
+HOSTILE = [
+    "ai*", "EV* battery", "a* b* c* d* e* f* g* h*", "co* pr* st* ma*", "*", "(oil OR gas)*",
+    " ".join(QUERIES) * 3,  # long: every word optional, ranked by how many an article has
+    "title:oil OR title:gas OR title:bank OR title:rate OR title:trade OR title:price",
+    '"the of and" title:"oil prices" gas', "zepelin quarterli " * 5000, "oil " * 20000,
+    "said AND year AND mln AND pct AND billion AND company AND share AND market",
+]
+
+
+def client(port: int, path: str, stop_at: float, seed: int, timings: list, errors: list,
+           queries: list[str] = QUERIES) -> None:
     chooser = random.Random(seed)
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     while time.monotonic() < stop_at:
-        url = f"{path}?{urlencode({'q': chooser.choice(QUERIES)})}"
+        url = f"{path}?{urlencode({'q': chooser.choice(queries)})}"
         started = time.perf_counter()
         try:
             conn.request("GET", url)
@@ -63,7 +76,7 @@ def client(port: int, path: str, stop_at: float, seed: int, timings: list, error
         except (OSError, http.client.HTTPException) as exc:
             errors.append(f"{type(exc).__name__} {url}")
             conn.close()
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
             continue
         timings.append((time.perf_counter() - started) * 1000)
     conn.close()
@@ -74,6 +87,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--data", type=Path, required=True, help="corpus folder")
     parser.add_argument("--index", type=Path, help="an existing index for it (default: build one in a scratch folder)")
     parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--hostile", type=int, default=0, help="how many of the clients send the costliest queries")
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--threads", type=int, default=8, help="server worker threads")
     parser.add_argument("--page", action="store_true", help="load the HTML page instead of /api/search")
@@ -86,26 +100,29 @@ def main(argv: list[str] | None = None) -> None:
                                   stdout=subprocess.DEVNULL)
         try:
             health = wait_until_up(port)
-            timings: list[float] = []
-            errors: list[str] = []
+            ordinary, hostile, errors = [], [], []
             stop_at = time.monotonic() + args.seconds
             path = "/" if args.page else "/api/search"
-            workers = [threading.Thread(target=client, args=(port, path, stop_at, n, timings, errors))
-                       for n in range(args.clients)]
+            workers = [threading.Thread(target=client, args=(port, path, stop_at, n, ordinary, errors))
+                       for n in range(args.clients - args.hostile)]
+            workers += [threading.Thread(target=client, args=(port, path, stop_at, n, hostile, errors, HOSTILE))
+                        for n in range(args.hostile)]
             started = time.perf_counter()
             for worker in workers:
                 worker.start()
             for worker in workers:
-                worker.join(args.seconds + 30)
+                worker.join(args.seconds + 60)
             elapsed = time.perf_counter() - started
         finally:
             server.terminate()
             server.wait(10)
-    print(f"{health['documents']:,} documents, {args.clients} clients, {args.threads} server threads, "
-          f"{elapsed:.1f} s, GET {path}")
-    if timings:
-        print(f"{len(timings) / elapsed:,.0f} searches/s   p50 {percentile(timings, 50):.1f} ms   "
-              f"p95 {percentile(timings, 95):.1f} ms   max {max(timings):.1f} ms   errors {len(errors)}")
+    print(f"{health['documents']:,} documents, {args.clients} clients ({args.hostile} hostile), "
+          f"{args.threads} server threads, {elapsed:.1f} s, GET {path}")
+    for name, timings in (("ordinary", ordinary), ("hostile", hostile)):
+        if timings:
+            print(f"{name:9s} {len(timings) / elapsed:,.0f} searches/s   p50 {percentile(timings, 50):.1f} ms   "
+                  f"p95 {percentile(timings, 95):.1f} ms   max {max(timings):.1f} ms")
+    print(f"errors {len(errors)}")
     for error in errors[:10]:
         print("  error:", error)
 
