@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
+from . import processes
 from .documents import article_id, is_article_name
 from .manifest import Entry, Manifest, Stamp, folder_digest, join_id, split_id
 
@@ -187,8 +188,9 @@ def _note_folder(found: Scan, folder: str, stamps: dict[str, Stamp | None], dige
 _worker_digests: dict[str, bytes] = {}
 
 
-def _init_scan_worker(digests: dict[str, bytes]) -> None:
+def _init_scan_worker(digests: dict[str, bytes], parent_pid: int) -> None:
     global _worker_digests
+    processes.start_worker(parent_pid)
     _worker_digests = digests
 
 
@@ -213,7 +215,7 @@ def scan(data: Path, top: str, digests: dict[str, bytes], workers: int = 1) -> S
             frontier.extend(join_id(folder, name) for name in subfolders)
     if frontier:
         context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
-        with context.Pool(workers, initializer=_init_scan_worker, initargs=(digests,)) as pool:
+        with context.Pool(workers, initializer=_init_scan_worker, initargs=(digests, os.getpid())) as pool:
             for part in pool.starmap(_scan_tree_in_worker, [(data_path, folder) for folder in frontier], chunksize=1):
                 found.add(part)
     return found

@@ -48,6 +48,12 @@ class PathProblem(click.ClickException):
     exit_code = 2
 
 
+class DiskProblem(click.ClickException):
+    """Exit 2 with one line: the disk is full (the live index is unchanged)."""
+
+    exit_code = 2
+
+
 def data_option(command):
     return click.option("--data", "data", type=click.Path(file_okay=False, path_type=Path),
                         envvar="NEWSEARCH_DATA", default=DEFAULT_DATA, show_default=True,
@@ -188,6 +194,8 @@ def _writer_command(run, as_json: bool, strict: bool) -> None:
         report = run(progress)
     except indexer.IndexBusy as exc:
         raise UsageProblem(str(exc)) from None
+    except indexer.DiskFull as exc:
+        raise DiskProblem(str(exc)) from None
     except (indexer.IndexProblem, FileNotFoundError) as exc:
         raise UsageProblem(str(exc)) from None
     except indexer.ScopeProblem as exc:

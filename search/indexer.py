@@ -32,10 +32,12 @@ The moving parts:
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import json
 import multiprocessing
 import os
 import shutil
+import sqlite3
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -48,12 +50,12 @@ from whoosh.codec.whoosh3 import W3Codec
 from whoosh.writing import MERGE_SMALL, SegmentWriter
 
 from .documents import DEFAULT_MAX_BYTES, ERROR, Problem, article_id, find_article_files, read_article
-from . import arrays, vocabulary
+from . import arrays, processes, vocabulary
 from .changes import Changes, Scope, ScopeProblem, find_changes, scan_workers  # noqa: F401 (ScopeProblem: for the CLI)
 from .manifest import Entry, Manifest, write as write_manifest
 from .postings import BuildSegmentWriter
 from .schema import SCHEMA_VERSION, build_schema, index_fields
-from .store import GENERATION_PREFIX, IndexBusy, IndexHome, IndexProblem, read_json
+from .store import GENERATION_PREFIX, DiskFull, IndexBusy, IndexHome, IndexProblem, read_json
 
 PARALLEL_THRESHOLD = 2000  # fewer files than this are indexed in-process
 # Files per segment of a build: a writer holds one segment's postings in memory
@@ -195,10 +197,37 @@ def writer_lock(home: IndexHome) -> Iterator[None]:
         holder = read_json(home.path / ".writer.json", {})
         who = f" ({holder.get('action', 'a writer')}, pid {holder.get('pid', '?')}, since {holder.get('since', '?')})"
         raise IndexBusy(f"another build or update is already running on {home.path}{who}; try again when it finishes")
+    lock_fd = lock.fd
+    processes.hold_in_parent(lock_fd)  # workers close their copies (see processes)
     try:
         yield
     finally:
+        processes.let_go_in_parent(lock_fd)
         lock.release()
+
+
+_NO_SPACE = {errno.ENOSPC, errno.EDQUOT}
+
+
+def is_disk_full(error: BaseException) -> bool:
+    """Whether ``error`` says the disk (or the user's quota) is full; SQLite says it in words."""
+    if isinstance(error, OSError):
+        return error.errno in _NO_SPACE
+    return isinstance(error, sqlite3.OperationalError) and "disk is full" in str(error)
+
+
+@contextmanager
+def disk_full_reported(home: IndexHome, action: str) -> Iterator[None]:
+    """Turns running out of space anywhere in ``action`` into one ``DiskFull``
+    (callers have already put the live index back as it was)."""
+    try:
+        yield
+    except (OSError, sqlite3.OperationalError) as exc:
+        if not is_disk_full(exc):
+            raise
+        raise DiskFull(f"disk full: the {action} could not write to {home.path} "
+                       f"({getattr(exc, 'strerror', None) or exc}); the live index is unchanged. "
+                       "Free some space and run it again") from exc
 
 
 def _announce(home: IndexHome, action: str) -> None:
@@ -229,6 +258,8 @@ def _index_files(writer, data: Path, relpaths: list[str], max_bytes: int, tick,
         if article is not None:
             try:
                 writer.add_document(**index_fields(article, words))
+            except OSError:
+                raise  # the disk, not the article: it would fail every article after it
             except Exception as exc:  # a value Whoosh refuses must not stop the build
                 problems.append(Problem(relpath, ERROR, f"could not be indexed: {exc}"))
             else:
@@ -242,8 +273,9 @@ def _index_files(writer, data: Path, relpaths: list[str], max_bytes: int, tick,
 _progress_counter = None
 
 
-def _init_worker(counter) -> None:
+def _init_worker(counter, parent_pid: int) -> None:
     global _progress_counter
+    processes.start_worker(parent_pid)
     _progress_counter = counter
 
 
@@ -333,7 +365,7 @@ def build(data: Path, home: IndexHome, *, workers: int | None = None, max_bytes:
         raise FileNotFoundError(f"data folder {data} does not exist or is not a folder")
     report = Report("build", str(data), str(home.path))
     phase = Phases(report, progress)
-    with writer_lock(home):
+    with writer_lock(home), disk_full_reported(home, "build"):
         _announce(home, "build")
         drop_unfinished(home)
         gen = new_generation(home)
@@ -394,7 +426,7 @@ def _build_parallel(gen: Path, data: Path, relpaths: list[str], workers: int, ma
     manifest: dict = {}
     segments: dict[int, list] = {}
     with phase("indexing", len(relpaths)), \
-            context.Pool(min(workers, len(runs)), initializer=_init_worker, initargs=(counter,)) as pool:
+            context.Pool(min(workers, len(runs)), initializer=_init_worker, initargs=(counter, os.getpid())) as pool:
         pending = [pool.apply_async(_index_run, (number, str(gen), str(data), run, max_bytes))
                    for number, run in enumerate(runs)]
         while pending:
@@ -431,8 +463,9 @@ def update(data: Path, home: IndexHome, *, paths: Iterable[Path | str] = (), max
         return report
     report = Report("update", str(data), str(home.path))
     phase = Phases(report, progress)
-    with writer_lock(home):
+    with writer_lock(home), disk_full_reported(home, "update"):
         _announce(home, "update")
+        drop_unfinished(home)  # a build killed before it finished left its folder
         gen = home.require_current()
         meta = read_json(gen / "meta.json", {})
         if meta.get("schema_version") != SCHEMA_VERSION:
@@ -494,11 +527,21 @@ def _apply_changes(gen: Path, data: Path, changes: Changes, max_bytes: int,
         report.indexed = len(entries) - report.updated
         writer.commit(mergetype=merge_small_segments)
     except BaseException:
-        writer.cancel()
+        _cancel_quietly(writer)
         raise
     if changes.changed:  # removed articles' words stay counted: the vocabulary only ranks suggestions
         vocabulary.save(gen, words, vocabulary.load_counts(gen))
     return entries, changes.removed + unreadable
+
+
+def _cancel_quietly(writer) -> None:
+    """Cancel a writer after a failure without hiding that failure: a commit
+    that failed half-way has already closed the writer, and cancelling it
+    again raises ("This writer is closed")."""
+    try:
+        writer.cancel()
+    except Exception:  # noqa: BLE001 - the error being raised is the one to report
+        pass
 
 
 # ---------------------------------------------------------------- check

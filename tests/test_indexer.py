@@ -377,3 +377,73 @@ def test_a_parallel_build_shows_the_workers_progress(tmp_path: Path, monkeypatch
                    progress=lambda *call: seen.append(call))
     assert list(report.phases) == ["finding files", "indexing", "committing", "finishing"] and report.indexed == 40
     assert seen[-1][0] == "finishing" and ("indexing", 40, 40) in seen
+
+
+# ---------------------------------------------------------------- a killed build's workers and leftovers
+
+
+SLOW_PARALLEL_BUILD = """
+import sys, time
+from pathlib import Path
+from search import indexer, processes
+indexer.PARALLEL_THRESHOLD = 1
+if sys.argv[3] == "lock-only":
+    processes._die_with_parent = lambda: None  # as where Linux's prctl is missing
+read = indexer.read_article
+def slow_read(*args, **kwargs):
+    time.sleep(0.1)
+    return read(*args, **kwargs)
+indexer.read_article = slow_read
+indexer.build(Path(sys.argv[1]), indexer.IndexHome(sys.argv[2]), workers=2)
+"""
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                fields = Path(f"/proc/{entry}/stat").read_text().rpartition(")")[2].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                found.append(int(entry))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+    except OSError:
+        return False
+    return state != "Z"  # a zombie has let go of everything
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads processes from /proc")
+@pytest.mark.parametrize("how", ["die-with-parent", "lock-only"])
+def test_after_kill_9_of_a_build_its_workers_let_go_and_the_next_command_runs_at_once(tmp_path: Path, how) -> None:
+    data, home = tmp_path / "data", IndexHome(tmp_path / "index")
+    make_archive(data, 200)  # 100 files a worker at 0.1 s each: 10 s if the workers outlived the build
+    build(data, home, workers=1)
+    live = home.require_current()
+    proc = subprocess.Popen([sys.executable, "-c", SLOW_PARALLEL_BUILD, str(data), str(home.path), how],
+                            cwd=Path(__file__).parent.parent)
+    deadline = time.monotonic() + 30
+    while (len(_children(proc.pid)) < 2 or len(home.generations()) < 2) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    workers = _children(proc.pid)
+    assert len(workers) >= 2 and len(home.generations()) == 2
+    time.sleep(0.5)  # the workers are reading
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    started = time.monotonic()
+    report = update(data, home)  # not refused: nothing holds the lock
+    assert time.monotonic() - started < 5
+    assert report.unchanged == 200
+    assert home.generations() == [live]  # the killed build's folder is gone
+    if how == "die-with-parent":
+        time.sleep(0.5)
+        assert not [pid for pid in workers if _alive(pid)]
+    for pid in workers:  # lock-only: a worker outliving its parent must still not hold the index
+        if _alive(pid):
+            os.kill(pid, signal.SIGKILL)
