@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import signal
@@ -22,7 +23,7 @@ from search.manifest import Entry, join_id
 
 from helpers import NOW, search_for
 from search.indexer import build, check, update, writer_lock
-from search.store import IndexBusy, IndexHome
+from search.store import DiskFull, IndexBusy, IndexHome
 
 ARTICLE = """---
 title: "{title}"
@@ -447,3 +448,140 @@ def test_after_kill_9_of_a_build_its_workers_let_go_and_the_next_command_runs_at
     for pid in workers:  # lock-only: a worker outliving its parent must still not hold the index
         if _alive(pid):
             os.kill(pid, signal.SIGKILL)
+
+
+# ---------------------------------------------------------------- a full disk
+
+
+class _FillingFile:
+    """A file being written on a disk with ``budget[0]`` bytes left: past them, ENOSPC."""
+
+    def __init__(self, file, budget: list[int]) -> None:
+        self._file, self._budget = file, budget
+
+    def write(self, data) -> int:
+        self._budget[0] -= len(data)
+        if self._budget[0] < 0:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return self._file.write(data)
+
+    def __getattr__(self, name):
+        return getattr(self._file, name)
+
+
+def fill_disk_after(monkeypatch, free_bytes: int) -> None:
+    """From now on, every index file shares ``free_bytes`` of space (Whoosh's storage and SQLite)."""
+    from whoosh.filedb import filestore, structfile
+
+    budget = [free_bytes]
+    create = filestore.FileStorage.create_file
+
+    def create_file(self, name, *args, **kwargs):
+        made = create(self, name, *args, **kwargs)
+        made.file = _FillingFile(made.file, budget)
+        return made
+
+    monkeypatch.setattr(filestore.FileStorage, "create_file", create_file)
+    assert structfile.StructFile.write  # StructFile writes through .file
+
+
+@pytest.mark.parametrize("free_bytes", [0, 20_000])
+def test_a_full_disk_during_a_build_says_so_and_leaves_the_live_index(archive: Path, tmp_path: Path, monkeypatch,
+                                                                      free_bytes: int) -> None:
+    home = IndexHome(tmp_path / "index")
+    build(archive, home)
+    live = home.require_current()
+    make_archive(archive, 300, prefix="more")
+    fill_disk_after(monkeypatch, free_bytes)
+    with pytest.raises(DiskFull, match=r"^disk full: the build could not write .*No space left on device.*"
+                                       r"the live index is unchanged"):
+        build(archive, home, workers=1)
+    assert home.generations() == [live] and home.require_current() == live
+    assert len(ids_in(home)) == 3
+
+
+@pytest.mark.parametrize("free_bytes", [0, 20_000])
+def test_a_full_disk_during_an_update_says_so_and_leaves_the_live_index(archive: Path, tmp_path: Path, monkeypatch,
+                                                                        free_bytes: int) -> None:
+    home = IndexHome(tmp_path / "index")
+    build(archive, home)
+    live = home.require_current()
+    make_archive(archive, 300, prefix="more")
+    fill_disk_after(monkeypatch, free_bytes)
+    with pytest.raises(DiskFull, match=r"^disk full: the update could not write .*No space left on device"):
+        update(archive, home)
+    assert home.require_current() == live and len(ids_in(home)) == 3
+    assert search_for(Engine(home.path), "wind power").total == 0
+    monkeypatch.undo()
+    assert update(archive, home).indexed == 300  # and the next update, with space again, does it all
+    assert len(ids_in(home)) == 303
+
+
+def test_a_full_disk_while_the_update_writes_its_manifest_says_so(archive: Path, tmp_path: Path, monkeypatch) -> None:
+    home = IndexHome(tmp_path / "index")
+    build(archive, home)
+    make_archive(archive, 3, prefix="more")
+
+    def full(*args, **kwargs):
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(indexer.Manifest, "apply", full)
+    with pytest.raises(DiskFull, match="^disk full: the update"):
+        update(archive, home)
+    monkeypatch.undo()
+    report = update(archive, home)  # the articles are in the index; the manifest catches up, no duplicates
+    assert len(ids_in(home)) == 6 and report.documents == 6
+
+
+def test_the_cli_says_disk_full_in_one_line_with_exit_2(archive: Path, tmp_path: Path, monkeypatch) -> None:
+    from click.testing import CliRunner
+
+    from search.cli import main
+
+    home = IndexHome(tmp_path / "index")
+    build(archive, home)
+    make_archive(archive, 30, prefix="more")
+    fill_disk_after(monkeypatch, 0)
+    for command in ("build", "update"):
+        result = CliRunner().invoke(main, ["index", command, "--data", str(archive), "--index", str(home.path)],
+                                    env={"NEWSEARCH_DEBUG": None})
+        assert result.exit_code == 2, result.output
+        assert result.stderr.count("\n") == 1 and "disk full" in result.stderr, result.stderr
+        assert "Traceback" not in result.output
+    assert len(ids_in(home)) == 3
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path):
+    """A 2 MB tmpfs (needs root and mount); the test is skipped where it cannot be mounted."""
+    folder = tmp_path / "small-disk"
+    folder.mkdir()
+    try:
+        mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(folder)],
+                                 capture_output=True, timeout=10).returncode == 0
+    except (OSError, subprocess.SubprocessError):
+        mounted = False
+    if not mounted:
+        pytest.skip("cannot mount a small tmpfs here")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], capture_output=True, timeout=10)
+
+
+def test_a_really_full_disk_stops_build_and_update_with_the_live_index_intact(archive: Path, small_disk: Path) -> None:
+    from click.testing import CliRunner
+
+    from search.cli import main
+
+    home = IndexHome(small_disk / "index")
+    build(archive, home, workers=1)
+    live = home.require_current()
+    make_archive(archive, 1500, prefix="bulk")  # an index of several MB
+    for command in (["update"], ["build", "--workers", "1"]):
+        result = CliRunner().invoke(main, ["index", *command, "--data", str(archive), "--index", str(home.path)],
+                                    env={"NEWSEARCH_DEBUG": None})
+        assert result.exit_code == 2, result.output
+        assert result.stderr.count("\n") == 1 and result.stderr.startswith("Error: disk full"), result.stderr
+        assert home.generations() == [live] and home.require_current() == live
+        assert search_for(Engine(home.path), "oil prices").total == 1
