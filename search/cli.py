@@ -71,7 +71,9 @@ def json_option(command):
 
 
 def emit_json(value) -> None:
-    click.echo(json.dumps(value, ensure_ascii=False, indent=2))
+    # A file name that is not UTF-8 reaches Python as lone surrogates; as \udcxx text the output stays UTF-8.
+    text = json.dumps(value, ensure_ascii=False, indent=2)
+    click.echo(text.encode("utf-8", "backslashreplace").decode("utf-8"))
 
 
 INTERNAL_ERROR = 3  # exit status of a fault of newsearch itself; 1 is "nothing found", 2 a usage error
@@ -215,50 +217,64 @@ def _strict_option(command):
     return click.option("--strict", is_flag=True, help="Fail (exit 1) if any file is skipped.")(command)
 
 
+def _follow_links_option(command):
+    return click.option("--follow-links", is_flag=True,
+                        help="Read links that lead outside the data folder and enter links to folders "
+                             "(loops are not followed). Without it they are skipped and reported.")(command)
+
+
 @index_group.command("build")
 @data_option
 @index_option
 @click.option("--workers", type=click.IntRange(1, 64), default=None, help="Processes to index with (default: all cores).")
 @_max_size_option
+@_follow_links_option
 @_strict_option
 @json_option
-def index_build(data: Path, index: Path, workers, max_size: int, strict: bool, as_json: bool) -> None:
+def index_build(data: Path, index: Path, workers, max_size: int, follow_links: bool, strict: bool,
+                as_json: bool) -> None:
     """Rebuild the index from scratch; swapped in only when complete."""
     from . import indexer
 
     _writer_command(lambda progress: indexer.build(data, indexer.IndexHome(index), workers=workers,
-                                                   max_bytes=max_size, progress=progress), as_json, strict)
+                                                   max_bytes=max_size, progress=progress, follow_links=follow_links),
+                    as_json, strict)
 
 
 @index_group.command("update")
 @data_option
 @index_option
 @_max_size_option
+@_follow_links_option
 @_strict_option
 @json_option
 @click.argument("paths", metavar="[PATH]...", nargs=-1, type=click.Path(path_type=Path))
-def index_update(data: Path, index: Path, max_size: int, strict: bool, as_json: bool, paths: tuple[Path, ...]) -> None:
+def index_update(data: Path, index: Path, max_size: int, follow_links: bool, strict: bool, as_json: bool,
+                 paths: tuple[Path, ...]) -> None:
     """Index new and changed files, drop deleted ones; touch nothing else.
 
     Each PATH (a file or folder inside the data folder) limits the update to
     it: only files there are compared, and removals are found only there.
-    Without PATHs the whole data folder is compared."""
+    Without PATHs the whole data folder is compared. Links are followed if
+    --follow-links is given or the index was built or updated with it."""
     from . import indexer
 
     _writer_command(lambda progress: indexer.update(data, indexer.IndexHome(index), paths=paths, max_bytes=max_size,
-                                                    progress=progress), as_json, strict)
+                                                    progress=progress, follow_links=follow_links), as_json, strict)
 
 
 @index_group.command("check")
 @data_option
 @_max_size_option
+@_follow_links_option
 @_strict_option
 @json_option
-def index_check(data: Path, max_size: int, strict: bool, as_json: bool) -> None:
+def index_check(data: Path, max_size: int, follow_links: bool, strict: bool, as_json: bool) -> None:
     """Read every file as a build would and list every problem; index nothing."""
     from . import indexer
 
-    _writer_command(lambda progress: indexer.check(data, max_bytes=max_size, progress=progress), as_json, strict)
+    _writer_command(lambda progress: indexer.check(data, max_bytes=max_size, progress=progress,
+                                                   follow_links=follow_links), as_json, strict)
 
 
 @index_group.command("stats")
