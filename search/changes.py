@@ -7,7 +7,8 @@ The moving parts:
   inside it (``Scope.of``). Removals are found only within the scope.
 * ``scan``: one pass over the scope's folders that lists and stats files
   together (``os.scandir``; the same files as
-  ``documents.find_article_files``), in several processes for a big
+  ``documents.find_article_files``, by the same rule, ``documents.sort_entries``,
+  and the same problems with what it leaves out), in several processes for a big
   archive (each takes whole subtrees). A folder whose files have the digest
   the manifest holds for it (``manifest.folder_digest``) is unchanged and
   costs nothing more; for the others the listing is kept.
@@ -15,7 +16,8 @@ The moving parts:
   their folders (``manifest.Manifest.entries_in``) and answers ``Changes``:
   files to read again (new, or with another mtime or size), indexed files
   whose mtime moved but content did not (``touched``, only their stamp is
-  stored), and ids whose file is gone.
+  stored), and ids whose file is gone. A folder that cannot be listed is
+  not gone: what is indexed from it stays.
 
 A file edited in place keeps its folder's mtime but not its own, so every
 file in scope is stat'ed; what an unchanged file costs is that stat.

@@ -23,7 +23,13 @@ The moving parts:
   transaction. The commit merges small segments of earlier updates as
   Whoosh does, never a big one (``merge_small_segments``), so the writing
   costs the same at any size; the stat of every file in scope is what grows.
-* ``writer_lock`` makes sure only one build or update runs at a time.
+* ``writer_lock`` makes sure only one build or update runs at a time. Its
+  worker processes close their copy of the lock and die with the command
+  (``processes``), so a ``kill -9`` frees the index at once; the next build
+  or update removes the killed build's generation (``drop_unfinished``).
+* ``disk_full_reported``: running out of space anywhere in a build or update
+  becomes one ``DiskFull``, after the new generation is removed or the
+  update's commit cancelled, so the live index is as it was.
 * Every writer counts the words it indexes in a dict of its own (see
   ``analysis.index_terms``) and saves them as the ``vocabulary``.
 * ``check`` reads every file and reports problems without indexing.
