@@ -77,7 +77,7 @@ class Scope:
                 folders.append(relpath)
             elif os.path.exists(full) or manifest.entry(article_id(relpath)) is not None:
                 if not _is_article_path(relpath):
-                    raise ScopeProblem(f"{path} is not an article file (*.md, not README.md)")
+                    raise ScopeProblem(f"{path} is not an article file (*.md, not README.md, a name in UTF-8)")
                 files.append(relpath)
             elif relpath in indexed_folders or any(f.startswith(relpath + "/") for f in indexed_folders):
                 folders.append(relpath)  # a folder that was removed

@@ -328,12 +328,14 @@ def test_an_update_of_a_removed_folder_drops_its_articles(archive: Path, tmp_pat
     ("2022/09", "does not exist and nothing under it is indexed"),
     ("2022/01/notes.txt", "is not an article file"),
     ("2022/01/README.md", "is not an article file"),
+    ("2022/01/UPPER.MD", r"is not an article file \(\*\.md,"),
     (".drafts", "is hidden"),
 ])
 def test_a_path_the_update_cannot_use_is_named(archive: Path, tmp_path: Path, path: str, message: str) -> None:
     home = IndexHome(tmp_path / "index")
     build(archive, home)
     (archive / "2022/01/notes.txt").write_text("notes")
+    (archive / "2022/01/UPPER.MD").write_text("---\ntitle: Upper\n---\n")
     write_article(archive / "2022/01", "README", "About this folder")
     write_article(archive / ".drafts", "draft", "Not yet")
     (tmp_path / "elsewhere").mkdir()
