@@ -485,17 +485,18 @@ def fill_disk_after(monkeypatch, free_bytes: int) -> None:
     assert structfile.StructFile.write  # StructFile writes through .file
 
 
-@pytest.mark.parametrize("free_bytes", [0, 20_000])
+@pytest.mark.parametrize("free_bytes, workers", [(0, 1), (20_000, 1), (20_000, 2)])
 def test_a_full_disk_during_a_build_says_so_and_leaves_the_live_index(archive: Path, tmp_path: Path, monkeypatch,
-                                                                      free_bytes: int) -> None:
+                                                                      free_bytes: int, workers: int) -> None:
     home = IndexHome(tmp_path / "index")
     build(archive, home)
     live = home.require_current()
     make_archive(archive, 300, prefix="more")
+    monkeypatch.setattr(indexer, "PARALLEL_THRESHOLD", 1)  # workers=2: the workers run out of space
     fill_disk_after(monkeypatch, free_bytes)
     with pytest.raises(DiskFull, match=r"^disk full: the build could not write .*No space left on device.*"
                                        r"the live index is unchanged"):
-        build(archive, home, workers=1)
+        build(archive, home, workers=workers)
     assert home.generations() == [live] and home.require_current() == live
     assert len(ids_in(home)) == 3
 
@@ -585,3 +586,39 @@ def test_a_really_full_disk_stops_build_and_update_with_the_live_index_intact(ar
         assert result.stderr.count("\n") == 1 and result.stderr.startswith("Error: disk full"), result.stderr
         assert home.generations() == [live] and home.require_current() == live
         assert search_for(Engine(home.path), "oil prices").total == 1
+
+
+SLOW_UPDATE = """
+import sys, time
+from pathlib import Path
+from search import indexer
+read = indexer.read_article
+def slow_read(*args, **kwargs):
+    time.sleep(0.02)
+    return read(*args, **kwargs)
+indexer.read_article = slow_read
+indexer.update(Path(sys.argv[1]), indexer.IndexHome(sys.argv[2]))
+"""
+
+
+def test_the_leftovers_of_a_killed_update_are_removed_by_the_next_one(tmp_path: Path) -> None:
+    data, home = tmp_path / "data", IndexHome(tmp_path / "index")
+    make_archive(data, 100)
+    build(data, home, workers=1)
+    gen = home.require_current()
+    files_of_a_build = {path.name for path in gen.iterdir()}
+    make_archive(data, 300, prefix="new")
+    proc = subprocess.Popen([sys.executable, "-c", SLOW_UPDATE, str(data), str(home.path)],
+                            cwd=Path(__file__).parent.parent)
+    deadline = time.monotonic() + 30
+    while not {p.name for p in gen.iterdir()} - files_of_a_build - {"MAIN.tmp"} and time.monotonic() < deadline:
+        time.sleep(0.05)  # until the killed update has started writing its segment
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    stray = {p.name for p in gen.iterdir()} - files_of_a_build
+    assert stray and len(ids_in(home)) == 100
+    report = update(data, home)
+    assert (report.indexed, report.documents) == (300, 400) and len(ids_in(home)) == 400
+    segments = {segment.segment_id() for segment in whoosh_index.open_dir(str(gen))._segments()}
+    left = {p.name for p in gen.iterdir()} - files_of_a_build - {"_MAIN_2.toc"}
+    assert left and all(name.split(".")[0] in segments for name in left), left  # only the new segment's files
