@@ -212,6 +212,22 @@ def writer_lock(home: IndexHome) -> Iterator[None]:
         lock.release()
 
 
+class DataFolderProblem(FileNotFoundError):
+    """The data folder is missing, not a folder, or cannot be listed."""
+
+
+def require_data_folder(data: Path) -> None:
+    """Raise ``DataFolderProblem`` unless ``data`` is a folder that can be listed:
+    a build from a folder it cannot read would replace the index with an empty one."""
+    if not data.is_dir():
+        raise DataFolderProblem(f"data folder {data} does not exist or is not a folder")
+    try:
+        with os.scandir(data):
+            pass
+    except OSError as exc:
+        raise DataFolderProblem(f"data folder {data} cannot be read ({exc.strerror or exc})") from None
+
+
 _NO_SPACE = {errno.ENOSPC, errno.EDQUOT}
 
 
@@ -370,8 +386,7 @@ def build(data: Path, home: IndexHome, *, workers: int | None = None, max_bytes:
     to folders); the index remembers it for its updates."""
     started = time.perf_counter()
     data = Path(data)
-    if not data.is_dir():
-        raise FileNotFoundError(f"data folder {data} does not exist or is not a folder")
+    require_data_folder(data)
     report = Report("build", str(data), str(home.path))
     phase = Phases(report, progress)
     with writer_lock(home), disk_full_reported(home, "build"):
@@ -469,8 +484,7 @@ def update(data: Path, home: IndexHome, *, paths: Iterable[Path | str] = (), max
     so (an update that stopped would remove what the links lead to)."""
     started = time.perf_counter()
     data = Path(data)
-    if not data.is_dir():
-        raise FileNotFoundError(f"data folder {data} does not exist or is not a folder")
+    require_data_folder(data)
     if home.current() is None:
         report = build(data, home, max_bytes=max_bytes, progress=progress, follow_links=follow_links)
         report.action = "update (no index yet: full build)"
@@ -568,8 +582,7 @@ def check(data: Path, *, max_bytes: int = DEFAULT_MAX_BYTES, progress: Progress 
     """Read every file as a build would, index nothing, report every problem."""
     started = time.perf_counter()
     data = Path(data)
-    if not data.is_dir():
-        raise FileNotFoundError(f"data folder {data} does not exist or is not a folder")
+    require_data_folder(data)
     report = Report("check", str(data))
     phase = Phases(report, progress)
     with phase("finding files"):

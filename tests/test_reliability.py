@@ -413,3 +413,17 @@ def test_hidden_files_and_other_case_extensions_are_left_out_and_counted(tmp_pat
     text = run("index", "check", "--data", data)
     assert "warning  UPPER.MD: ends in '.MD', not '.md'; not read" in text.stderr
     assert "warning  .hidden.md: is a hidden file (its name starts with '.'); not read" in text.stderr
+
+
+def test_a_data_folder_that_cannot_be_read_is_refused_and_the_index_kept(tmp_path, monkeypatch):
+    data, home = tmp_path / "data", indexer.IndexHome(tmp_path / "index")
+    good_article(data)
+    indexer.build(data, home, workers=1)
+    live = home.current()
+    _deny(monkeypatch, "data")
+    for command in (["build"], ["update"], ["check"]):
+        index = ["--index", home.path] if command != ["check"] else []
+        result = run("index", *command, "--data", data, *index)
+        assert result.exit_code == 2, result.output
+        assert f"data folder {data} cannot be read (Permission denied)" in result.stderr
+    assert home.current() == live and search_for(Engine(home.path, recheck_seconds=0), "ferries").total == 1
