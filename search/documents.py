@@ -103,11 +103,12 @@ def article_id(relpath: str) -> str:
 #   ``README.md`` in any case describes the archive and is skipped quietly;
 # * left out with a warning: hidden files and folders (their names start with
 #   ``.``, e.g. ``.draft.md``, ``..md``, ``.git``), ``*.MD`` and other cases
-#   of the extension, and links to folders unless ``follow_links``;
+#   of the extension, and links to folders in the data folder unless
+#   ``follow_links`` (their articles are read where they are);
 # * skipped with an error: names that are not UTF-8 (shown with ``\xNN``
-#   escapes), folders that cannot be listed, and (``read_article``) links
-#   to files outside the data folder unless ``follow_links``, and anything
-#   that is not a regular file;
+#   escapes), folders that cannot be listed, links to folders outside the
+#   data folder and (``read_article``) to files outside it, unless
+#   ``follow_links``, and anything that is not a regular file;
 # * with ``follow_links``, a link to a folder that contains it (a loop) is
 #   not followed (warning).
 
@@ -166,35 +167,42 @@ def sort_entries(root: Path | str, folder: str, entries, follow_links: bool) -> 
     found = SortedEntries()
     for entry in entries:
         name = entry.name
-        relpath = f"{folder}/{name}" if folder else name
         try:
             is_folder = entry.is_dir()
         except OSError:
             is_folder = False
-        looks_like_article = name[-3:].lower() == ".md"
-        if not (is_folder or looks_like_article):
-            continue
-        what = "folder" if is_folder else "file"
-        if not _is_utf8(name):
-            found.problems.append(Problem(shown_path(relpath), ERROR, f"is a {what} whose name is not UTF-8 "
-                                          "(shown with \\x escapes); skipped: rename it to index it"))
-        elif name.startswith("."):
-            found.problems.append(Problem(relpath, WARNING, f"is a hidden {what} (its name starts with '.'); not read"))
-        elif is_folder:
-            if not entry.is_symlink():
-                found.folders.append(name)
-            elif (problem := _folder_link_problem(root, folder, relpath, follow_links)) is not None:
-                found.problems.append(problem)
-            else:
-                found.folders.append(name)
-        elif name.lower() == "readme.md":
-            continue  # it describes the archive
-        elif not name.endswith(".md"):
-            found.problems.append(Problem(relpath, WARNING, f"ends in '{name[-3:]}', not '.md'; not read "
-                                                            "(only *.md files are articles): rename it to index it"))
-        else:
-            found.files.append(name)
+        if not is_folder and name[-3:].lower() != ".md":
+            continue  # neither a folder nor anything like an article
+        problem = _why_left_out(root, folder, entry, is_folder, follow_links)
+        if problem is None:
+            (found.folders if is_folder else found.files).append(name)
+        elif problem is not _README:
+            found.problems.append(problem)
     return found
+
+
+_README = Problem("", WARNING, "")  # left out without a word: README.md describes the archive
+
+
+def _why_left_out(root: Path | str, folder: str, entry, is_folder: bool, follow_links: bool) -> Problem | None:
+    """Why a folder, or a file named like an article, is left out; None if it is not."""
+    name = entry.name
+    if _is_utf8(name) and not name.startswith("."):  # the usual case first: no path is made for it
+        if is_folder and not entry.is_symlink():
+            return None
+        if not is_folder and name.endswith(".md"):
+            return _README if name.lower() == "readme.md" else None
+    relpath = f"{folder}/{name}" if folder else name
+    what = "folder" if is_folder else "file"
+    if not _is_utf8(name):
+        return Problem(shown_path(relpath), ERROR,
+                       f"is a {what} whose name is not UTF-8 (shown with \\x escapes); skipped: rename it to index it")
+    if name.startswith("."):
+        return Problem(relpath, WARNING, f"is a hidden {what} (its name starts with '.'); not read")
+    if is_folder:  # a link to a folder
+        return _folder_link_problem(root, folder, relpath, follow_links)
+    return Problem(relpath, WARNING, f"ends in '{name[-3:]}', not '.md'; not read "
+                                     "(only *.md files are articles): rename it to index it")
 
 
 def _folder_link_problem(root: Path | str, folder: str, relpath: str, follow_links: bool) -> Problem | None:
