@@ -7,7 +7,7 @@ neither Whoosh nor NLTK and ``search`` loads no indexer, evaluation or web
 code (a test checks the start-up imports).
 Exit status: 0 something matched / the command worked, 1 nothing matched
 (or ``--strict`` found skipped files), 2 a usage error or an unusable
-index or data folder, 3 an internal error (one line on stderr).
+index or data folder, or a full disk, 3 an internal error (one line on stderr).
 """
 
 from __future__ import annotations
@@ -71,9 +71,36 @@ def json_option(command):
 
 
 def emit_json(value) -> None:
-    # A file name that is not UTF-8 reaches Python as lone surrogates; as \udcxx text the output stays UTF-8.
     text = json.dumps(value, ensure_ascii=False, indent=2)
-    click.echo(text.encode("utf-8", "backslashreplace").decode("utf-8"))
+    if not text.isascii() and _has_surrogates(text):
+        # A file name that is not UTF-8 reaches Python as lone surrogates: shown as \xNN, the output stays UTF-8.
+        text = json.dumps(_printable(value), ensure_ascii=False, indent=2)
+    click.echo(text)
+
+
+def _has_surrogates(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _printable(value):
+    """``value`` with every string ``_shown``."""
+    if isinstance(value, str):
+        return _shown(value)
+    if isinstance(value, dict):
+        return {_printable(key): _printable(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_printable(item) for item in value]
+    return value
+
+
+def _shown(path: str) -> str:
+    """A path safe to print to strict UTF-8 output: bytes of its name that are not
+    UTF-8 as ``\\xNN`` (as ``documents.shown_path``, without importing it)."""
+    return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 INTERNAL_ERROR = 3  # exit status of a fault of newsearch itself; 1 is "nothing found", 2 a usage error
@@ -185,7 +212,7 @@ def _print_report(report: indexer.Report) -> None:
     parts += [f"skipped {len(report.skipped):,}", f"warnings {len(report.warnings):,}", f"{report.seconds:.2f}s"]
     click.echo(f"{report.action}: " + ", ".join(parts))
     if report.action != "check":
-        click.echo(f"index: {report.index} ({report.documents:,} documents)")
+        click.echo(f"index: {_shown(report.index)} ({report.documents:,} documents)")
 
 
 def _writer_command(run, as_json: bool, strict: bool) -> None:
@@ -286,10 +313,10 @@ def index_stats(index: Path, as_json: bool) -> None:
     if as_json:
         emit_json(stats)
         return
-    click.echo(f"index      {stats['index']} ({stats['generation']})")
+    click.echo(f"index      {_shown(str(stats['index']))} ({stats['generation']})")
     click.echo(f"documents  {stats['documents']:,}")
     click.echo(f"size       {stats['size_bytes'] / 1e6:,.1f} MB")
-    click.echo(f"built      {stats['built']} from {stats['data']} in {stats['build_seconds']}s")
+    click.echo(f"built      {stats['built']} from {_shown(str(stats['data']))} in {stats['build_seconds']}s")
     click.echo(f"updated    {stats['updated'] or 'never'}")
     for title, key in (("top topics", "top_topics"), ("top providers", "top_providers")):
         listed = ", ".join(f"{item['value']} ({item['count']:,})" for item in stats[key]) or "none"

@@ -55,7 +55,7 @@ from whoosh.util.filelock import FileLock
 from whoosh.codec.whoosh3 import W3Codec
 from whoosh.writing import MERGE_SMALL, SegmentWriter
 
-from .documents import DEFAULT_MAX_BYTES, ERROR, Problem, article_id, read_article, survey_archive
+from .documents import DEFAULT_MAX_BYTES, ERROR, Problem, article_id, read_article, shown_path, survey_archive
 from . import arrays, processes, vocabulary
 from .changes import Changes, Scope, ScopeProblem, find_changes, scan_workers  # noqa: F401 (ScopeProblem: for the CLI)
 from .manifest import Entry, Manifest, write as write_manifest
@@ -115,8 +115,8 @@ class Report:
     def to_json(self) -> dict:
         return {
             "action": self.action,
-            "data": self.data,
-            "index": self.index,
+            "data": shown_path(self.data),
+            "index": shown_path(self.index),
             "files": self.files,
             "indexed": self.indexed,
             "updated": self.updated,
@@ -404,7 +404,7 @@ def build(data: Path, home: IndexHome, *, workers: int | None = None, max_bytes:
             with phase("finishing"):
                 write_manifest(gen, manifest)
                 write_json(gen / "meta.json", {
-                    "schema_version": SCHEMA_VERSION, "data": str(data.resolve()), "built": now_iso(),
+                    "schema_version": SCHEMA_VERSION, "data": shown_path(str(data.resolve())), "built": now_iso(),
                     "updated": None, "documents": report.documents, "follow_links": follow_links,
                     "build_seconds": round(time.perf_counter() - started, 3),
                 })

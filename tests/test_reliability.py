@@ -427,3 +427,22 @@ def test_a_data_folder_that_cannot_be_read_is_refused_and_the_index_kept(tmp_pat
         assert result.exit_code == 2, result.output
         assert f"data folder {data} cannot be read (Permission denied)" in result.stderr
     assert home.current() == live and search_for(Engine(home.path, recheck_seconds=0), "ferries").total == 1
+
+
+def test_data_and_index_folders_named_in_other_bytes_print_in_strict_utf8(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    data, index = os.path.join(os.fsencode(tmp_path), b"d\xe9"), os.path.join(os.fsencode(tmp_path), b"ix\xe9")
+    good_article(tmp_path / os.fsdecode(b"d\xe9"))
+    env = {**os.environ, "PYTHONIOENCODING": "utf-8:strict"}
+    for command in (["build", "--data", data], ["build", "--data", data, "--json"], ["stats"], ["stats", "--json"]):
+        result = subprocess.run([sys.executable, "-m", "search.cli", "index", *command, "--index", index],
+                                capture_output=True, env=env, timeout=120)
+        assert result.returncode == 0, result.stderr
+        shown = result.stdout.decode("utf-8")
+        if "--json" in command:
+            assert "ix\\xe9" in json.loads(shown)["index"]
+        else:
+            assert "ix\\xe9" in shown
