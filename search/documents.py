@@ -230,7 +230,12 @@ def _inside(root: Path | str, path: str) -> bool:
 
 
 def _inside_real(root: Path | str, real: str) -> bool:
-    real_root = _real_root(str(root))
+    try:
+        folder = os.stat(root)
+    except OSError:
+        return False
+    # Keyed by the folder itself too: a data folder that is a link switched to another release is another folder.
+    real_root = _real_root(str(root), folder.st_dev, folder.st_ino)
     return real == real_root or real.startswith(real_root.rstrip(os.sep) + os.sep)
 
 
@@ -244,7 +249,7 @@ def _opened_path(stream, path: Path) -> str:
 
 
 @functools.lru_cache(maxsize=64)
-def _real_root(root: str) -> str:
+def _real_root(root: str, device: int, inode: int) -> str:
     return os.path.realpath(root)
 
 

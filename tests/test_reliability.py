@@ -446,3 +446,15 @@ def test_data_and_index_folders_named_in_other_bytes_print_in_strict_utf8(tmp_pa
             assert "ix\\xe9" in json.loads(shown)["index"]
         else:
             assert "ix\\xe9" in shown
+
+
+def test_a_data_folder_link_switched_to_another_release_is_read_there(tmp_path):
+    data, home = tmp_path / "current", indexer.IndexHome(tmp_path / "index")
+    good_article(tmp_path / "release-1")
+    write_article(tmp_path / "release-2", "other.md", title="Ferries in the second release")
+    data.symlink_to(tmp_path / "release-1")
+    assert indexer.build(data, home, workers=1).indexed == 1
+    data.unlink()
+    data.symlink_to(tmp_path / "release-2")
+    report = indexer.update(data, home)
+    assert (report.indexed, report.removed, report.skipped) == (1, 1, [])
