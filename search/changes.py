@@ -7,7 +7,8 @@ The moving parts:
   inside it (``Scope.of``). Removals are found only within the scope.
 * ``scan``: one pass over the scope's folders that lists and stats files
   together (``os.scandir``; the same files as
-  ``documents.find_article_files``), in several processes for a big
+  ``documents.find_article_files``, by the same rule, ``documents.sort_entries``,
+  and the same problems with what it leaves out), in several processes for a big
   archive (each takes whole subtrees). A folder whose files have the digest
   the manifest holds for it (``manifest.folder_digest``) is unchanged and
   costs nothing more; for the others the listing is kept.
@@ -15,7 +16,8 @@ The moving parts:
   their folders (``manifest.Manifest.entries_in``) and answers ``Changes``:
   files to read again (new, or with another mtime or size), indexed files
   whose mtime moved but content did not (``touched``, only their stamp is
-  stored), and ids whose file is gone.
+  stored), and ids whose file is gone. A folder that cannot be listed is
+  not gone: what is indexed from it stays.
 
 A file edited in place keeps its folder's mtime but not its own, so every
 file in scope is stat'ed; what an unchanged file costs is that stat.
@@ -30,7 +32,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
-from .documents import article_id, is_article_name
+from . import processes
+from .documents import Problem, article_id, is_article_name, sort_entries, unreadable_folder
 from .manifest import Entry, Manifest, Stamp, folder_digest, join_id, split_id
 
 # Below this many indexed files one process scans about as fast as several
@@ -74,7 +77,7 @@ class Scope:
                 folders.append(relpath)
             elif os.path.exists(full) or manifest.entry(article_id(relpath)) is not None:
                 if not _is_article_path(relpath):
-                    raise ScopeProblem(f"{path} is not an article file (*.md, not README.md)")
+                    raise ScopeProblem(f"{path} is not an article file (*.md, not README.md, a name in UTF-8)")
                 files.append(relpath)
             elif relpath in indexed_folders or any(f.startswith(relpath + "/") for f in indexed_folders):
                 folders.append(relpath)  # a folder that was removed
@@ -115,63 +118,79 @@ def _is_article_path(relpath: str) -> bool:
 
 @dataclass
 class Scan:
-    """What ``scan`` saw: article files per folder, and the listing of every
-    folder that differs from the manifest ({name: stamp or None})."""
+    """What ``scan`` saw: article files per folder, the listing of every
+    folder that differs from the manifest ({name: stamp or None}), the
+    folders it could not read, and what it left out (``documents.sort_entries``)."""
 
     counts: dict[str, int] = field(default_factory=dict)
     differing: dict[str, dict[str, Stamp | None]] = field(default_factory=dict)
+    unreadable: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
 
     def add(self, other: "Scan") -> None:
         self.counts.update(other.counts)
         self.differing.update(other.differing)
+        self.unreadable.extend(other.unreadable)
+        self.problems.extend(other.problems)
 
 
-def _list_folder(path: str) -> tuple[dict[str, Stamp | None], list[str]]:
-    """The article files directly in ``path`` ({name without .md: stamp}) and
-    its subfolders' names; hidden ones and symlinked folders are left out, as
-    ``find_article_files`` (``os.walk``) does.
+@dataclass
+class _Listing:
+    stamps: dict[str, Stamp | None]  # the article files directly in the folder: {name without .md: stamp}
+    subfolders: list[str]
+    problems: list[Problem]
+
+
+def _list_folder(data: str, folder: str, follow_links: bool) -> _Listing:
+    """The article files directly in ``folder`` of ``data``, with their
+    stamps, and its subfolders, by the rule the build's walk follows
+    (``documents.sort_entries``). Raises OSError if the folder cannot be listed.
 
     Files are stat'ed relative to the open folder (``dir_fd``), not by their
     whole path: a third less time per file, and the stat is most of a scan."""
-    stamps: dict[str, Stamp | None] = {}
-    subfolders: list[str] = []
+    path = os.path.join(data, folder) if folder else data
+    folder_fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0)) if _BY_FD else None
     try:
-        folder_fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0)) if _BY_FD else None
-        entries = os.scandir(path if folder_fd is None else folder_fd)
-    except OSError:
-        return stamps, subfolders
-    try:
-        with entries:
-            for entry in entries:
-                name = entry.name
-                if entry.is_dir():
-                    if not name.startswith(".") and not entry.is_symlink():
-                        subfolders.append(name)
-                elif is_article_name(name):
-                    try:
-                        st = os.stat(name, dir_fd=folder_fd) if _BY_FD else entry.stat()
-                    except OSError:
-                        stamps[name[:-3]] = None
-                    else:
-                        stamps[name[:-3]] = (st.st_mtime_ns, st.st_size)
+        with os.scandir(path if folder_fd is None else folder_fd) as entries:
+            found = sort_entries(data, folder, entries, follow_links)
+        stamps: dict[str, Stamp | None] = {}
+        for name in found.files:
+            try:
+                st = os.stat(name, dir_fd=folder_fd) if _BY_FD else os.stat(os.path.join(path, name))
+            except OSError:
+                stamps[name[:-3]] = None
+            else:
+                stamps[name[:-3]] = (st.st_mtime_ns, st.st_size)
     finally:
         if folder_fd is not None:
             os.close(folder_fd)
-    return stamps, subfolders
+    return _Listing(stamps, found.folders, found.problems)
+
+
+def _list_into(found: Scan, data: str, folder: str, digests: dict[str, bytes], follow_links: bool) -> list[str]:
+    """List ``folder`` into ``found``; returns the subfolders to scan next (as paths in ``data``)."""
+    try:
+        listing = _list_folder(data, folder, follow_links)
+    except (FileNotFoundError, NotADirectoryError):
+        return []  # gone since its parent was listed, or a PATH that was removed: its articles are removed
+    except OSError as exc:
+        found.unreadable.append(folder)
+        found.problems.append(unreadable_folder(folder, exc, "its indexed articles are kept as they were"))
+        return []
+    found.problems.extend(listing.problems)
+    _note_folder(found, folder, listing.stamps, digests)
+    return [join_id(folder, name) for name in listing.subfolders]
 
 
 _BY_FD = os.stat in os.supports_dir_fd and os.scandir in os.supports_fd  # not on Windows
 
 
-def _scan_tree(data: str, top: str, digests: dict[str, bytes]) -> Scan:
+def _scan_tree(data: str, top: str, digests: dict[str, bytes], follow_links: bool) -> Scan:
     """Scan the folder ``top`` of ``data`` and everything under it."""
     found = Scan()
     pending = [top]
     while pending:
-        folder = pending.pop()
-        stamps, subfolders = _list_folder(os.path.join(data, folder) if folder else data)
-        pending.extend(join_id(folder, name) for name in subfolders)
-        _note_folder(found, folder, stamps, digests)
+        pending.extend(_list_into(found, data, pending.pop(), digests, follow_links))
     return found
 
 
@@ -187,34 +206,34 @@ def _note_folder(found: Scan, folder: str, stamps: dict[str, Stamp | None], dige
 _worker_digests: dict[str, bytes] = {}
 
 
-def _init_scan_worker(digests: dict[str, bytes]) -> None:
+def _init_scan_worker(digests: dict[str, bytes], parent_pid: int) -> None:
     global _worker_digests
+    processes.start_worker(parent_pid)
     _worker_digests = digests
 
 
-def _scan_tree_in_worker(data: str, top: str) -> Scan:
-    return _scan_tree(data, top, _worker_digests)
+def _scan_tree_in_worker(data: str, top: str, follow_links: bool) -> Scan:
+    return _scan_tree(data, top, _worker_digests, follow_links)
 
 
-def scan(data: Path, top: str, digests: dict[str, bytes], workers: int = 1) -> Scan:
+def scan(data: Path, top: str, digests: dict[str, bytes], workers: int = 1, follow_links: bool = False) -> Scan:
     """Scan folder ``top`` of ``data`` (``""``: all of it), comparing each folder with ``digests``.
 
     With several workers, the parent lists the first levels until there are
     ``SCAN_JOBS_PER_WORKER`` subtrees per worker, and the workers scan those."""
     data_path = str(data)
     if workers <= 1:
-        return _scan_tree(data_path, top, digests)
+        return _scan_tree(data_path, top, digests, follow_links)
     found, frontier = Scan(), [top]
     while frontier and len(frontier) < workers * SCAN_JOBS_PER_WORKER:
         level, frontier = frontier, []
         for folder in level:
-            stamps, subfolders = _list_folder(os.path.join(data_path, folder) if folder else data_path)
-            _note_folder(found, folder, stamps, digests)
-            frontier.extend(join_id(folder, name) for name in subfolders)
+            frontier.extend(_list_into(found, data_path, folder, digests, follow_links))
     if frontier:
         context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
-        with context.Pool(workers, initializer=_init_scan_worker, initargs=(digests,)) as pool:
-            for part in pool.starmap(_scan_tree_in_worker, [(data_path, folder) for folder in frontier], chunksize=1):
+        with context.Pool(workers, initializer=_init_scan_worker, initargs=(digests, os.getpid())) as pool:
+            jobs = [(data_path, folder, follow_links) for folder in frontier]
+            for part in pool.starmap(_scan_tree_in_worker, jobs, chunksize=1):
                 found.add(part)
     return found
 
@@ -231,18 +250,24 @@ class Changes:
     known: set[str] = field(default_factory=set)  # ids among ``changed`` that are indexed now
     touched: dict[str, Entry] = field(default_factory=dict)  # id -> new stamp, same content
     removed: list[str] = field(default_factory=list)  # ids whose file is gone
+    problems: list[Problem] = field(default_factory=list)  # what the scan left out, and why
 
 
-def find_changes(data: Path, manifest: Manifest, scope: Scope, workers: int = 1) -> Changes:
-    """Compare the files in ``scope`` with ``manifest``."""
+def find_changes(data: Path, manifest: Manifest, scope: Scope, workers: int = 1,
+                 follow_links: bool = False) -> Changes:
+    """Compare the files in ``scope`` with ``manifest``. What is in a folder
+    that cannot be read is kept as it is indexed (it is not known to be gone)."""
     digests = manifest.digests()
     changes = Changes()
     for top in scope.folders:
-        found = scan(data, top, digests, workers)
+        found = scan(data, top, digests, workers, follow_links)
         changes.files += sum(found.counts.values())
+        changes.problems.extend(found.problems)
         for folder, stamps in sorted(found.differing.items()):
             _compare(data, folder, stamps, manifest.entries_in(folder), changes)
-        for folder in sorted(f for f in digests if f not in found.counts and _under(f, top)):  # gone
+        gone = [f for f in digests if f not in found.counts and _under(f, top)
+                and not any(_under(f, unreadable) for unreadable in found.unreadable)]
+        for folder in sorted(gone):
             changes.removed.extend(join_id(folder, name) for name in sorted(manifest.entries_in(folder)))
     for relpath in scope.files:
         doc_id = article_id(relpath)

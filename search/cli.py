@@ -7,7 +7,7 @@ neither Whoosh nor NLTK and ``search`` loads no indexer, evaluation or web
 code (a test checks the start-up imports).
 Exit status: 0 something matched / the command worked, 1 nothing matched
 (or ``--strict`` found skipped files), 2 a usage error or an unusable
-index or data folder, 3 an internal error (one line on stderr).
+index or data folder, or a full disk, 3 an internal error (one line on stderr).
 """
 
 from __future__ import annotations
@@ -48,6 +48,12 @@ class PathProblem(click.ClickException):
     exit_code = 2
 
 
+class DiskProblem(click.ClickException):
+    """Exit 2 with one line: the disk is full (the live index is unchanged)."""
+
+    exit_code = 2
+
+
 def data_option(command):
     return click.option("--data", "data", type=click.Path(file_okay=False, path_type=Path),
                         envvar="NEWSEARCH_DATA", default=DEFAULT_DATA, show_default=True,
@@ -65,7 +71,36 @@ def json_option(command):
 
 
 def emit_json(value) -> None:
-    click.echo(json.dumps(value, ensure_ascii=False, indent=2))
+    text = json.dumps(value, ensure_ascii=False, indent=2)
+    if not text.isascii() and _has_surrogates(text):
+        # A file name that is not UTF-8 reaches Python as lone surrogates: shown as \xNN, the output stays UTF-8.
+        text = json.dumps(_printable(value), ensure_ascii=False, indent=2)
+    click.echo(text)
+
+
+def _has_surrogates(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _printable(value):
+    """``value`` with every string ``_shown``."""
+    if isinstance(value, str):
+        return _shown(value)
+    if isinstance(value, dict):
+        return {_printable(key): _printable(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_printable(item) for item in value]
+    return value
+
+
+def _shown(path: str) -> str:
+    """A path safe to print to strict UTF-8 output: bytes of its name that are not
+    UTF-8 as ``\\xNN`` (as ``documents.shown_path``, without importing it)."""
+    return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 INTERNAL_ERROR = 3  # exit status of a fault of newsearch itself; 1 is "nothing found", 2 a usage error
@@ -177,7 +212,7 @@ def _print_report(report: indexer.Report) -> None:
     parts += [f"skipped {len(report.skipped):,}", f"warnings {len(report.warnings):,}", f"{report.seconds:.2f}s"]
     click.echo(f"{report.action}: " + ", ".join(parts))
     if report.action != "check":
-        click.echo(f"index: {report.index} ({report.documents:,} documents)")
+        click.echo(f"index: {_shown(report.index)} ({report.documents:,} documents)")
 
 
 def _writer_command(run, as_json: bool, strict: bool) -> None:
@@ -188,6 +223,8 @@ def _writer_command(run, as_json: bool, strict: bool) -> None:
         report = run(progress)
     except indexer.IndexBusy as exc:
         raise UsageProblem(str(exc)) from None
+    except indexer.DiskFull as exc:
+        raise DiskProblem(str(exc)) from None
     except (indexer.IndexProblem, FileNotFoundError) as exc:
         raise UsageProblem(str(exc)) from None
     except indexer.ScopeProblem as exc:
@@ -207,50 +244,64 @@ def _strict_option(command):
     return click.option("--strict", is_flag=True, help="Fail (exit 1) if any file is skipped.")(command)
 
 
+def _follow_links_option(command):
+    return click.option("--follow-links", is_flag=True,
+                        help="Read links that lead outside the data folder and enter links to folders "
+                             "(loops are not followed). Without it they are skipped and reported.")(command)
+
+
 @index_group.command("build")
 @data_option
 @index_option
 @click.option("--workers", type=click.IntRange(1, 64), default=None, help="Processes to index with (default: all cores).")
 @_max_size_option
+@_follow_links_option
 @_strict_option
 @json_option
-def index_build(data: Path, index: Path, workers, max_size: int, strict: bool, as_json: bool) -> None:
+def index_build(data: Path, index: Path, workers, max_size: int, follow_links: bool, strict: bool,
+                as_json: bool) -> None:
     """Rebuild the index from scratch; swapped in only when complete."""
     from . import indexer
 
     _writer_command(lambda progress: indexer.build(data, indexer.IndexHome(index), workers=workers,
-                                                   max_bytes=max_size, progress=progress), as_json, strict)
+                                                   max_bytes=max_size, progress=progress, follow_links=follow_links),
+                    as_json, strict)
 
 
 @index_group.command("update")
 @data_option
 @index_option
 @_max_size_option
+@_follow_links_option
 @_strict_option
 @json_option
 @click.argument("paths", metavar="[PATH]...", nargs=-1, type=click.Path(path_type=Path))
-def index_update(data: Path, index: Path, max_size: int, strict: bool, as_json: bool, paths: tuple[Path, ...]) -> None:
+def index_update(data: Path, index: Path, max_size: int, follow_links: bool, strict: bool, as_json: bool,
+                 paths: tuple[Path, ...]) -> None:
     """Index new and changed files, drop deleted ones; touch nothing else.
 
     Each PATH (a file or folder inside the data folder) limits the update to
     it: only files there are compared, and removals are found only there.
-    Without PATHs the whole data folder is compared."""
+    Without PATHs the whole data folder is compared. Links are followed if
+    --follow-links is given or the index was built or updated with it."""
     from . import indexer
 
     _writer_command(lambda progress: indexer.update(data, indexer.IndexHome(index), paths=paths, max_bytes=max_size,
-                                                    progress=progress), as_json, strict)
+                                                    progress=progress, follow_links=follow_links), as_json, strict)
 
 
 @index_group.command("check")
 @data_option
 @_max_size_option
+@_follow_links_option
 @_strict_option
 @json_option
-def index_check(data: Path, max_size: int, strict: bool, as_json: bool) -> None:
+def index_check(data: Path, max_size: int, follow_links: bool, strict: bool, as_json: bool) -> None:
     """Read every file as a build would and list every problem; index nothing."""
     from . import indexer
 
-    _writer_command(lambda progress: indexer.check(data, max_bytes=max_size, progress=progress), as_json, strict)
+    _writer_command(lambda progress: indexer.check(data, max_bytes=max_size, progress=progress,
+                                                   follow_links=follow_links), as_json, strict)
 
 
 @index_group.command("stats")
@@ -262,10 +313,10 @@ def index_stats(index: Path, as_json: bool) -> None:
     if as_json:
         emit_json(stats)
         return
-    click.echo(f"index      {stats['index']} ({stats['generation']})")
+    click.echo(f"index      {_shown(str(stats['index']))} ({stats['generation']})")
     click.echo(f"documents  {stats['documents']:,}")
     click.echo(f"size       {stats['size_bytes'] / 1e6:,.1f} MB")
-    click.echo(f"built      {stats['built']} from {stats['data']} in {stats['build_seconds']}s")
+    click.echo(f"built      {stats['built']} from {_shown(str(stats['data']))} in {stats['build_seconds']}s")
     click.echo(f"updated    {stats['updated'] or 'never'}")
     for title, key in (("top topics", "top_topics"), ("top providers", "top_providers")):
         listed = ", ".join(f"{item['value']} ({item['count']:,})" for item in stats[key]) or "none"

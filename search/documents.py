@@ -2,7 +2,11 @@
 
 The moving parts:
 
-* ``find_article_files`` walks a data folder for ``*.md`` files.
+* ``survey_archive`` walks a data folder for article files (``*.md``) and
+  reports what it leaves out and why; ``find_article_files`` is its list.
+  ``sort_entries`` holds the rule for one folder's entries (hidden names,
+  other-case extensions, names that are not UTF-8, links), shared with the
+  update's scan (``changes``) so that both see the same files.
 * ``read_article`` turns one file into an ``Article`` (or ``None``) and the
   ``Problem`` list that explains everything odd found on the way. It never
   raises for bad input: every fault of a real archive (broken YAML, wrong
@@ -16,6 +20,7 @@ from __future__ import annotations
 
 import codecs
 import datetime as dt
+import functools
 import hashlib
 import html
 import math
@@ -88,24 +93,185 @@ def article_id(relpath: str) -> str:
     return rel[:-3] if rel.endswith(".md") else rel
 
 
-def find_article_files(root: Path) -> list[str]:
-    """Relative paths (``/``-separated) of every ``*.md`` under ``root``, sorted.
+# ---------------------------------------------------------------- finding the files
+#
+# The rule, shared by the build's walk (``survey_archive``) and the update's
+# scan (``changes.scan``) through ``sort_entries``:
+#
+# * an article is a file whose name ends in ``.md`` (lower case: an article's
+#   id is its path without ``.md``, so ``x.md`` and ``x.MD`` would be one id);
+#   ``README.md`` in any case describes the archive and is skipped quietly;
+# * left out with a warning: hidden files and folders (their names start with
+#   ``.``, e.g. ``.draft.md``, ``..md``, ``.git``), ``*.MD`` and other cases
+#   of the extension, and links to folders in the data folder unless
+#   ``follow_links`` (their articles are read where they are);
+# * skipped with an error: names that are not UTF-8 (shown with ``\xNN``
+#   escapes), folders that cannot be listed, links to folders outside the
+#   data folder and (``read_article``) to files outside it, unless
+#   ``follow_links``, and anything that is not a regular file;
+# * with ``follow_links``, a link to a folder that contains it (a loop) is
+#   not followed (warning).
 
-    README files describe an archive rather than being part of it.
-    """
-    found: list[str] = []
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        folder = os.path.relpath(dirpath, root)  # once per folder: a million files share a few hundred
-        prefix = "" if folder == os.curdir else folder.replace(os.sep, "/") + "/"
-        found.extend(prefix + name for name in filenames if is_article_name(name))
-    found.sort()
+
+def find_article_files(root: Path, follow_links: bool = False) -> list[str]:
+    """Relative paths (``/``-separated) of every article file under ``root``, sorted
+    (``survey_archive`` without the report of what was left out)."""
+    return survey_archive(root, follow_links).relpaths
+
+
+@dataclass
+class Survey:
+    """The article files of a data folder and what was left out, with why."""
+
+    relpaths: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+
+@dataclass
+class SortedEntries:
+    """One folder's entries under the rule: article file names, folders to enter, what was left out."""
+
+    files: list[str] = field(default_factory=list)
+    folders: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+
+def survey_archive(root: Path, follow_links: bool = False) -> Survey:
+    """Walk ``root`` for article files (see the rule above), sorted, with the problems met."""
+    survey = Survey()
+    pending = [""]
+    while pending:
+        folder = pending.pop()
+        full = os.path.join(root, folder) if folder else str(root)
+        try:
+            with os.scandir(full) as entries:
+                found = sort_entries(root, folder, entries, follow_links)
+        except OSError as exc:
+            survey.problems.append(unreadable_folder(folder, exc, "its articles are skipped"))
+            continue
+        prefix = folder + "/" if folder else ""
+        survey.relpaths.extend(prefix + name for name in found.files)
+        survey.problems.extend(found.problems)
+        pending.extend(prefix + name for name in found.folders)
+    survey.relpaths.sort()
+    return survey
+
+
+def unreadable_folder(folder: str, error: OSError, consequence: str) -> Problem:
+    return Problem(shown_path(folder or "."), ERROR,
+                   f"is a folder that cannot be read ({error.strerror or error}); {consequence}")
+
+
+def sort_entries(root: Path | str, folder: str, entries, follow_links: bool) -> SortedEntries:
+    """Sort the ``os.DirEntry``s of ``folder`` (``/``-separated, in ``root``) by the rule above."""
+    found = SortedEntries()
+    for entry in entries:
+        name = entry.name
+        try:
+            is_folder = entry.is_dir()
+        except OSError:
+            is_folder = False
+        if not is_folder and name[-3:].lower() != ".md":
+            continue  # neither a folder nor anything like an article
+        problem = _why_left_out(root, folder, entry, is_folder, follow_links)
+        if problem is None:
+            (found.folders if is_folder else found.files).append(name)
+        elif problem is not _README:
+            found.problems.append(problem)
     return found
 
 
+_README = Problem("", WARNING, "")  # left out without a word: README.md describes the archive
+
+
+def _why_left_out(root: Path | str, folder: str, entry, is_folder: bool, follow_links: bool) -> Problem | None:
+    """Why a folder, or a file named like an article, is left out; None if it is not."""
+    name = entry.name
+    if _is_utf8(name) and not name.startswith("."):  # the usual case first: no path is made for it
+        if is_folder and not entry.is_symlink():
+            return None
+        if not is_folder and name.endswith(".md"):
+            return _README if name.lower() == "readme.md" else None
+    relpath = f"{folder}/{name}" if folder else name
+    what = "folder" if is_folder else "file"
+    if not _is_utf8(name):
+        return Problem(shown_path(relpath), ERROR,
+                       f"is a {what} whose name is not UTF-8 (shown with \\x escapes); skipped: rename it to index it")
+    if name.startswith("."):
+        return Problem(relpath, WARNING, f"is a hidden {what} (its name starts with '.'); not read")
+    if is_folder:  # a link to a folder
+        return _folder_link_problem(root, folder, relpath, follow_links)
+    return Problem(relpath, WARNING, f"ends in '{name[-3:]}', not '.md'; not read "
+                                     "(only *.md files are articles): rename it to index it")
+
+
+def _folder_link_problem(root: Path | str, folder: str, relpath: str, follow_links: bool) -> Problem | None:
+    """Why the link to a folder at ``relpath`` is not entered, or None to enter it."""
+    if not follow_links:
+        if _inside(root, os.path.join(root, relpath)):
+            return Problem(relpath, WARNING, "is a link to a folder in the data folder; not followed (its articles "
+                                             "are read where they are; --follow-links follows links)")
+        return Problem(relpath, ERROR, "is a link to a folder outside the data folder; skipped "
+                                       "(--follow-links follows links)")
+    try:
+        target = os.stat(os.path.join(root, relpath))
+        chain = [os.stat(os.path.join(root, *folder.split("/")[:depth])) for depth in range(folder.count("/") + 2)] \
+            if folder else [os.stat(root)]
+    except OSError as exc:
+        return Problem(relpath, ERROR, f"is a link to a folder that cannot be read ({exc.strerror or exc}); skipped")
+    if any(os.path.samestat(target, ancestor) for ancestor in chain):
+        return Problem(relpath, WARNING, "is a link to a folder that contains it (a loop); not followed")
+    return None
+
+
+def _inside(root: Path | str, path: str) -> bool:
+    """Whether ``path``, links resolved, is in the folder ``root`` (links resolved too)."""
+    return _inside_real(root, os.path.realpath(path))
+
+
+def _inside_real(root: Path | str, real: str) -> bool:
+    try:
+        folder = os.stat(root)
+    except OSError:
+        return False
+    # Keyed by the folder itself too: a data folder that is a link switched to another release is another folder.
+    real_root = _real_root(str(root), folder.st_dev, folder.st_ino)
+    return real == real_root or real.startswith(real_root.rstrip(os.sep) + os.sep)
+
+
+def _opened_path(stream, path: Path) -> str:
+    """The real path of an open file: one readlink on Linux, where
+    ``os.path.realpath`` costs a stat per folder of the path (20 us a file)."""
+    try:
+        return os.readlink(f"/proc/self/fd/{stream.fileno()}")
+    except OSError:
+        return os.path.realpath(path)
+
+
+@functools.lru_cache(maxsize=64)
+def _real_root(root: str, device: int, inode: int) -> str:
+    return os.path.realpath(root)
+
+
+def _is_utf8(name: str) -> bool:
+    """Whether a file name (as Python decodes it: undecodable bytes as surrogates) is UTF-8."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def shown_path(relpath: str) -> str:
+    """``relpath`` safe to print and to put in JSON: bytes that are not UTF-8 as ``\\xNN``."""
+    if _is_utf8(relpath):
+        return relpath
+    return relpath.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
 def is_article_name(name: str) -> bool:
-    """Whether a file called ``name`` is an article (``find_article_files``' rule)."""
-    return name.endswith(".md") and not name.startswith(".") and name.lower() != "readme.md"
+    """Whether a file called ``name`` is an article by name (the rule above)."""
+    return name.endswith(".md") and not name.startswith(".") and name.lower() != "readme.md" and _is_utf8(name)
 
 
 # ---------------------------------------------------------------- decoding
@@ -536,12 +702,15 @@ KNOWN_FIELDS = {
 }
 
 
-def read_article(root: Path, relpath: str, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[Article | None, list[Problem]]:
-    """Read one file; never raises for bad content."""
+def read_article(root: Path, relpath: str, max_bytes: int = DEFAULT_MAX_BYTES, *,
+                 follow_links: bool = False) -> tuple[Article | None, list[Problem]]:
+    """Read one file; never raises for bad content. A file that is, or is
+    reached through, a link to outside ``root`` is skipped unless ``follow_links``."""
     problems: list[Problem] = []
+    shown = shown_path(relpath)
 
     def note(level: str, message: str) -> None:
-        problems.append(Problem(relpath, level, message))
+        problems.append(Problem(shown, level, message))
 
     full = root / relpath
     try:
@@ -550,10 +719,14 @@ def read_article(root: Path, relpath: str, max_bytes: int = DEFAULT_MAX_BYTES) -
             # Opening a FIFO blocks for ever and a device can read without end.
             note(ERROR, f"is not a regular file (a {_file_kind(info.st_mode)}); skipped")
             return None, problems
-        if info.st_size > max_bytes:
-            note(ERROR, f"is {info.st_size:,} bytes, over the {max_bytes:,}-byte limit; skipped")
-            return None, problems
         with full.open("rb") as stream:
+            # Checked on the file opened, so that a link swapped in after the listing is caught too.
+            if not follow_links and not _inside_real(root, _opened_path(stream, full)):
+                note(ERROR, "is a link to a file outside the data folder; skipped (--follow-links follows links)")
+                return None, problems
+            if info.st_size > max_bytes:
+                note(ERROR, f"is {info.st_size:,} bytes, over the {max_bytes:,}-byte limit; skipped")
+                return None, problems
             raw = stream.read(max_bytes + 1)  # the file may have grown since stat()
         if len(raw) > max_bytes:
             note(ERROR, f"is over the {max_bytes:,}-byte limit; skipped")
@@ -666,7 +839,8 @@ def _bounded_copy(value: Any, budget: list[int], depth: int = 0) -> Any:
     return str(value)
 
 
-def iter_articles(root: Path, relpaths: list[str], max_bytes: int = DEFAULT_MAX_BYTES) -> Iterator[tuple[str, Article | None, list[Problem]]]:
+def iter_articles(root: Path, relpaths: list[str], max_bytes: int = DEFAULT_MAX_BYTES, *,
+                  follow_links: bool = False) -> Iterator[tuple[str, Article | None, list[Problem]]]:
     for relpath in relpaths:
-        article, problems = read_article(root, relpath, max_bytes)
+        article, problems = read_article(root, relpath, max_bytes, follow_links=follow_links)
         yield relpath, article, problems

@@ -23,7 +23,13 @@ The moving parts:
   transaction. The commit merges small segments of earlier updates as
   Whoosh does, never a big one (``merge_small_segments``), so the writing
   costs the same at any size; the stat of every file in scope is what grows.
-* ``writer_lock`` makes sure only one build or update runs at a time.
+* ``writer_lock`` makes sure only one build or update runs at a time. Its
+  worker processes close their copy of the lock and die with the command
+  (``processes``), so a ``kill -9`` frees the index at once; the next build
+  or update removes the killed build's generation (``drop_unfinished``).
+* ``disk_full_reported``: running out of space anywhere in a build or update
+  becomes one ``DiskFull``, after the new generation is removed or the
+  update's commit cancelled, so the live index is as it was.
 * Every writer counts the words it indexes in a dict of its own (see
   ``analysis.index_terms``) and saves them as the ``vocabulary``.
 * ``check`` reads every file and reports problems without indexing.
@@ -32,10 +38,12 @@ The moving parts:
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import json
 import multiprocessing
 import os
 import shutil
+import sqlite3
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -47,13 +55,13 @@ from whoosh.util.filelock import FileLock
 from whoosh.codec.whoosh3 import W3Codec
 from whoosh.writing import MERGE_SMALL, SegmentWriter
 
-from .documents import DEFAULT_MAX_BYTES, ERROR, Problem, article_id, find_article_files, read_article
-from . import arrays, vocabulary
+from .documents import DEFAULT_MAX_BYTES, ERROR, Problem, article_id, read_article, shown_path, survey_archive
+from . import arrays, processes, vocabulary
 from .changes import Changes, Scope, ScopeProblem, find_changes, scan_workers  # noqa: F401 (ScopeProblem: for the CLI)
 from .manifest import Entry, Manifest, write as write_manifest
 from .postings import BuildSegmentWriter
 from .schema import SCHEMA_VERSION, build_schema, index_fields
-from .store import GENERATION_PREFIX, IndexBusy, IndexHome, IndexProblem, read_json
+from .store import GENERATION_PREFIX, DiskFull, IndexBusy, IndexHome, IndexProblem, read_json
 
 PARALLEL_THRESHOLD = 2000  # fewer files than this are indexed in-process
 # Files per segment of a build: a writer holds one segment's postings in memory
@@ -107,8 +115,8 @@ class Report:
     def to_json(self) -> dict:
         return {
             "action": self.action,
-            "data": self.data,
-            "index": self.index,
+            "data": shown_path(self.data),
+            "index": shown_path(self.index),
             "files": self.files,
             "indexed": self.indexed,
             "updated": self.updated,
@@ -195,10 +203,53 @@ def writer_lock(home: IndexHome) -> Iterator[None]:
         holder = read_json(home.path / ".writer.json", {})
         who = f" ({holder.get('action', 'a writer')}, pid {holder.get('pid', '?')}, since {holder.get('since', '?')})"
         raise IndexBusy(f"another build or update is already running on {home.path}{who}; try again when it finishes")
+    lock_fd = lock.fd
+    processes.hold_in_parent(lock_fd)  # workers close their copies (see processes)
     try:
         yield
     finally:
+        processes.let_go_in_parent(lock_fd)
         lock.release()
+
+
+class DataFolderProblem(FileNotFoundError):
+    """The data folder is missing, not a folder, or cannot be listed."""
+
+
+def require_data_folder(data: Path) -> None:
+    """Raise ``DataFolderProblem`` unless ``data`` is a folder that can be listed:
+    a build from a folder it cannot read would replace the index with an empty one."""
+    if not data.is_dir():
+        raise DataFolderProblem(f"data folder {data} does not exist or is not a folder")
+    try:
+        with os.scandir(data):
+            pass
+    except OSError as exc:
+        raise DataFolderProblem(f"data folder {data} cannot be read ({exc.strerror or exc})") from None
+
+
+_NO_SPACE = {errno.ENOSPC, errno.EDQUOT}
+
+
+def is_disk_full(error: BaseException) -> bool:
+    """Whether ``error`` says the disk (or the user's quota) is full; SQLite says it in words."""
+    if isinstance(error, OSError):
+        return error.errno in _NO_SPACE
+    return isinstance(error, sqlite3.OperationalError) and "disk is full" in str(error)
+
+
+@contextmanager
+def disk_full_reported(home: IndexHome, action: str) -> Iterator[None]:
+    """Turns running out of space anywhere in ``action`` into one ``DiskFull``
+    (callers have already put the live index back as it was)."""
+    try:
+        yield
+    except (OSError, sqlite3.OperationalError) as exc:
+        if not is_disk_full(exc):
+            raise
+        raise DiskFull(f"disk full: the {action} could not write to {home.path} "
+                       f"({getattr(exc, 'strerror', None) or exc}); the live index is unchanged. "
+                       "Free some space and run it again") from exc
 
 
 def _announce(home: IndexHome, action: str) -> None:
@@ -217,18 +268,20 @@ def _stat(path: Path | str) -> list[int] | None:
 
 
 def _index_files(writer, data: Path, relpaths: list[str], max_bytes: int, tick,
-                 words: dict[str, int]) -> tuple[dict, list[Problem]]:
+                 words: dict[str, int], follow_links: bool = False) -> tuple[dict, list[Problem]]:
     """Read, normalise and add ``relpaths``, counting their words in ``words``;
     returns (manifest entries, problems)."""
     manifest: dict[str, list] = {}
     problems: list[Problem] = []
     for number, relpath in enumerate(relpaths, 1):
         stamp = _stat(data / relpath)
-        article, found = read_article(data, relpath, max_bytes)
+        article, found = read_article(data, relpath, max_bytes, follow_links=follow_links)
         problems.extend(found)
         if article is not None:
             try:
                 writer.add_document(**index_fields(article, words))
+            except OSError:
+                raise  # the disk, not the article: it would fail every article after it
             except Exception as exc:  # a value Whoosh refuses must not stop the build
                 problems.append(Problem(relpath, ERROR, f"could not be indexed: {exc}"))
             else:
@@ -242,8 +295,9 @@ def _index_files(writer, data: Path, relpaths: list[str], max_bytes: int, tick,
 _progress_counter = None
 
 
-def _init_worker(counter) -> None:
+def _init_worker(counter, parent_pid: int) -> None:
     global _progress_counter
+    processes.start_worker(parent_pid)
     _progress_counter = counter
 
 
@@ -289,7 +343,7 @@ def _segment_runs(relpaths: list[str], multiple_of: int = 1) -> list[list[str]]:
 
 
 def _index_segments(gen: Path, data: Path, relpaths: list[str], max_bytes: int, tick,
-                    words: dict[str, int]) -> tuple[list, dict, list[Problem]]:
+                    words: dict[str, int], follow_links: bool = False) -> tuple[list, dict, list[Problem]]:
     """Index ``relpaths`` into new segments of ``gen`` (written, not committed),
     counting words in ``words``; returns (segments, manifest entries, problems)."""
     ix = whoosh_index.open_dir(gen)
@@ -298,7 +352,7 @@ def _index_segments(gen: Path, data: Path, relpaths: list[str], max_bytes: int, 
     problems: list[Problem] = []
     for run in _segment_runs(relpaths):
         def fill(writer, run=run) -> bool:
-            entries, found = _index_files(writer, data, run, max_bytes, tick, words)
+            entries, found = _index_files(writer, data, run, max_bytes, tick, words, follow_links)
             manifest.update(entries)
             problems.extend(found)
             return bool(entries)
@@ -309,10 +363,11 @@ def _index_segments(gen: Path, data: Path, relpaths: list[str], max_bytes: int, 
     return segments, manifest, problems
 
 
-def _index_run(number: int, gen: str, data: str, relpaths: list[str], max_bytes: int):
+def _index_run(number: int, gen: str, data: str, relpaths: list[str], max_bytes: int, follow_links: bool):
     """Worker process: index one run of files into (at most) one new segment."""
     words: dict[str, int] = {}
-    segments, manifest, problems = _index_segments(Path(gen), Path(data), relpaths, max_bytes, _worker_tick, words)
+    segments, manifest, problems = _index_segments(Path(gen), Path(data), relpaths, max_bytes, _worker_tick, words,
+                                                   follow_links)
     return number, segments, manifest, problems, words if segments else {}
 
 
@@ -325,29 +380,32 @@ def _start_method() -> multiprocessing.context.BaseContext:
 
 
 def build(data: Path, home: IndexHome, *, workers: int | None = None, max_bytes: int = DEFAULT_MAX_BYTES,
-          progress: Progress | None = None) -> Report:
-    """Full rebuild into a new generation, swapped in only when complete."""
+          progress: Progress | None = None, follow_links: bool = False) -> Report:
+    """Full rebuild into a new generation, swapped in only when complete.
+    ``follow_links``: read links that lead outside ``data`` (and enter links
+    to folders); the index remembers it for its updates."""
     started = time.perf_counter()
     data = Path(data)
-    if not data.is_dir():
-        raise FileNotFoundError(f"data folder {data} does not exist or is not a folder")
+    require_data_folder(data)
     report = Report("build", str(data), str(home.path))
     phase = Phases(report, progress)
-    with writer_lock(home):
+    with writer_lock(home), disk_full_reported(home, "build"):
         _announce(home, "build")
         drop_unfinished(home)
         gen = new_generation(home)
         try:
             with phase("finding files"):
-                relpaths = find_article_files(data)
+                survey = survey_archive(data, follow_links)
+            relpaths = survey.relpaths
             report.files = len(relpaths)
-            manifest = _build_into(gen, data, relpaths, workers, max_bytes, phase, report)
+            report.problems.extend(survey.problems)
+            manifest = _build_into(gen, data, relpaths, workers, max_bytes, phase, report, follow_links)
             report.indexed = report.documents = len(manifest)
             with phase("finishing"):
                 write_manifest(gen, manifest)
                 write_json(gen / "meta.json", {
-                    "schema_version": SCHEMA_VERSION, "data": str(data.resolve()), "built": now_iso(),
-                    "updated": None, "documents": report.documents,
+                    "schema_version": SCHEMA_VERSION, "data": shown_path(str(data.resolve())), "built": now_iso(),
+                    "updated": None, "documents": report.documents, "follow_links": follow_links,
                     "build_seconds": round(time.perf_counter() - started, 3),
                 })
                 arrays.save_missing(gen)  # what searchers read at open, computed once here
@@ -361,7 +419,7 @@ def build(data: Path, home: IndexHome, *, workers: int | None = None, max_bytes:
 
 
 def _build_into(gen: Path, data: Path, relpaths: list[str], workers: int | None, max_bytes: int,
-                phase: Phases, report: Report) -> dict:
+                phase: Phases, report: Report, follow_links: bool) -> dict:
     ix = whoosh_index.create_in(gen, build_schema())
     total = len(relpaths)
     workers = workers or (os.cpu_count() or 1)
@@ -374,10 +432,11 @@ def _build_into(gen: Path, data: Path, relpaths: list[str], workers: int | None,
             phase.show(done[0], total)
 
         with phase("indexing", total):
-            segments, manifest, problems = _index_segments(gen, data, relpaths, max_bytes, tick, words)
+            segments, manifest, problems = _index_segments(gen, data, relpaths, max_bytes, tick, words, follow_links)
         report.problems.extend(problems)
     else:
-        segments, manifest = _build_parallel(gen, data, relpaths, workers, max_bytes, phase, report, words)
+        segments, manifest = _build_parallel(gen, data, relpaths, workers, max_bytes, phase, report, words,
+                                             follow_links)
     with phase("committing"):
         commit_segments(ix, segments)
         vocabulary.save(gen, words)
@@ -385,7 +444,7 @@ def _build_into(gen: Path, data: Path, relpaths: list[str], workers: int | None,
 
 
 def _build_parallel(gen: Path, data: Path, relpaths: list[str], workers: int, max_bytes: int,
-                    phase: Phases, report: Report, words: dict[str, int]) -> tuple[list, dict]:
+                    phase: Phases, report: Report, words: dict[str, int], follow_links: bool) -> tuple[list, dict]:
     """Workers take runs of files (a segment each) as they become free, so
     they finish together; segments are committed in file (date) order."""
     context = _start_method()
@@ -394,8 +453,8 @@ def _build_parallel(gen: Path, data: Path, relpaths: list[str], workers: int, ma
     manifest: dict = {}
     segments: dict[int, list] = {}
     with phase("indexing", len(relpaths)), \
-            context.Pool(min(workers, len(runs)), initializer=_init_worker, initargs=(counter,)) as pool:
-        pending = [pool.apply_async(_index_run, (number, str(gen), str(data), run, max_bytes))
+            context.Pool(min(workers, len(runs)), initializer=_init_worker, initargs=(counter, os.getpid())) as pool:
+        pending = [pool.apply_async(_index_run, (number, str(gen), str(data), run, max_bytes, follow_links))
                    for number, run in enumerate(runs)]
         while pending:
             phase.show(counter.value, len(relpaths))
@@ -415,41 +474,45 @@ def _build_parallel(gen: Path, data: Path, relpaths: list[str], workers: int, ma
 
 
 def update(data: Path, home: IndexHome, *, paths: Iterable[Path | str] = (), max_bytes: int = DEFAULT_MAX_BYTES,
-           progress: Progress | None = None) -> Report:
+           progress: Progress | None = None, follow_links: bool = False) -> Report:
     """Add new files, re-index changed ones, remove deleted ones; nothing else.
 
     ``paths`` (files or folders inside ``data``) limit where it looks: only
     they are compared with the manifest, and only files under them can be
-    found removed. Without them the whole data folder is compared."""
+    found removed. Without them the whole data folder is compared.
+    Links are followed if ``follow_links`` or the index was built or updated
+    so (an update that stopped would remove what the links lead to)."""
     started = time.perf_counter()
     data = Path(data)
-    if not data.is_dir():
-        raise FileNotFoundError(f"data folder {data} does not exist or is not a folder")
+    require_data_folder(data)
     if home.current() is None:
-        report = build(data, home, max_bytes=max_bytes, progress=progress)
+        report = build(data, home, max_bytes=max_bytes, progress=progress, follow_links=follow_links)
         report.action = "update (no index yet: full build)"
         return report
     report = Report("update", str(data), str(home.path))
     phase = Phases(report, progress)
-    with writer_lock(home):
+    with writer_lock(home), disk_full_reported(home, "update"):
         _announce(home, "update")
+        drop_unfinished(home)  # a build killed before it finished left its folder
         gen = home.require_current()
         meta = read_json(gen / "meta.json", {})
         if meta.get("schema_version") != SCHEMA_VERSION:
             raise IndexProblem(f"the index at {gen} was built by another version of newsearch; run 'newsearch index build'")
+        follow_links = follow_links or bool(meta.get("follow_links"))
         with phase("reading the manifest"):
             manifest = Manifest.open(gen)  # converts an earlier version's manifest.json once
         with manifest:
             scope = Scope.of(data, paths, manifest)
             with phase("finding changes"):
-                changes = find_changes(data, manifest, scope, scan_workers(manifest.count()))
+                changes = find_changes(data, manifest, scope, scan_workers(manifest.count()), follow_links)
             report.files = changes.files
+            report.problems.extend(changes.problems)
             with phase("indexing changes", len(changes.changed) + len(changes.removed)):
-                entries, dropped = _apply_changes(gen, data, changes, max_bytes, report)
+                entries, dropped = _apply_changes(gen, data, changes, max_bytes, report, follow_links)
             report.unchanged = changes.files - len(changes.changed)
             with phase("finishing"):
                 manifest.apply({**changes.touched, **entries}, dropped)
-                meta.update(updated=now_iso(), documents=manifest.count())
+                meta.update(updated=now_iso(), documents=manifest.count(), follow_links=follow_links)
                 write_json(gen / "meta.json", meta)
             report.documents = meta["documents"]
         report.index = str(gen)
@@ -472,7 +535,7 @@ def merge_small_segments(writer, segments: list) -> list:
 
 
 def _apply_changes(gen: Path, data: Path, changes: Changes, max_bytes: int,
-                   report: Report) -> tuple[dict[str, Entry], list[str]]:
+                   report: Report, follow_links: bool) -> tuple[dict[str, Entry], list[str]]:
     """Remove, re-index and add in one Whoosh commit, counting into ``report``;
     returns the manifest entries of the files indexed and the ids to drop from it."""
     if not changes.changed and not changes.removed:
@@ -485,7 +548,7 @@ def _apply_changes(gen: Path, data: Path, changes: Changes, max_bytes: int,
             writer.delete_by_term("id", doc_id)
         for relpath in changes.changed:  # new ones too: an update killed before its manifest was written added them
             writer.delete_by_term("id", article_id(relpath))
-        found, problems = _index_files(writer, data, changes.changed, max_bytes, lambda n: None, words)
+        found, problems = _index_files(writer, data, changes.changed, max_bytes, lambda n: None, words, follow_links)
         report.problems.extend(problems)
         entries = {doc_id: Entry(*value) for doc_id, value in found.items()}
         unreadable = sorted(changes.known - set(entries))  # their old versions are gone too
@@ -494,30 +557,42 @@ def _apply_changes(gen: Path, data: Path, changes: Changes, max_bytes: int,
         report.indexed = len(entries) - report.updated
         writer.commit(mergetype=merge_small_segments)
     except BaseException:
-        writer.cancel()
+        _cancel_quietly(writer)
         raise
     if changes.changed:  # removed articles' words stay counted: the vocabulary only ranks suggestions
         vocabulary.save(gen, words, vocabulary.load_counts(gen))
     return entries, changes.removed + unreadable
 
 
+def _cancel_quietly(writer) -> None:
+    """Cancel a writer after a failure without hiding that failure: a commit
+    that failed half-way has already closed the writer, and cancelling it
+    again raises ("This writer is closed")."""
+    try:
+        writer.cancel()
+    except Exception:  # noqa: BLE001 - the error being raised is the one to report
+        pass
+
+
 # ---------------------------------------------------------------- check
 
 
-def check(data: Path, *, max_bytes: int = DEFAULT_MAX_BYTES, progress: Progress | None = None) -> Report:
+def check(data: Path, *, max_bytes: int = DEFAULT_MAX_BYTES, progress: Progress | None = None,
+          follow_links: bool = False) -> Report:
     """Read every file as a build would, index nothing, report every problem."""
     started = time.perf_counter()
     data = Path(data)
-    if not data.is_dir():
-        raise FileNotFoundError(f"data folder {data} does not exist or is not a folder")
+    require_data_folder(data)
     report = Report("check", str(data))
     phase = Phases(report, progress)
     with phase("finding files"):
-        relpaths = find_article_files(data)
+        survey = survey_archive(data, follow_links)
+    relpaths = survey.relpaths
     report.files = len(relpaths)
+    report.problems.extend(survey.problems)
     with phase("reading files", len(relpaths)):
         for number, relpath in enumerate(relpaths, 1):
-            article, problems = read_article(data, relpath, max_bytes)
+            article, problems = read_article(data, relpath, max_bytes, follow_links=follow_links)
             report.problems.extend(problems)
             report.indexed += article is not None
             if number % 200 == 0:

@@ -7,8 +7,8 @@ The moving parts:
   it was built) and ``manifest.sqlite`` (per article: file mtime, size and
   content fingerprint; see ``manifest``). ``CURRENT`` names the live generation.
 * ``read_json`` reads those files, with a default for a missing or broken one.
-* ``IndexProblem`` and its kinds ``NoIndex`` and ``IndexBusy`` are the
-  problems with the index itself that the faces report.
+* ``IndexProblem`` and its kinds ``NoIndex``, ``IndexBusy`` and ``DiskFull``
+  are the problems with the index itself that the faces report.
 
 Both sides import this module: the engine (searching) and the indexer,
 which also writes generations and switches ``CURRENT`` (see ``indexer``).
@@ -35,6 +35,10 @@ class IndexBusy(IndexProblem):
 
 class NoIndex(IndexProblem):
     pass
+
+
+class DiskFull(IndexProblem):
+    """A build or update ran out of disk space (or quota); the live index is as it was."""
 
 
 class IndexUnreadable(IndexProblem):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import signal
@@ -22,7 +23,7 @@ from search.manifest import Entry, join_id
 
 from helpers import NOW, search_for
 from search.indexer import build, check, update, writer_lock
-from search.store import IndexBusy, IndexHome
+from search.store import DiskFull, IndexBusy, IndexHome
 
 ARTICLE = """---
 title: "{title}"
@@ -377,3 +378,247 @@ def test_a_parallel_build_shows_the_workers_progress(tmp_path: Path, monkeypatch
                    progress=lambda *call: seen.append(call))
     assert list(report.phases) == ["finding files", "indexing", "committing", "finishing"] and report.indexed == 40
     assert seen[-1][0] == "finishing" and ("indexing", 40, 40) in seen
+
+
+# ---------------------------------------------------------------- a killed build's workers and leftovers
+
+
+SLOW_PARALLEL_BUILD = """
+import sys, time
+from pathlib import Path
+from search import indexer, processes
+indexer.PARALLEL_THRESHOLD = 1
+if sys.argv[3] == "lock-only":
+    processes._die_with_parent = lambda: None  # as where Linux's prctl is missing
+read = indexer.read_article
+def slow_read(*args, **kwargs):
+    time.sleep(0.1)
+    return read(*args, **kwargs)
+indexer.read_article = slow_read
+indexer.build(Path(sys.argv[1]), indexer.IndexHome(sys.argv[2]), workers=2)
+"""
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                fields = Path(f"/proc/{entry}/stat").read_text().rpartition(")")[2].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                found.append(int(entry))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+    except OSError:
+        return False
+    return state != "Z"  # a zombie has let go of everything
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads processes from /proc")
+@pytest.mark.parametrize("how", ["die-with-parent", "lock-only"])
+def test_after_kill_9_of_a_build_its_workers_let_go_and_the_next_command_runs_at_once(tmp_path: Path, how) -> None:
+    data, home = tmp_path / "data", IndexHome(tmp_path / "index")
+    make_archive(data, 200)  # 100 files a worker at 0.1 s each: 10 s if the workers outlived the build
+    build(data, home, workers=1)
+    live = home.require_current()
+    proc = subprocess.Popen([sys.executable, "-c", SLOW_PARALLEL_BUILD, str(data), str(home.path), how],
+                            cwd=Path(__file__).parent.parent)
+    deadline = time.monotonic() + 30
+    while (len(_children(proc.pid)) < 2 or len(home.generations()) < 2) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    workers = _children(proc.pid)
+    assert len(workers) >= 2 and len(home.generations()) == 2
+    time.sleep(0.5)  # the workers are reading
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    started = time.monotonic()
+    report = update(data, home)  # not refused: nothing holds the lock
+    assert time.monotonic() - started < 5
+    assert report.unchanged == 200
+    assert home.generations() == [live]  # the killed build's folder is gone
+    if how == "die-with-parent":
+        time.sleep(0.5)
+        assert not [pid for pid in workers if _alive(pid)]
+    for pid in workers:  # lock-only: a worker outliving its parent must still not hold the index
+        if _alive(pid):
+            os.kill(pid, signal.SIGKILL)
+
+
+# ---------------------------------------------------------------- a full disk
+
+
+class _FillingFile:
+    """A file being written on a disk with ``budget[0]`` bytes left: past them, ENOSPC."""
+
+    def __init__(self, file, budget: list[int]) -> None:
+        self._file, self._budget = file, budget
+
+    def write(self, data) -> int:
+        self._budget[0] -= len(data)
+        if self._budget[0] < 0:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return self._file.write(data)
+
+    def __getattr__(self, name):
+        return getattr(self._file, name)
+
+
+def fill_disk_after(monkeypatch, free_bytes: int) -> None:
+    """From now on, every index file shares ``free_bytes`` of space (Whoosh's storage and SQLite)."""
+    from whoosh.filedb import filestore, structfile
+
+    budget = [free_bytes]
+    create = filestore.FileStorage.create_file
+
+    def create_file(self, name, *args, **kwargs):
+        made = create(self, name, *args, **kwargs)
+        made.file = _FillingFile(made.file, budget)
+        return made
+
+    monkeypatch.setattr(filestore.FileStorage, "create_file", create_file)
+    assert structfile.StructFile.write  # StructFile writes through .file
+
+
+@pytest.mark.parametrize("free_bytes, workers", [(0, 1), (20_000, 1), (20_000, 2)])
+def test_a_full_disk_during_a_build_says_so_and_leaves_the_live_index(archive: Path, tmp_path: Path, monkeypatch,
+                                                                      free_bytes: int, workers: int) -> None:
+    home = IndexHome(tmp_path / "index")
+    build(archive, home)
+    live = home.require_current()
+    make_archive(archive, 300, prefix="more")
+    monkeypatch.setattr(indexer, "PARALLEL_THRESHOLD", 1)  # workers=2: the workers run out of space
+    fill_disk_after(monkeypatch, free_bytes)
+    with pytest.raises(DiskFull, match=r"^disk full: the build could not write .*No space left on device.*"
+                                       r"the live index is unchanged"):
+        build(archive, home, workers=workers)
+    assert home.generations() == [live] and home.require_current() == live
+    assert len(ids_in(home)) == 3
+
+
+@pytest.mark.parametrize("free_bytes", [0, 20_000])
+def test_a_full_disk_during_an_update_says_so_and_leaves_the_live_index(archive: Path, tmp_path: Path, monkeypatch,
+                                                                        free_bytes: int) -> None:
+    home = IndexHome(tmp_path / "index")
+    build(archive, home)
+    live = home.require_current()
+    make_archive(archive, 300, prefix="more")
+    fill_disk_after(monkeypatch, free_bytes)
+    with pytest.raises(DiskFull, match=r"^disk full: the update could not write .*No space left on device"):
+        update(archive, home)
+    assert home.require_current() == live and len(ids_in(home)) == 3
+    assert search_for(Engine(home.path), "wind power").total == 0
+    monkeypatch.undo()
+    assert update(archive, home).indexed == 300  # and the next update, with space again, does it all
+    assert len(ids_in(home)) == 303
+
+
+def test_a_full_disk_while_the_update_writes_its_manifest_says_so(archive: Path, tmp_path: Path, monkeypatch) -> None:
+    home = IndexHome(tmp_path / "index")
+    build(archive, home)
+    make_archive(archive, 3, prefix="more")
+
+    def full(*args, **kwargs):
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(indexer.Manifest, "apply", full)
+    with pytest.raises(DiskFull, match="^disk full: the update"):
+        update(archive, home)
+    monkeypatch.undo()
+    report = update(archive, home)  # the articles are in the index; the manifest catches up, no duplicates
+    assert len(ids_in(home)) == 6 and report.documents == 6
+
+
+def test_the_cli_says_disk_full_in_one_line_with_exit_2(archive: Path, tmp_path: Path, monkeypatch) -> None:
+    from click.testing import CliRunner
+
+    from search.cli import main
+
+    home = IndexHome(tmp_path / "index")
+    build(archive, home)
+    make_archive(archive, 30, prefix="more")
+    fill_disk_after(monkeypatch, 0)
+    for command in ("build", "update"):
+        result = CliRunner().invoke(main, ["index", command, "--data", str(archive), "--index", str(home.path)],
+                                    env={"NEWSEARCH_DEBUG": None})
+        assert result.exit_code == 2, result.output
+        assert result.stderr.count("\n") == 1 and "disk full" in result.stderr, result.stderr
+        assert "Traceback" not in result.output
+    assert len(ids_in(home)) == 3
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path):
+    """A 2 MB tmpfs (needs root and mount); the test is skipped where it cannot be mounted."""
+    folder = tmp_path / "small-disk"
+    folder.mkdir()
+    try:
+        mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(folder)],
+                                 capture_output=True, timeout=10).returncode == 0
+    except (OSError, subprocess.SubprocessError):
+        mounted = False
+    if not mounted:
+        pytest.skip("cannot mount a small tmpfs here")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], capture_output=True, timeout=10)
+
+
+def test_a_really_full_disk_stops_build_and_update_with_the_live_index_intact(archive: Path, small_disk: Path) -> None:
+    from click.testing import CliRunner
+
+    from search.cli import main
+
+    home = IndexHome(small_disk / "index")
+    build(archive, home, workers=1)
+    live = home.require_current()
+    make_archive(archive, 1500, prefix="bulk")  # an index of several MB
+    for command in (["update"], ["build", "--workers", "1"]):
+        result = CliRunner().invoke(main, ["index", *command, "--data", str(archive), "--index", str(home.path)],
+                                    env={"NEWSEARCH_DEBUG": None})
+        assert result.exit_code == 2, result.output
+        assert result.stderr.count("\n") == 1 and result.stderr.startswith("Error: disk full"), result.stderr
+        assert home.generations() == [live] and home.require_current() == live
+        assert search_for(Engine(home.path), "oil prices").total == 1
+
+
+SLOW_UPDATE = """
+import sys, time
+from pathlib import Path
+from search import indexer
+read = indexer.read_article
+def slow_read(*args, **kwargs):
+    time.sleep(0.02)
+    return read(*args, **kwargs)
+indexer.read_article = slow_read
+indexer.update(Path(sys.argv[1]), indexer.IndexHome(sys.argv[2]))
+"""
+
+
+def test_the_leftovers_of_a_killed_update_are_removed_by_the_next_one(tmp_path: Path) -> None:
+    data, home = tmp_path / "data", IndexHome(tmp_path / "index")
+    make_archive(data, 100)
+    build(data, home, workers=1)
+    gen = home.require_current()
+    files_of_a_build = {path.name for path in gen.iterdir()}
+    make_archive(data, 300, prefix="new")
+    proc = subprocess.Popen([sys.executable, "-c", SLOW_UPDATE, str(data), str(home.path)],
+                            cwd=Path(__file__).parent.parent)
+    deadline = time.monotonic() + 30
+    while not {p.name for p in gen.iterdir()} - files_of_a_build - {"MAIN.tmp"} and time.monotonic() < deadline:
+        time.sleep(0.05)  # until the killed update has started writing its segment
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    stray = {p.name for p in gen.iterdir()} - files_of_a_build
+    assert stray and len(ids_in(home)) == 100
+    report = update(data, home)
+    assert (report.indexed, report.documents) == (300, 400) and len(ids_in(home)) == 400
+    segments = {segment.segment_id() for segment in whoosh_index.open_dir(str(gen))._segments()}
+    left = {p.name for p in gen.iterdir()} - files_of_a_build - {"_MAIN_2.toc"}
+    assert left and all(name.split(".")[0] in segments for name in left), left  # only the new segment's files

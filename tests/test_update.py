@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from whoosh import index as whoosh_index
 
-from search import changes, manifest
+from search import changes, documents, manifest
 from search.changes import Scope, ScopeProblem, scan
 from search.documents import find_article_files
 from search.engine import Engine
@@ -148,6 +148,54 @@ def test_a_scan_sees_exactly_the_files_a_build_reads(tmp_path: Path) -> None:
     assert found.differing["2022"]["broken"] is None and found.differing["2022"]["alias"] is not None
 
 
+def odd_archive(tmp_path: Path) -> Path:
+    """A data folder with every kind of entry the rule sorts: hidden, other-case,
+    non-UTF-8 names, links in and out of it, a loop, a folder that cannot be read."""
+    data = tmp_path / "data"
+    write_article(data / "2022", "kept", "Kept")
+    write_article(data / "2022", ".draft", "Hidden file")
+    write_article(data / "2022", ".", "Two dots")  # ..md
+    write_article(data / "2022", "UPPER", "Upper")
+    os.rename(data / "2022/UPPER.md", data / "2022/UPPER.MD")
+    write_article(data / "2022", "mixed", "Mixed")
+    os.rename(data / "2022/mixed.md", data / "2022/mixed.Md")
+    write_article(data / ".git", "object", "Hidden folder")
+    os.close(os.open(os.path.join(os.fsencode(data / "2022"), b"caf\xe9.md"), os.O_CREAT | os.O_WRONLY))
+    os.mkdir(os.path.join(os.fsencode(data), b"d\xe9"))
+    write_article(tmp_path / "outside", "secret", "Outside")
+    (data / "out").symlink_to(tmp_path / "outside")
+    (data / "2022/secret.md").symlink_to(tmp_path / "outside/secret.md")
+    (data / "2022/loop").symlink_to(data / "2022")
+    (data / "2022/alias").symlink_to(data / "2022")  # also a loop: it contains itself
+    return data
+
+
+@pytest.mark.parametrize("follow_links", [False, True])
+def test_a_scan_and_a_build_follow_one_rule_for_odd_names_and_links(tmp_path: Path, follow_links: bool) -> None:
+    data = odd_archive(tmp_path)
+    survey = documents.survey_archive(data, follow_links)
+    found = scan(data, "", {}, follow_links=follow_links)
+    seen = {manifest.join_id(folder, name) + ".md" for folder, stamps in found.differing.items() for name in stamps}
+    assert seen == set(survey.relpaths) == set(find_article_files(data, follow_links))
+    assert sorted(map(str, found.problems)) == sorted(map(str, survey.problems))
+    expected = {"2022/kept.md", "2022/secret.md"} | ({"out/secret.md"} if follow_links else set())
+    assert set(survey.relpaths) == expected
+    left_out = {p.path: (p.level, p.message) for p in survey.problems}
+    assert left_out["2022/.draft.md"][0] == left_out["2022/..md"][0] == left_out[".git"][0] == "warning"
+    assert "hidden" in left_out["2022/.draft.md"][1] and "hidden folder" in left_out[".git"][1]
+    assert left_out["2022/UPPER.MD"] == ("warning", "ends in '.MD', not '.md'; not read (only *.md files are "
+                                                    "articles): rename it to index it")
+    assert "ends in '.Md'" in left_out["2022/mixed.Md"][1]
+    assert left_out["2022/caf\\xe9.md"][0] == left_out["d\\xe9"][0] == "error"
+    assert "not UTF-8" in left_out["2022/caf\\xe9.md"][1]
+    if follow_links:
+        assert "a loop" in left_out["2022/loop"][1] and "a loop" in left_out["2022/alias"][1]
+        assert "out" not in left_out
+    else:
+        assert left_out["out"][0] == "error" and "outside the data folder" in left_out["out"][1]
+        assert left_out["2022/loop"][0] == "warning" and "not followed" in left_out["2022/loop"][1]
+
+
 def test_a_scan_in_several_processes_finds_what_one_finds(tmp_path: Path, monkeypatch) -> None:
     data = tmp_path / "data"
     for year in range(2001, 2006):
@@ -280,12 +328,14 @@ def test_an_update_of_a_removed_folder_drops_its_articles(archive: Path, tmp_pat
     ("2022/09", "does not exist and nothing under it is indexed"),
     ("2022/01/notes.txt", "is not an article file"),
     ("2022/01/README.md", "is not an article file"),
+    ("2022/01/UPPER.MD", r"is not an article file \(\*\.md,"),
     (".drafts", "is hidden"),
 ])
 def test_a_path_the_update_cannot_use_is_named(archive: Path, tmp_path: Path, path: str, message: str) -> None:
     home = IndexHome(tmp_path / "index")
     build(archive, home)
     (archive / "2022/01/notes.txt").write_text("notes")
+    (archive / "2022/01/UPPER.MD").write_text("---\ntitle: Upper\n---\n")
     write_article(archive / "2022/01", "README", "About this folder")
     write_article(archive / ".drafts", "draft", "Not yet")
     (tmp_path / "elsewhere").mkdir()
