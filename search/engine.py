@@ -446,26 +446,20 @@ def _scored_at_once(q: Q.Query, sub, context, live: np.ndarray) -> tuple[np.ndar
     docnums = functools.reduce(lambda a, b: np.intersect1d(a, b, assume_unique=True), [found for found, _ in parts])
     scores = [part_scores[np.searchsorted(found, docnums)] for found, part_scores in parts]
     weights = [-part.estimate_size(sub.reader()) for part in q.subqueries]
-    total = _added_as_whoosh_adds(weights, scores)
-    return None if total is None else (docnums, total)
+    return docnums, _added_as_whoosh_adds(weights, scores)
 
 
-def _added_as_whoosh_adds(weights: list[int], parts: list[np.ndarray]) -> np.ndarray | None:
+def _added_as_whoosh_adds(weights: list[int], parts: list[np.ndarray]) -> np.ndarray:
     """The parts' sum in the order Whoosh's ``And`` (or ``Or``) adds them: it nests its
     intersection (union) matchers as a Huffman tree of the parts' weights
     (``make_weighted_tree``), and a sum of floats depends on that nesting
-    (``a + b`` does not depend on the order of the two). None if two weights tie,
-    where the nesting would depend on how Whoosh compares its matchers."""
-    pending = sorted(zip(weights, range(len(parts))))
-    if len(parts) > 2 and len({weight for weight, _ in pending}) < len(pending):
-        return None
-    pending = [(weight, parts[number]) for weight, number in pending]
+    (``a + b`` does not depend on the order of the two). Ties keep their order:
+    Whoosh's matchers never compare less than one another, so its sort is
+    stable among equal weights and ``insort`` puts a new node after them."""
+    pending = [(weight, parts[number]) for weight, number in sorted(zip(weights, range(len(parts))))]
     while len(pending) > 1:
         (first_weight, first), (second_weight, second) = pending.pop(0), pending.pop(0)
-        weight = first_weight + second_weight
-        if pending and any(weight == other for other, _ in pending):
-            return None
-        bisect.insort(pending, (weight, first + second), key=lambda item: item[0])
+        bisect.insort(pending, (first_weight + second_weight, first + second), key=lambda item: item[0])
     return pending[0][1]
 
 
@@ -500,8 +494,7 @@ def _any_of(q: Q.Or, sub, context, live: np.ndarray) -> tuple[np.ndarray, np.nda
         context.needs_current or len(subs) == 2 or sub.doc_count_all() > 5000)
     if one_by_one:  # PreloadedOr
         return docnums, functools.reduce(lambda total, leaf: total + leaf, leaves, np.zeros(len(docnums)))
-    total = _added_as_whoosh_adds([part.estimate_size(sub.reader()) for part in subs], leaves)  # DefaultOr
-    return None if total is None else (docnums, total)
+    return docnums, _added_as_whoosh_adds([part.estimate_size(sub.reader()) for part in subs], leaves)  # DefaultOr
 
 
 def _live_term_scores(matcher, live: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:

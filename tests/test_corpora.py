@@ -133,6 +133,7 @@ def test_reuters_update_after_a_change(reuters, tmp_path: Path) -> None:
 REUTERS_QUERIES = [
     "oil", "oil prices", "bank rate interest", "share stock company said year", '"interest rates"',
     '"crude oil prices"', '"oil prices" opec', "takeover bid", "federal reserve", "coffee OR cocoa OR sugar OR tea",
+    "co* pr* st*", "said year mln pct billion company share market",  # many words of tied frequencies
 ]
 
 
