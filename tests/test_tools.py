@@ -33,8 +33,10 @@ def test_benchmark_times_newsearch_and_both_baselines():
 
 
 def test_loadcheck_serves_searches_without_errors():
-    out = run_tool("tools.loadcheck", "--data", str(CORPUS), "--clients", "2", "--seconds", "1", "--threads", "2")
-    assert out.startswith("10 documents, 2 clients, 2 server threads,")
+    out = run_tool("tools.loadcheck", "--data", str(CORPUS), "--clients", "3", "--hostile", "1", "--seconds", "1",
+                   "--threads", "2")
+    assert out.startswith("10 documents, 3 clients (1 hostile), 2 server threads,")
+    assert "\nordinary " in out and "\nhostile " in out  # each kind of client's figures, apart
     assert "GET /api/search" in out and out.rstrip().endswith("errors 0")
 
 
