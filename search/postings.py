@@ -44,20 +44,7 @@ class TermPostings:
 
     def add(self, item: Posting) -> None:
         fieldname, tbytes, docnum, weight, vbytes = item
-        terms = self._fields.get(fieldname)
-        if terms is None:
-            terms = self._fields[fieldname] = {}
-        postings = terms.get(tbytes)
-        if postings is None:
-            terms[tbytes] = (array("I", (docnum,)), array("d", (weight,)), [vbytes])
-        else:
-            docnums, weights, values = postings
-            if docnum <= docnums[-1]:
-                self._unordered.add((fieldname, tbytes))
-            docnums.append(docnum)
-            weights.append(weight)
-            values.append(vbytes)
-        self.count += 1
+        self.add_field(fieldname, docnum, ((tbytes, 0, weight, vbytes),))
 
     def add_field(self, fieldname: str, docnum: int, items) -> int:
         """Add one document's ``(text, freq, weight, vbytes)`` items of a field
