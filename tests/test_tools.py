@@ -65,3 +65,13 @@ def test_scale_reports_every_figure_and_leaves_the_archive_untouched(tmp_path):
     # The update changed, added and removed files in a hard-linked copy, never in the archive.
     assert {path: path.read_bytes() for path in archive.rglob("*.md")} == files_before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a60", "scale.json"]  # the scratch folder is gone
+
+
+def test_soak_serves_and_updates_and_reports_memory_and_descriptors(tmp_path):
+    archive = tmp_path / "a40"
+    write_archive(read_pools(ROOT / "tests" / "relevance"), archive, 40, seed=2)
+    files_before = {path: path.read_bytes() for path in archive.rglob("*.md")}
+    out = run_tool("tools.soak", str(archive), "--seconds", "4", "--clients", "2", "--update-every", "1.5")
+    assert "after warm-up" in out and "at the end" in out and "RSS growth since warm-up" in out
+    assert "updates 2 (0 failed), errors 0" in out
+    assert {path: path.read_bytes() for path in archive.rglob("*.md")} == files_before  # the archive is untouched
