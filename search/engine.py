@@ -469,9 +469,26 @@ def _part_scores(q: Q.Query, sub, context, live: np.ndarray) -> tuple[np.ndarray
         return term_scores_of(q)
     if isinstance(q, Q.Phrase):
         return phrase_scores(q, sub, context, term_scores_of)
-    if type(q) is Q.Or and q.boost == 1 and not q.scale and q.subqueries:
+    if type(q) is Q.Or and q.subqueries:
+        if len(q.subqueries) == 1:  # Whoosh matches a one-part Or as its part, boost and all ignored
+            return _part_scores(q.subqueries[0], sub, context, live)
         return _any_of(q, sub, context, live)
+    if type(q) is Q.AndMaybe and q.boost == 1:
+        return _maybe_also(q, sub, context, live)
     return None
+
+
+def _maybe_also(q: Q.AndMaybe, sub, context, live: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """``a ANDMAYBE b`` at once: ``a``'s documents, each scoring ``a + b`` where ``b``
+    matches it too and ``a`` alone elsewhere (``AndMaybeMatcher.score``)."""
+    first, second = _part_scores(q.a, sub, context, live), _part_scores(q.b, sub, context, live)
+    if first is None or second is None:
+        return None
+    docnums, scores = first
+    both, in_first, in_second = np.intersect1d(docnums, second[0], assume_unique=True, return_indices=True)
+    scores = scores.copy()
+    scores[in_first] = scores[in_first] + second[1][in_second]
+    return docnums, scores
 
 
 def _any_of(q: Q.Or, sub, context, live: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
@@ -489,12 +506,54 @@ def _any_of(q: Q.Or, sub, context, live: np.ndarray) -> tuple[np.ndarray, np.nda
         leaf = np.zeros(len(docnums), dtype=np.float64)
         leaf[np.searchsorted(docnums, found)] = scores
         leaves.append(leaf)
-    subs = q.subqueries
+    subs, boost = q.subqueries, q.boost
     one_by_one = len(subs) >= Q.Or.TOO_MANY_CLAUSES or not (
-        context.needs_current or len(subs) == 2 or sub.doc_count_all() > 5000)
-    if one_by_one:  # PreloadedOr
-        return docnums, functools.reduce(lambda total, leaf: total + leaf, leaves, np.zeros(len(docnums)))
-    return docnums, _added_as_whoosh_adds([part.estimate_size(sub.reader()) for part in subs], leaves)  # DefaultOr
+        context.needs_current or q.scale or len(subs) == 2 or sub.doc_count_all() > 5000)
+    if one_by_one:  # PreloadedOr: each part's score times the boost, added into an array in turn
+        return docnums, functools.reduce(lambda total, leaf: total + leaf * boost, leaves, np.zeros(len(docnums)))
+    total = _added_as_whoosh_adds([part.estimate_size(sub.reader()) for part in subs], leaves)  # DefaultOr
+    if boost != 1:
+        total = total * boost  # its WrappingMatcher
+    if q.scale:
+        return _coordinated(q, sub, context, docnums, total, leaves)
+    return docnums, total
+
+
+def _coordinated(q: Q.Or, sub, context, docnums: np.ndarray, total: np.ndarray,
+                 leaves: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray] | None:
+    """An ``Or`` with a ``scale`` (the loose reading of a long query): Whoosh wraps its
+    matcher in a ``CoordMatcher``, which rewards documents matching more of its words
+    (``CoordMatcher._sqr``), the same operations here. Only for an ``Or`` of words and
+    of ``Or``s of words (synonyms, prefixes), whose term matchers are the words the
+    segment has."""
+    counted = [_words_matching(part, sub, context, docnums) for part in q.subqueries]
+    if any(found is None for found in counted):
+        return None
+    termcount = sum(words for words, _ in counted)
+    scale = q.scale
+    if termcount <= 1 or termcount == scale:
+        return docnums, total
+    matching = functools.reduce(np.add, [found for _, found in counted])
+    return docnums, (total + ((matching - 1) / (termcount - scale) ** 2)) * ((termcount - 1) / termcount)
+
+
+def _words_matching(q: Q.Query, sub, context, docnums: np.ndarray) -> tuple[int, np.ndarray] | None:
+    """How many term matchers ``q`` makes in this segment (words it has), and how many of
+    them match each of ``docnums``; None for anything but words and ``Or``s of them."""
+    if isinstance(q, Q.Term) and q.boost == 1:
+        matcher = q.matcher(sub, context)
+        if isinstance(matcher, NullMatcherClass):
+            return 0, np.zeros(len(docnums), dtype=np.int64)
+        found = _live_term_scores(matcher, np.ones(sub.reader().doc_count_all(), dtype=bool))
+        if found is None:
+            return None
+        return 1, np.isin(docnums, found[0]).astype(np.int64)
+    if type(q) is Q.Or and q.subqueries:
+        counted = [_words_matching(part, sub, context, docnums) for part in q.subqueries]
+        if any(found is None for found in counted):
+            return None
+        return sum(words for words, _ in counted), functools.reduce(np.add, [found for _, found in counted])
+    return None
 
 
 def _live_term_scores(matcher, live: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:

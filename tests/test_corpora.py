@@ -134,6 +134,8 @@ REUTERS_QUERIES = [
     "oil", "oil prices", "bank rate interest", "share stock company said year", '"interest rates"',
     '"crude oil prices"', '"oil prices" opec', "takeover bid", "federal reserve", "coffee OR cocoa OR sugar OR tea",
     "co* pr* st*", "said year mln pct billion company share market",  # many words of tied frequencies
+    "oil prices coffee interest rates trade deficit gold", "bank rates", "zeppelin cocoa",
+    "takeover bid acquisition oil prices coffee gold bank", "co* pr* st* ma* ba*",  # long, with synonyms, prefixes
 ]
 
 
@@ -141,20 +143,22 @@ REUTERS_QUERIES = [
 def test_reuters_queries_scored_at_once_match_whoosh_to_the_bit(reuters, text) -> None:
     # Real postings, where the order of adding several words' scores changes the last bits.
     from search.engine import _scored_at_once
-    from search.querying import parse
+    from search.querying import loosen, parse
 
     engine, _ = reuters
     state = engine.state()
-    q = parse(text, state, synonyms=engine._synonyms()).query
+    reading = parse(text, state, synonyms=engine._synonyms())
+    loose = loosen(reading)  # the reading of a long query, or of one whose words are never all together
     at_once = 0
-    for sub, offset in state.searcher.leaf_searchers():
-        live = state.facets.live[offset:offset + sub.reader().doc_count_all()]
-        found = _scored_at_once(q, sub, state.searcher.context(), live)
-        matcher, walked = q.matcher(sub, state.searcher.context()), []
-        while matcher.is_active():
-            walked.append((matcher.id(), matcher.score()))
-            matcher.next()
-        if found is not None:
-            assert list(zip(found[0].tolist(), found[1].tolist())) == walked
-            at_once += bool(walked)
-    assert at_once, f"{q} was not scored at once anywhere"
+    for q in [reading.query] + ([loose] if loose is not None else []):
+        for sub, offset in state.searcher.leaf_searchers():
+            live = state.facets.live[offset:offset + sub.reader().doc_count_all()]
+            found = _scored_at_once(q, sub, state.searcher.context(), live)
+            matcher, walked = q.matcher(sub, state.searcher.context()), []
+            while matcher.is_active():
+                walked.append((matcher.id(), matcher.score()))
+                matcher.next()
+            if found is not None:
+                assert list(zip(found[0].tolist(), found[1].tolist())) == walked
+                at_once += bool(walked)
+    assert at_once, f"{text!r} was not scored at once anywhere"
