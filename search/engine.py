@@ -515,18 +515,18 @@ def _any_of(q: Q.Or, sub, context, live: np.ndarray) -> tuple[np.ndarray, np.nda
     if boost != 1:
         total = total * boost  # its WrappingMatcher
     if q.scale:
-        return _coordinated(q, sub, context, docnums, total, leaves)
+        return _coordinated(q, sub, context, live, docnums, total, leaves)
     return docnums, total
 
 
-def _coordinated(q: Q.Or, sub, context, docnums: np.ndarray, total: np.ndarray,
+def _coordinated(q: Q.Or, sub, context, live: np.ndarray, docnums: np.ndarray, total: np.ndarray,
                  leaves: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray] | None:
     """An ``Or`` with a ``scale`` (the loose reading of a long query): Whoosh wraps its
     matcher in a ``CoordMatcher``, which rewards documents matching more of its words
-    (``CoordMatcher._sqr``), the same operations here. Only for an ``Or`` of words and
-    of ``Or``s of words (synonyms, prefixes), whose term matchers are the words the
-    segment has."""
-    counted = [_words_matching(part, sub, context, docnums) for part in q.subqueries]
+    (``CoordMatcher._sqr``), the same operations here. For an ``Or`` of words, phrases
+    and ``Or``s of them (synonyms, prefixes), whose term matchers are the words the
+    segment has (a phrase's, one per word)."""
+    counted = [_words_matching(part, sub, context, live, docnums) for part in q.subqueries]
     if any(found is None for found in counted):
         return None
     termcount = sum(words for words, _ in counted)
@@ -537,19 +537,26 @@ def _coordinated(q: Q.Or, sub, context, docnums: np.ndarray, total: np.ndarray,
     return docnums, (total + ((matching - 1) / (termcount - scale) ** 2)) * ((termcount - 1) / termcount)
 
 
-def _words_matching(q: Q.Query, sub, context, docnums: np.ndarray) -> tuple[int, np.ndarray] | None:
-    """How many term matchers ``q`` makes in this segment (words it has), and how many of
-    them match each of ``docnums``; None for anything but words and ``Or``s of them."""
+def _words_matching(q: Q.Query, sub, context, live: np.ndarray,
+                    docnums: np.ndarray) -> tuple[int, np.ndarray] | None:
+    """How many term matchers ``q`` makes in this segment, and how many of them match
+    each of ``docnums`` (Whoosh's ``matching_terms``); None for anything but words,
+    phrases and ``Or``s of them."""
     if isinstance(q, Q.Term) and q.boost == 1:
         matcher = q.matcher(sub, context)
         if isinstance(matcher, NullMatcherClass):
             return 0, np.zeros(len(docnums), dtype=np.int64)
-        found = _live_term_scores(matcher, np.ones(sub.reader().doc_count_all(), dtype=bool))
+        found = _live_term_scores(matcher, live)
+        return None if found is None else (1, np.isin(docnums, found[0]).astype(np.int64))
+    if isinstance(q, Q.Phrase):
+        found = _part_scores(q, sub, context, live)
         if found is None:
             return None
-        return 1, np.isin(docnums, found[0]).astype(np.int64)
+        if isinstance(q.matcher(sub, context), NullMatcherClass):  # a word the segment lacks
+            return 0, np.zeros(len(docnums), dtype=np.int64)
+        return len(q.words), np.isin(docnums, found[0]).astype(np.int64) * len(q.words)
     if type(q) is Q.Or and q.subqueries:
-        counted = [_words_matching(part, sub, context, docnums) for part in q.subqueries]
+        counted = [_words_matching(part, sub, context, live, docnums) for part in q.subqueries]
         if any(found is None for found in counted):
             return None
         return sum(words for words, _ in counted), functools.reduce(np.add, [found for _, found in counted])

@@ -136,6 +136,7 @@ REUTERS_QUERIES = [
     "co* pr* st*", "said year mln pct billion company share market",  # many words of tied frequencies
     "oil prices coffee interest rates trade deficit gold", "bank rates", "zeppelin cocoa",
     "takeover bid acquisition oil prices coffee gold bank", "co* pr* st* ma* ba*",  # long, with synonyms, prefixes
+    'fed "interest rates" coffee gold prices', "federal reserve oil prices bank rates",  # long, with phrases
 ]
 
 
