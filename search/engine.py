@@ -320,7 +320,7 @@ class Engine:
     @_one_at_a_time
     def stats(self, top: int = 10) -> dict:
         searcher = self.searcher()
-        return status.stats(searcher, self._generation, self.home.path, top)
+        return status.stats(searcher, self._generation, self.home.path, top, span=self.state().facets.span())
 
 
 @dataclass

@@ -28,7 +28,7 @@ import functools
 from typing import Iterable
 
 import numpy as np
-from whoosh.util.times import datetime_to_long
+from whoosh.util.times import datetime_to_long, long_to_datetime
 
 from .analysis import fold
 from .arrays import Derived, SegmentArrays
@@ -112,6 +112,13 @@ class FacetTable:
             pair_docs, pair_labels = self.pairs[field]
             mask[pair_docs[pair_labels == number]] = True
         return mask & self.live
+
+    def span(self) -> tuple[dt.datetime, dt.datetime] | None:
+        """The first and last publication dates of the live dated articles (naive UTC), None if none is dated."""
+        stamps = self.stamps[self.dated & self.live]
+        if not stamps.size:
+            return None
+        return long_to_datetime(int(stamps.min())), long_to_datetime(int(stamps.max()))
 
     def date_mask(self, since: dt.datetime | None, until: dt.datetime | None) -> np.ndarray:
         """Which documents were published ``since <= published < until`` (naive UTC bounds)."""

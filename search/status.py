@@ -26,8 +26,9 @@ def health(searcher, gen: Path) -> dict:
             "age_seconds": round(age.total_seconds()) if age else None}
 
 
-def stats(searcher, gen: Path, index: Path, top: int = 10) -> dict:
-    """Documents, size, build and update, and the ``top`` topics and providers of the index at ``index``."""
+def stats(searcher, gen: Path, index: Path, top: int = 10, span=None) -> dict:
+    """Documents, size, build and update, the archive's date ``span`` (first, last) and the ``top`` topics and
+    providers of the index at ``index``."""
     meta = read_json(gen / "meta.json", {})
     reader = searcher.reader()
     size = sum(f.stat().st_size for f in gen.iterdir() if f.is_file())
@@ -35,6 +36,7 @@ def stats(searcher, gen: Path, index: Path, top: int = 10) -> dict:
         "index": str(index), "generation": gen.name, "documents": searcher.doc_count(),
         "size_bytes": size, "built": meta.get("built"), "updated": meta.get("updated"),
         "data": meta.get("data"), "build_seconds": meta.get("build_seconds"),
+        "first_published": span and span[0].isoformat() + "Z", "last_published": span and span[1].isoformat() + "Z",
         "top_topics": _most_frequent(reader, "topic", top),
         "top_providers": _most_frequent(reader, "source", top),
     }

@@ -377,6 +377,8 @@ def test_stats(engine, archive):
     assert top["Ports"] == 10
     providers = {item["value"]: item["count"] for item in stats["top_providers"]}
     assert providers["Port Times"] == 5 and providers["Reuters"] == 2
+    dates = sorted(a["published"] for a in ARTICLES.values() if a.get("published"))
+    assert (stats["first_published"], stats["last_published"]) == (dates[0], dates[-1])
 
 
 # ================================================================ option limits
