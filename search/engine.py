@@ -47,21 +47,8 @@ from .querying import (LONG_QUERY_WORDS, Note, Synonyms, cut_text, filter_query,
                        wanted_count)
 from .request import SearchRequest
 from .results import SNIPPET_SOURCE_CHARS, Hit, SearchResponse, hit_of, iso_utc
-from .state import SearcherState
+from .state import Lane, SearcherState
 from .store import IndexHome, IndexUnreadable
-
-
-def _one_at_a_time(method):
-    """Whoosh readers share file positions, so one searcher must not be used
-    by two threads at once. Searching is CPU-bound Python (the GIL runs one
-    thread at a time anyway), so serialising costs next to nothing."""
-
-    @functools.wraps(method)
-    def serialised(self, *args, **kwargs):
-        with self._use_lock:
-            return method(self, *args, **kwargs)
-
-    return serialised
 
 
 class Engine:
@@ -80,10 +67,11 @@ class Engine:
                                                DEFAULT_RECENCY_HALF_LIFE_DAYS)
         self.synonyms_path = synonyms  # None: NEWSEARCH_SYNONYMS or the shipped list
         self._lock = threading.Lock()  # guards reopening
-        self._use_lock = threading.RLock()  # guards using the searcher
-        # The open searcher and what was read from it. Replaced only under
-        # _use_lock, so a method holding it sees one state throughout.
-        self._state: SearcherState | None = None
+        # The open searcher and what was read from it, replaced when the index changes.
+        self._shared: SearcherState | None = None
+        # Each thread's lane on it (its own Whoosh searcher), taken again after a reopen.
+        # A method asks for it once (``state()``), so it sees one state throughout.
+        self._local = threading.local()
         self._generation: Path | None = None
         self._checked = 0.0
         self._synonyms_read: tuple[int | None, Synonyms] | None = None  # (file mtime, its synonyms)
@@ -94,16 +82,29 @@ class Engine:
         """The current searcher, reopened if the index changed on disk."""
         return self.state().searcher
 
-    @_one_at_a_time
-    def state(self) -> SearcherState:
-        """The current searcher with what was read from it, reopened if the index changed on disk."""
+    @property
+    def _state(self) -> Lane:
+        """This thread's lane, as the last ``state()`` call of this thread left it."""
+        return self._local.lane
+
+    def state(self) -> Lane:
+        """This thread's searcher with what was read from the index, reopened if the index changed on disk."""
+        shared = self._current()
+        lane = getattr(self._local, "lane", None)
+        if lane is None or lane.state is not shared:
+            if lane is not None:
+                lane.close()
+            lane = self._local.lane = shared.lane()
+        return lane
+
+    def _current(self) -> SearcherState:
         now = time.monotonic()
-        if self._state is not None and now - self._checked < self.recheck_seconds:
-            return self._state
+        if self._shared is not None and now - self._checked < self.recheck_seconds:
+            return self._shared
         with self._lock:
             self._checked = now
             gen = self.home.require_current()
-            if self._state is None or gen != self._generation or not self._state.searcher.up_to_date():
+            if self._shared is None or gen != self._generation or not self._shared.searcher.up_to_date():
                 # A new searcher rather than Searcher.refresh(), which closes
                 # the old one under requests still using it; the old one is
                 # left to the garbage collector.
@@ -112,24 +113,26 @@ class Engine:
                 except Exception as exc:
                     self._checked = 0.0  # a generation that cannot open is tried, and reported, on every call
                     raise IndexUnreadable(gen, exc) from exc
-            return self._state
+            return self._shared
 
     def _install(self, state: SearcherState) -> None:
         """Swap in a new searcher. Its state (facets, dates, length norms) was
         read when it was made, before requests see it, so reopening never
         slows a request down."""
-        self._state, self._generation = state, state.generation
+        self._shared, self._generation = state, state.generation
 
-    @_one_at_a_time
     def warm(self) -> int:
         """Open the searcher now (with its caches); returns the document count."""
         return self.searcher().doc_count()
 
     def close(self) -> None:
         with self._lock:
-            if self._state is not None:
-                self._state.close()
-                self._state = None
+            if (lane := getattr(self._local, "lane", None)) is not None:
+                lane.close()
+                self._local.lane = None
+            if self._shared is not None:
+                self._shared.close()
+                self._shared = None
 
     def _synonyms(self) -> Synonyms:
         """The synonyms file, read again when it changes."""
@@ -144,7 +147,6 @@ class Engine:
 
     # ------------------------------------------------------------ search
 
-    @_one_at_a_time
     def search(self, request: SearchRequest) -> SearchResponse:
         """Answer ``request`` (already checked when it was made; typed text is never an error).
 
@@ -265,7 +267,6 @@ class Engine:
 
     # ------------------------------------------------------------ articles and stats
 
-    @_one_at_a_time
     def article(self, doc_id: str) -> dict | None:
         stored = self.searcher().document(id=doc_id)
         if stored is None:
@@ -284,7 +285,6 @@ class Engine:
             "extra": details.get("extra", {}),
         }
 
-    @_one_at_a_time
     def similar(self, doc_id: str, limit: int = 5) -> list[Hit] | None:
         """Articles like ``doc_id`` by its key terms (Whoosh's more-like-this), without
         the article itself or its copies (the same story); None if the id is unknown."""
@@ -301,7 +301,6 @@ class Engine:
                 if hit.docnum != docnum and (story < 0 or table.stories[hit.docnum] != story)]
         return [self._hit(searcher, number, score, frozenset()) for number, score in hits[:limit]]
 
-    @_one_at_a_time
     def suggest(self, prefix: str, limit: int = 8) -> list[dict]:
         """Completions for what has been typed so far: topics, sources, titles and words."""
         text = suggestions.typed(prefix)
@@ -311,16 +310,14 @@ class Engine:
         return suggestions.complete(text, limit, labels={kind: state.labels(kind) for kind in ("topic", "source")},
                                     table=state.facets, vocabulary=state.vocabulary)
 
-    @_one_at_a_time
     def health(self) -> dict:
         """For monitoring: is there an index, how big, how fresh."""
-        searcher = self.searcher()
-        return status.health(searcher, self._generation)
+        lane = self.state()
+        return status.health(lane.searcher, lane.generation)
 
-    @_one_at_a_time
     def stats(self, top: int = 10) -> dict:
-        searcher = self.searcher()
-        return status.stats(searcher, self._generation, self.home.path, top, span=self.state().facets.span())
+        lane = self.state()
+        return status.stats(lane.searcher, lane.generation, self.home.path, top, span=lane.facets.span())
 
 
 @dataclass
