@@ -155,7 +155,7 @@ class Engine:
         text, topics, sources, now = request.text, request.topics, request.sources, request.now
         sort, page, page_size = request.sort, request.page, request.page_size
         searcher = self.searcher()
-        synonyms = self._synonyms()
+        synonyms = self._synonyms() if request.synonyms else None  # None: exactly the typed words
         reading = parse(text, self._state, now=now, synonyms=synonyms)
         since = max(filter(None, (request.since_at, reading.since)), default=None)
         until = min(filter(None, (request.until_at, reading.until)), default=None)
