@@ -417,9 +417,10 @@ def _web_setting(parser: str, value):
 @click.option("--page", type=click.IntRange(1, MAX_PAGE), default=1, show_default=True)
 @click.option("--no-collapse", is_flag=True, help="List every copy of a story, not one result per story.")
 @click.option("--no-correct", is_flag=True, help="Search exactly as typed (no spelling correction).")
+@click.option("--no-synonyms", is_flag=True, help="Search only the typed words, not their synonyms.")
 @json_option
 def search_command(words, index: Path, topics, sources, since, until, sort, limit, page, no_collapse, no_correct,
-                   as_json) -> None:
+                   no_synonyms, as_json) -> None:
     """Search the index. WORDS use the query language (see README); a word
     starting with - (like -crude) excludes articles that have it."""
     from .request import SearchRequest
@@ -427,7 +428,8 @@ def search_command(words, index: Path, topics, sources, since, until, sort, limi
     engine = _engine(index)
     response = _engine_call(lambda: engine.search(SearchRequest(
         " ".join(words), topics=topics, sources=sources, since=since, until=until,
-        sort=sort, page=page, page_size=limit, collapse=not no_collapse, correct=not no_correct)))
+        sort=sort, page=page, page_size=limit, collapse=not no_collapse, correct=not no_correct,
+        synonyms=not no_synonyms)))
     if as_json:
         emit_json(response.to_json())
     else:

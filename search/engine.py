@@ -157,7 +157,7 @@ class Engine:
         text, topics, sources, now = request.text, request.topics, request.sources, request.now
         sort, page, page_size = request.sort, request.page, request.page_size
         searcher = self.searcher()
-        synonyms = self._synonyms()
+        synonyms = self._synonyms() if request.synonyms else None  # None: exactly the typed words
         reading = parse(text, self._state, now=now, synonyms=synonyms)
         since = max(filter(None, (request.since_at, reading.since)), default=None)
         until = min(filter(None, (request.until_at, reading.until)), default=None)
@@ -462,6 +462,10 @@ def _added_as_whoosh_adds(weights: list[int], parts: list[np.ndarray]) -> np.nda
 
 def _part_scores(q: Q.Query, sub, context, live: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     term_scores_of = lambda term: _live_term_scores(term.matcher(sub, context), live)  # noqa: E731
+    if isinstance(q, (Q.Term, Q.Phrase)) and q.boost != 1:
+        # A boosted word or phrase (a synonym): Whoosh wraps its matcher, scoring it times the boost.
+        found = _part_scores(q.with_boost(1.0), sub, context, live)
+        return None if found is None else (found[0], found[1] * q.boost)
     if isinstance(q, Q.Term) and q.boost == 1:
         return term_scores_of(q)
     if isinstance(q, Q.Phrase):
@@ -539,8 +543,8 @@ def _words_matching(q: Q.Query, sub, context, live: np.ndarray,
     """How many term matchers ``q`` makes in this segment, and how many of them match
     each of ``docnums`` (Whoosh's ``matching_terms``); None for anything but words,
     phrases and ``Or``s of them."""
-    if isinstance(q, Q.Term) and q.boost == 1:
-        matcher = q.matcher(sub, context)
+    if isinstance(q, Q.Term):
+        matcher = q.with_boost(1.0).matcher(sub, context)  # a boost changes the score, not what matches
         if isinstance(matcher, NullMatcherClass):
             return 0, np.zeros(len(docnums), dtype=np.int64)
         found = _live_term_scores(matcher, live)
