@@ -602,17 +602,17 @@ def related_value(value: Any, note) -> list[Related]:
 # of the text is bounded or stops at the next opening character, so a body of
 # thousands of unclosed '<div' or '[' costs one pass, not one pass per mark.
 _TAG_REST = r"\b[^<>]{0,2000}>"  # attributes, up to the tag's end
-_HIDDEN_OPEN = re.compile(r"<(script|style|noscript|template)" + _TAG_REST, re.I)
+_HIDDEN = ("script", "style", "noscript", "template")
 _COMMENT = re.compile(r"<!--.*?(-->|$)", re.S)
-_BLOCK_TAG = re.compile(r"</?(p|div|br|li|ul|ol|h[1-6]|tr|table|blockquote|section|article|figure|header|footer)"
-                        + _TAG_REST, re.I)
+# One pattern for every tag and a set lookup of its name: an alternation of
+# fifty names, ignoring case, is tried name by name at every '<'.
+_TAG = re.compile(r"</?([A-Za-z][A-Za-z0-9]{0,15})" + _TAG_REST)
+_BLOCK_NAMES = frozenset(
+    "p div br li ul ol h1 h2 h3 h4 h5 h6 tr table blockquote section article figure header footer".split())
 # Only real HTML tag names: Reuters writes tickers as <BP> and those are words.
-_INLINE_TAG = re.compile(
-    r"</?(a|abbr|b|i|em|strong|span|img|iframe|figcaption|small|sup|sub|u|s|code|pre|hr|td|th|thead|tbody|"
-    r"font|center|video|audio|source|picture|time|mark|cite|q|dl|dt|dd|nav|aside|main|label|button|input|form|embed|object)"
-    + _TAG_REST,
-    re.I,
-)
+_INLINE_NAMES = frozenset(
+    "a abbr b i em strong span img iframe figcaption small sup sub u s code pre hr td th thead tbody font center "
+    "video audio source picture time mark cite q dl dt dd nav aside main label button input form embed object".split())
 _MD_IMAGE = re.compile(r"!\[([^\[\]]{0,1000})\]\([^()]{0,2000}\)")
 _MD_LINK = re.compile(r"\[([^\[\]]{1,1000})\]\([^()]{0,2000}\)")
 _MD_LINE_MARKS = re.compile(r"^[ \t]{0,3}(?:#{1,6}[ \t]+|>[ \t]?|[-*+][ \t]+|\d+\.[ \t]+)", re.M)
@@ -628,8 +628,7 @@ def plain_text(markup: str) -> str:
     if "<" in text:
         text = _drop_hidden(text)
         text = _COMMENT.sub(" ", text)
-        text = _BLOCK_TAG.sub("\n", text)
-        text = _INLINE_TAG.sub("", text)
+        text = _TAG.sub(_without_tag, text)
     if "](" in text:
         text = _MD_IMAGE.sub(r"\1", text)
         text = _MD_LINK.sub(r"\1", text)
@@ -648,25 +647,37 @@ def plain_text(markup: str) -> str:
     return text.strip()
 
 
+_TAG_BECOMES = {name: "\n" for name in _BLOCK_NAMES} | {name: "" for name in _INLINE_NAMES}
+
+
+def _without_tag(match: re.Match) -> str:
+    """A block tag becomes a line break, an inline tag nothing; anything else is text.
+    (Called once per tag of a body, so the common lower-case name is looked up first.)"""
+    name = match[1]
+    becomes = _TAG_BECOMES.get(name)
+    return becomes if becomes is not None else _TAG_BECOMES.get(name.lower(), match[0])
+
+
+@functools.lru_cache(maxsize=None)
+def _hidden_open(names: tuple[str, ...]) -> re.Pattern:
+    return re.compile(rf"<({'|'.join(names)})" + _TAG_REST, re.I)
+
+
 def _drop_hidden(text: str) -> str:
     """Drop script, style, noscript and template elements with their content.
     An unclosed script or style hides the rest of the text; an unclosed
     noscript or template is left to the tag filters. One pass: each closing
     tag is looked for once per element, and a name found unclosed is not
     looked for again."""
-    kept, position, unclosed = [], 0, set()
-    while match := _HIDDEN_OPEN.search(text, position):
+    kept, position, looked_for = [], 0, _HIDDEN
+    while looked_for and (match := _hidden_open(looked_for).search(text, position)):
         name = match.group(1).lower()
-        if name in unclosed:
-            kept.append(text[position:match.end()])
-            position = match.end()
-            continue
         closing = re.compile(rf"</{name}\s*>", re.I).search(text, match.end())
         kept.append(text[position:match.start()])
         if closing is None and name in ("script", "style"):
             return "".join(kept) + " "
         if closing is None:
-            unclosed.add(name)
+            looked_for = tuple(other for other in looked_for if other != name)
             kept.append(match.group())
             position = match.end()
             continue

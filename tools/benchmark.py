@@ -7,7 +7,10 @@ keyword query latency p50/p95 over a fixed query set (the ratio column
 compares each p50 with FTS5 ranking a page); for newsearch also
 the end-to-end time of ``newsearch index update`` after 30 changed, added
 and removed files. The corpus is copied to a scratch folder first (the
-update step edits files), so the source is never touched. The baselines
+update step edits files), so the source is never touched. Last, the time
+to read one 5 MB article (the largest ``index build`` reads by default) of
+prose and of each kind of pathological markup, which must stay under 1 s:
+reading is linear in a file's size. The baselines
 are the ones ``newsearch evaluate`` ranks with (``search.baselines``), each
 timed from reading the files to a committed index. Not part of the test
 run: these are figures to read, not assertions.
@@ -25,7 +28,7 @@ import time
 from pathlib import Path
 
 from search.baselines import Fts5, PlainWhoosh, fts5_match, read_corpus
-from search.documents import find_article_files
+from search.documents import DEFAULT_MAX_BYTES, find_article_files, read_article
 
 QUERIES = [
     "oil prices", "coffee", "interest rates", "trade deficit", "gold", "bank merger", "wheat exports",
@@ -214,6 +217,32 @@ def print_table(rows: list[dict], fts_p50: float) -> None:
               f"{row['p50_ms']:>9.2f}{row['p95_ms']:>9.2f}{row['p50_ms'] / fts_p50:>10.1f}")
 
 
+# Bodies of the largest size read by default: prose, and the markup that once made reading quadratic.
+HUGE_BODIES = {
+    "prose": "Crude oil prices rose as OPEC ministers met in Vienna. ",
+    "nested brackets": "](" + "[",
+    "unclosed links": "[a](",
+    "unclosed tags": "<div",
+    "unclosed scripts": "<script>",
+    "unclosed noscripts": "<noscript>",
+}
+
+
+def bench_reading(work: Path) -> None:
+    folder = work / "huge"
+    folder.mkdir()
+    print(f"\nreading one article of {DEFAULT_MAX_BYTES / 2**20:.0f} MB (must stay under 1 s)")
+    for name, unit in HUGE_BODIES.items():
+        front = "---\ntitle: A huge article\n---\n"
+        body = unit * ((DEFAULT_MAX_BYTES - len(front) - 1) // len(unit))
+        path = folder / f"{name.replace(' ', '-')}.md"
+        path.write_text(front + body, encoding="utf-8")
+        started = time.perf_counter()
+        article, _ = read_article(folder, path.name)
+        took = time.perf_counter() - started
+        print(f"  {name:<20}{path.stat().st_size / 2**20:>6.2f} MB{took:>8.2f} s{'' if article else '  (skipped)'}")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("corpus", type=Path)
@@ -238,6 +267,7 @@ def main(argv: list[str] | None = None) -> None:
         rows.insert(0, bench_newsearch(data, work, queries, args.repeat))
         fts = next((r["p50_ms"] for r in rows if r["system"] == "fts5 page"), rows[0]["p50_ms"])
         print_table(rows, fts)
+        bench_reading(work)
 
 
 if __name__ == "__main__":
