@@ -239,6 +239,7 @@ class Engine:
         words = self._state.vocabulary
         changed = False
         missing: list[str] = []
+        said: set[str] = set()
 
         def fix(match: re.Match) -> str:
             nonlocal changed
@@ -248,7 +249,8 @@ class Engine:
                 return word
             better = words.correct(folded)
             changed = changed or better is not None
-            if better is None and not words.count(folded) and not self._indexed(folded) and word not in missing:
+            if better is None and not words.count(folded) and folded not in said and not self._indexed(folded):
+                said.add(folded)
                 missing.append(word)
             return better or word
 
