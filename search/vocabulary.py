@@ -10,9 +10,10 @@ answers prefix completions and spelling corrections.
 
 A correction must be a confident one, never an invention (issue 8):
 
-* a real English word is never replaced, whether or not the archive has it
-  (``english_words``: the list shipped in ``english_words.txt.gz``, made by
-  ``tools/make_wordlist.py`` from pyspellchecker's MIT-licensed dictionary);
+* a real English word (or its plural) is never replaced, whether or not the
+  archive has it (``english_words``: the list shipped in
+  ``english_words.txt.gz``, made by ``tools/make_wordlist.py`` from
+  pyspellchecker's MIT-licensed dictionary);
 * candidates are only the archive's *frequent* words (``frequent_count``:
   at least ``FREQUENT_PER_MILLION`` per million counted words), so its own
   rare typos (``billoin``, ``opecna``) are never offered, nor completed;
@@ -126,11 +127,15 @@ class Vocabulary:
     def count(self, word: str) -> int:
         return self.counts.get(word, 0)
 
+    def is_real(self, word: str) -> bool:
+        """Is ``word`` a real word: listed, or the plural of one (the list lacks ``memes``)?"""
+        return word in self.known or (word.endswith("s") and word[:-1] in self.known)
+
     def trusted(self, word: str) -> bool:
         """Is ``word`` worth offering: frequent in the archive, a real word, or at least
         not a rare near spelling of a far commoner word (``billoin``, ``opecna``)?"""
         count = self.counts.get(word, 0)
-        if count >= self.frequent_count or word in self.known:
+        if count >= self.frequent_count or self.is_real(word):
             return True
         return not any(edit_distance(word, candidate) <= 2 and self.counts[candidate] > RATIO * count
                        for candidate in self._candidates(word))
@@ -148,7 +153,7 @@ class Vocabulary:
         """The intended word for an unknown or rare ``word`` when that is clear, or None.
 
         None for a real word (``known``), however rare in the archive."""
-        if len(word) < MIN_CORRECTED_CHARS or not word.isalpha() or word in self.known:
+        if len(word) < MIN_CORRECTED_CHARS or not word.isalpha() or self.is_real(word):
             return None
         typed = self.counts.get(word, 0)
         allowed = 1 if len(word) <= SHORT_WORD else 2

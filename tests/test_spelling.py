@@ -26,6 +26,7 @@ from test_corpora import corpus
 from test_web_api import page_of
 
 JUDGED = Path(__file__).resolve().parent / "relevance" / "spelling.tsv"
+HELD_OUT = JUDGED.with_name("spelling-heldout.tsv")
 NOTHING = "unknown_word"
 
 
@@ -61,12 +62,18 @@ def test_a_real_word_is_never_replaced_however_rare_in_the_archive():
     assert vocab(counts, known={"wheet"}).correct("wheet") is None
 
 
+def test_the_plural_of_a_real_word_is_real_too():
+    words = vocab({"mees": 500, "meme": 1}, known={"meme"})
+    assert words.correct("memes") is None and words.trusted("memes")
+    assert vocab({"mees": 500}).correct("memes") == "mees"  # what happened without the plural rule
+
+
 def test_the_shipped_word_list_has_real_words_and_no_judged_misspelling():
     known = english_words()
     assert len(known) > 100_000
     assert {"internet", "purple", "elephant", "google", "obama", "podcast", "vaccine"} <= known
-    typos = [typed for typed, expected in spelling_eval.read_list(JUDGED) if expected]
-    assert len(typos) >= 40
+    typos = [typed for path in (JUDGED, HELD_OUT) for typed, expected in spelling_eval.read_list(path) if expected]
+    assert len(typos) >= 80
     assert not known & set(typos)
     assert all(word == word.lower() and word.isalpha() and word.isascii() for word in known)
 

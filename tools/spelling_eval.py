@@ -12,6 +12,9 @@ offered, is what counts:
 
 * misspellings: *recall* is the share corrected to the expected word,
   *precision* the share of the corrections made that are the expected word;
+  a misspelling left alone whose index terms are the expected word's
+  (``begining`` and ``beginning`` both stem to ``begin``) finds the same
+  articles, and is counted apart ("found as intended" adds them);
 * real words: how many were replaced (the target is 0), and how many of those
   the archive lacks got the "archive has nothing for" note.
 
@@ -34,6 +37,7 @@ import tempfile
 from pathlib import Path
 
 from search import vocabulary
+from search.analysis import analyze
 from search.engine import Engine
 from search.request import SearchRequest
 
@@ -59,8 +63,13 @@ def judge(engine: Engine, pairs: list[tuple[str, str]]) -> list[dict]:
         corrected = spelling.get("corrected")
         rows.append({"typed": typed, "expected": expected, "corrected": corrected,
                      "applied": bool(spelling.get("applied")), "total": response.total,
+                     "same_terms": bool(expected) and _terms(typed) == _terms(expected),
                      "nothing_note": any(note.code == "unknown_word" for note in response.notes)})
     return rows
+
+
+def _terms(text: str) -> list[str]:
+    return [term for term, *_ in analyze(text, mode="query")]
 
 
 def score(rows: list[dict]) -> dict:
@@ -70,11 +79,15 @@ def score(rows: list[dict]) -> dict:
                 for r in misspelled)
     made = sum(r["corrected"] is not None for r in misspelled)
     replaced = [r["typed"] for r in real if r["corrected"] is not None]
+    # Left alone, but indexed as the intended word (begining, occured: begin, occur): same results.
+    same = sum(r["corrected"] is None and r["same_terms"] for r in misspelled)
     absent = [r for r in real if r["total"] == 0]
     return {
         "misspellings": {"words": len(misspelled), "corrected_right": right, "corrected_wrong": made - right,
                          "left_alone": len(misspelled) - made, "applied": sum(r["applied"] for r in misspelled),
-                         "recall": _ratio(right, len(misspelled)), "precision": _ratio(right, made)},
+                         "left_alone_same_terms": same,
+                         "recall": _ratio(right, len(misspelled)), "precision": _ratio(right, made),
+                         "found_as_intended": _ratio(right + same, len(misspelled))},
         "real_words": {"words": len(real), "replaced": len(replaced), "replaced_words": replaced,
                        "kept": len(real) - len(replaced), "kept_share": _ratio(len(real) - len(replaced), len(real)),
                        "finding_nothing": len(absent), "said_nothing_found": sum(r["nothing_note"] for r in absent)},
@@ -96,6 +109,8 @@ def report(summary: dict) -> str:
         f"misspellings: {m['words']}  corrected right {m['corrected_right']} (applied {m['applied']}), "
         f"wrong {m['corrected_wrong']}, left alone {m['left_alone']}  "
         f"recall {_pct(m['recall'])}  precision {_pct(m['precision'])}",
+        f"              left alone but indexed as the intended word (same results): {m['left_alone_same_terms']}; "
+        f"found as intended {_pct(m['found_as_intended'])}",
         f"real words:   {r['words']}  replaced {r['replaced']}, kept {r['kept']} ({_pct(r['kept_share'])}); "
         f"{r['said_nothing_found']} of the {r['finding_nothing']} that find nothing say the archive has nothing for them",
         f"overall:      precision {_pct(o['precision'])} (right corrections / all corrections made)  "
