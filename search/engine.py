@@ -42,7 +42,7 @@ from . import highlighting, stories, status, suggestions
 from .phrases import phrase_scores
 from .ranking import priors, term_scores
 from .schema import DEFAULT_FIELD
-from .analysis import STOP_WORDS, fold
+from .analysis import STOP_WORDS, analyze, fold
 from .querying import (LONG_QUERY_WORDS, Note, Synonyms, cut_text, filter_query, loosen, parse, synonyms_file,
                        wanted_count)
 from .request import SearchRequest
@@ -188,7 +188,9 @@ class Engine:
         run = functools.partial(self._run, searcher, scope=scope, sort=sort, page=page, page_size=page_size,
                                 collapse=request.collapse, deadline=deadline)
         results, q, fell_back = self._with_fallback(run, q, reading)
-        if text and time.monotonic() < deadline and (corrected := self._correction(cut_text(text))):
+        corrected, missing = (self._correction(cut_text(text)) if text and time.monotonic() < deadline
+                              else (None, []))
+        if corrected:
             better = parse(corrected, self._state, now=now, synonyms=synonyms)
             first = (loosen(better) or better.query) if long_query else better.query
             found, better_q, better_fell_back = self._with_fallback(run, first, better)
@@ -200,6 +202,10 @@ class Engine:
                     results, q, fell_back = found, better_q, better_fell_back
                     response.read_as = better.read_as
                     response.notes.append(Note("spelling_applied", f"No results for '{text}'; showing results for '{corrected}'."))
+        if missing:
+            # A real word the archive lacks is not a typo: say so rather than replace it.
+            listed = ", ".join(f"'{word}'" for word in missing)
+            response.notes.append(Note("unknown_word", f"The archive has nothing for {listed}."))
         if results.partial:
             response.partial = True
             response.notes.append(Note("partial", f"The search took longer than {self.time_budget:g} s; its count, "
@@ -227,10 +233,13 @@ class Engine:
                 return fallback, loose, True
         return results, q, False
 
-    def _correction(self, text: str) -> str | None:
-        """``text`` with unknown or rare words replaced by far commoner near spellings, or None."""
+    def _correction(self, text: str) -> tuple[str | None, list[str]]:
+        """``text`` with unknown or rare words replaced by confident corrections (None if none is),
+        and the typed words that no article has and that have no correction."""
         words = self._state.vocabulary
         changed = False
+        missing: list[str] = []
+        said: set[str] = set()
 
         def fix(match: re.Match) -> str:
             nonlocal changed
@@ -240,10 +249,18 @@ class Engine:
                 return word
             better = words.correct(folded)
             changed = changed or better is not None
+            if better is None and not words.count(folded) and folded not in said and not self._indexed(folded):
+                said.add(folded)
+                missing.append(word)
             return better or word
 
         corrected = _WORD.sub(fix, text)
-        return corrected if changed else None
+        return (corrected if changed else None), missing
+
+    def _indexed(self, word: str) -> bool:
+        """Does any article have ``word`` (as the index has it: ``elephants`` for ``elephant``)?"""
+        searcher = self._state.searcher
+        return any(searcher.doc_frequency(DEFAULT_FIELD, term) for term, *_ in analyze(word, mode="query"))
 
     def _run(self, searcher, q: Q.Query, *, scope: "_Scope", sort: str, page: int, page_size: int,
              collapse: bool, deadline: float = math.inf) -> "_Results":

@@ -69,7 +69,7 @@ NOTE_CODES = (
     "truncated", "empty_date", "bad_date", "unknown_field", "empty_field", "repaired_quote",
     "repaired_parentheses", "ignored_wildcard", "short_prefix", "inner_wildcard", "no_words", "unparsed",
     "many_clauses", "many_prefix_words", "many_prefixes", "unknown_value",
-    "long_query", "spelling_applied", "fallback", "partial",
+    "long_query", "spelling_applied", "unknown_word", "fallback", "partial",
 )
 
 

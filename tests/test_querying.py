@@ -674,6 +674,7 @@ NOTE_EXAMPLES = [
     ("topic:nothere oil", "unknown_value"),
     ("bank england interest rates inflation", "long_query"),
     ("zepelin", "spelling_applied"),
+    ("bitcoin", "unknown_word"),
     ("zeppelin mortgage", "fallback"),
 ]
 

@@ -2,7 +2,7 @@
 search as you type.
 
 The page tests use Flask's test client on an index of the sample archive in
-``data/`` (where 'cofee' is corrected to 'code', and the TSMC and EU petrol
+``data/`` (where 'climte' is corrected to 'climate', and the TSMC and EU petrol
 ban stories each have two copies), plus a small archive with a hostile copy.
 The combobox tests drive headless Chromium with Selenium, as
 tests/test_browser.py does; they are skipped when Chromium, chromedriver or
@@ -93,28 +93,28 @@ def link_texts(page: Page, text: str) -> list[dict]:
 # ---------------------------------------------------------------- did you mean
 
 def test_an_applied_correction_says_so_and_offers_the_literal_search(client):
-    page = get(client, "/?q=cofee")
-    assert "Showing results for code. Search instead for cofee" in plain(page)
-    assert "<b>code</b>" in page.markup or re.search(r"<b [^>]*>code</b>", page.markup)
-    assert result_ids(page)  # results for 'code'
+    page = get(client, "/?q=climte")
+    assert "Showing results for climate. Search instead for climte" in plain(page)
+    assert "<b>climate</b>" in page.markup or re.search(r"<b [^>]*>climate</b>", page.markup)
+    assert result_ids(page)  # results for 'climate'
     # The engine's own note about the correction is not shown a second time.
     assert "No results for" not in plain(page)
-    instead = link_texts(page, "cofee")
+    instead = link_texts(page, "climte")
     assert len(instead) == 1
-    assert params_of(instead[0]["href"]) == {"q": ["cofee"], "correct": ["0"]}
+    assert params_of(instead[0]["href"]) == {"q": ["climte"], "correct": ["0"]}
 
 
 def test_searching_instead_for_the_literal_text_does_not_correct_it_again(client):
-    first = get(client, "/?q=cofee")
-    href = link_texts(first, "cofee")[0]["href"]
+    first = get(client, "/?q=climte")
+    href = link_texts(first, "climte")[0]["href"]
     page = get(client, local(href))
     assert not result_ids(page)  # nothing has the word as typed
     assert "Showing results for" not in plain(page)
-    assert "No articles found for “cofee”" in plain(page)
+    assert "No articles found for “climte”" in plain(page)
     # ... but the correction is still offered, as a plain search for it.
-    assert "Did you mean code?" in plain(page)
-    suggestion = link_texts(page, "code")
-    assert len(suggestion) == 1 and params_of(suggestion[0]["href"]) == {"q": ["code"]}
+    assert "Did you mean climate?" in plain(page)
+    suggestion = link_texts(page, "climate")
+    assert len(suggestion) == 1 and params_of(suggestion[0]["href"]) == {"q": ["climate"]}
     assert result_ids(get(client, local(suggestion[0]["href"])))
     # Narrowing by date keeps searching the literal text.
     date_form = [attrs for attrs in page.find("input") if attrs.get("name") == "correct"]
@@ -122,19 +122,19 @@ def test_searching_instead_for_the_literal_text_does_not_correct_it_again(client
 
 
 def test_a_correction_keeps_the_filters(client):
-    page = get(client, "/?q=cofee&topic=Climate")
-    assert "Showing results for code" in plain(page)
-    assert params_of(link_texts(page, "cofee")[0]["href"]) == {"q": ["cofee"], "topic": ["Climate"], "correct": ["0"]}
+    page = get(client, "/?q=climte&topic=Climate")
+    assert "Showing results for climate" in plain(page)
+    assert params_of(link_texts(page, "climte")[0]["href"]) == {"q": ["climte"], "topic": ["Climate"], "correct": ["0"]}
 
 
 def test_the_correction_lines_are_escaped(client):
-    page = get(client, "/?q=" + "%3Ci%3Ecofee%3C/i%3E")  # <i>cofee</i>
-    assert "Showing results for <i>code</i>. Search instead for <i>cofee</i>" in plain(page)
+    page = get(client, "/?q=" + "%3Ci%3Eclimte%3C/i%3E")  # <i>climte</i>
+    assert "Showing results for <i>climate</i>. Search instead for <i>climte</i>" in plain(page)
     assert "<i>" not in page.markup.split("<main", 1)[1]
-    assert "&lt;i&gt;code&lt;/i&gt;" in page.markup
+    assert "&lt;i&gt;climate&lt;/i&gt;" in page.markup
 
-    literal = get(client, "/?q=%3Ci%3Ecofee%3C/i%3E&correct=0")
-    assert "Did you mean <i>code</i>?" in plain(literal)
+    literal = get(client, "/?q=%3Ci%3Eclimte%3C/i%3E&correct=0")
+    assert "Did you mean <i>climate</i>?" in plain(literal)
     assert "<i>" not in literal.markup.split("<main", 1)[1]
 
 
