@@ -32,6 +32,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 from whoosh import query as Q
@@ -49,6 +50,9 @@ from .request import SearchRequest
 from .results import SNIPPET_SOURCE_CHARS, Hit, SearchResponse, hit_of, iso_utc
 from .state import SearcherState
 from .store import IndexHome, IndexUnreadable
+
+
+STREAM_CHUNK = 100  # stored fields read at a time when streaming every result (Engine.stream)
 
 
 def _one_at_a_time(method):
@@ -151,6 +155,34 @@ class Engine:
         ``collapse`` shows each story once, with its other copies in ``duplicates``.
         ``correct`` lets a spelling correction replace a query that finds nothing
         (it is still offered as a suggestion when ``correct`` is False)."""
+        return self._answer(request)[0]
+
+    def stream(self, request: SearchRequest, chunk: int = STREAM_CHUNK) -> tuple[SearchResponse, "Iterator[Hit]"]:
+        """Every result of ``request`` in rank order, without the page cap: the response
+        (total, notes, facets...; its ``hits`` empty) and an iterator of its hits. Matches
+        are scored and ranked once, as numbers; the hits' stored fields are read
+        ``chunk`` at a time as the iterator is consumed, so memory does not grow with
+        the stored fields of the results. The iterator keeps the searcher it ranked
+        with, so an index swapped in meanwhile does not mix two archives."""
+        with self._use_lock:
+            response, results, terms = self._answer(request, everything=True)
+            state = self._state
+        return response, self._hits_of(state, results.ranked, terms, chunk)
+
+    def _hits_of(self, state: SearcherState, ranked, terms: frozenset[str], chunk: int) -> "Iterator[Hit]":
+        if ranked is None:
+            return
+        docnums, scores, copies = ranked
+        for start in range(0, len(docnums), chunk):
+            with self._use_lock:
+                hits = [hit_of(state.searcher.stored_fields(docnum), score, terms, state.facets, copies.get(docnum))
+                        for docnum, score in zip(docnums[start:start + chunk].tolist(),
+                                                 scores[start:start + chunk].tolist())]
+            yield from hits
+
+    def _answer(self, request: SearchRequest, everything: bool = False) -> tuple[SearchResponse, "_Results", frozenset]:
+        """``search``'s answer, with the results it came from and the words it marks;
+        ``everything``: rank every result (``_Results.ranked``) and read no page of hits."""
         started = time.perf_counter()
         text, topics, sources, now = request.text, request.topics, request.sources, request.now
         sort, page, page_size = request.sort, request.page, request.page_size
@@ -173,7 +205,7 @@ class Engine:
         if q is Q.NullQuery:
             if scope.mask is None:
                 response.took_ms = (time.perf_counter() - started) * 1000
-                return response
+                return response, _Results(0, [], response.facets, response.timeline), frozenset()
             q = Q.Every()  # filters alone: browse them, newest first by default
             if sort == "relevance":
                 sort = response.sort = "newest"
@@ -184,7 +216,7 @@ class Engine:
             response.notes.append(Note("long_query", "A long query: articles are ranked by how many of its words they have."))
         deadline = time.monotonic() + self.time_budget
         run = functools.partial(self._run, searcher, scope=scope, sort=sort, page=page, page_size=page_size,
-                                collapse=request.collapse, deadline=deadline)
+                                collapse=request.collapse, deadline=deadline, everything=everything)
         results, q, fell_back = self._with_fallback(run, q, reading)
         if text and time.monotonic() < deadline and (corrected := self._correction(cut_text(text))):
             better = parse(corrected, self._state, now=now, synonyms=synonyms)
@@ -207,13 +239,14 @@ class Engine:
             response.notes.append(Note("fallback",
                                         "No article has all of the words; showing articles that match most of them."))
         response.total = results.total
+        response.articles = results.articles
         terms = highlighting.query_terms(q)
         response.hits = [self._hit(searcher, docnum, score, terms, others)
                          for docnum, score, others in results.page_hits]
         response.facets = results.facets
         response.timeline = results.timeline
         response.took_ms = (time.perf_counter() - started) * 1000
-        return response
+        return response, results, terms
 
     @staticmethod
     def _with_fallback(run, q: Q.Query, reading) -> tuple["_Results", Q.Query, bool]:
@@ -244,9 +277,10 @@ class Engine:
         return corrected if changed else None
 
     def _run(self, searcher, q: Q.Query, *, scope: "_Scope", sort: str, page: int, page_size: int,
-             collapse: bool, deadline: float = math.inf) -> "_Results":
+             collapse: bool, deadline: float = math.inf, everything: bool = False) -> "_Results":
         """One pass over every match to score it; then, on arrays, count and facet the
-        matches, collapse copies and rank the page."""
+        matches, collapse copies and rank the page (``everything``: rank every result, in
+        ``_Results.ranked``, and leave the page empty)."""
         table = self._state.facets
         docnums, scores, partial = _score_all(searcher, q, scope, table.live, deadline)
         if not len(docnums):
@@ -254,11 +288,16 @@ class Engine:
         scores *= priors(table, self.recency_weight, self.recency_half_life_days)[docnums]
         kept, copies = stories.collapse(scores, docnums, table.stories) if collapse else (None, stories.NO_COPIES)
         groups, group_scores = (docnums, scores) if kept is None else (docnums[kept], scores[kept])
+        if everything:
+            ranked = _ranked(groups, group_scores, table, sort, len(groups))
+            return _Results(total=len(groups), page_hits=[], facets=table.count(docnums),
+                            timeline=table.timeline(docnums), partial=partial, articles=len(docnums),
+                            ranked=(groups[ranked], group_scores[ranked], copies))
         ranked = _ranked(groups, group_scores, table, sort, page * page_size)[(page - 1) * page_size:]
         page_hits = [(docnum, score, copies.get(docnum))
                      for docnum, score in zip(groups[ranked].tolist(), group_scores[ranked].tolist())]
         return _Results(total=len(groups), page_hits=page_hits, facets=table.count(docnums),
-                        timeline=table.timeline(docnums), partial=partial)
+                        timeline=table.timeline(docnums), partial=partial, articles=len(docnums))
 
     def _hit(self, searcher, docnum: int, score: float, terms: frozenset[str], others=()) -> Hit:
         return hit_of(searcher.stored_fields(docnum), score, terms, self._state.facets, others)
@@ -319,8 +358,10 @@ class Engine:
 
     @_one_at_a_time
     def stats(self, top: int = 10) -> dict:
-        searcher = self.searcher()
-        return status.stats(searcher, self._generation, self.home.path, top, span=self.state().facets.span())
+        state = self.state()
+        table = state.facets
+        return status.stats(state.searcher, state.generation, self.home.path, top, span=table.span(),
+                            counts=table.count(np.flatnonzero(table.live), size=top))
 
 
 @dataclass
@@ -330,6 +371,8 @@ class _Results:
     facets: dict
     timeline: dict
     partial: bool = False  # the time budget ran out before every match was scored
+    articles: int = 0  # the matching articles, every copy counted (``total`` counts stories when collapsed)
+    ranked: tuple | None = None  # everything: (docnums, scores, copies) of every result in rank order
 
 
 @dataclass

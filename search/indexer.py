@@ -208,6 +208,10 @@ def writer_lock(home: IndexHome) -> Iterator[None]:
     try:
         yield
     finally:
+        try:  # readers take the note for a build in progress (store.IndexHome.building)
+            (home.path / ".writer.json").unlink(missing_ok=True)
+        except OSError:
+            pass
         processes.let_go_in_parent(lock_fd)
         lock.release()
 
