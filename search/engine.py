@@ -351,6 +351,26 @@ class Engine:
                                     table=state.facets, vocabulary=state.vocabulary)
 
     @_one_at_a_time
+    def explain_empty(self, request: SearchRequest, response: SearchResponse) -> list:
+        """Why ``response`` (to ``request``) found nothing (``explain.empty_result``: the filters in
+        force, the archive's date span, the way out); [] when it found something. When filters
+        were in force beside words, the words are searched again without them to say what
+        dropping the filters would find."""
+        from . import explain
+
+        if response.total:
+            return []
+        state = self.state()
+        without = None
+        filtered = request.topics or request.sources or request.since or request.until
+        if response.text.strip() and filtered and state.searcher.doc_count():
+            without = self.search(SearchRequest(response.text, page_size=1, now=request.now,
+                                                correct=request.correct)).total
+        return explain.empty_result(request, response, state.facets.span(), documents=state.searcher.doc_count(),
+                                    labels={kind: state.labels(kind) for kind in ("topic", "source", "domain")},
+                                    total_without_filters=without, now=request.now)
+
+    @_one_at_a_time
     def health(self) -> dict:
         """For monitoring: is there an index, how big, how fresh."""
         searcher = self.searcher()
