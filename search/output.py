@@ -120,7 +120,7 @@ def result_lines(hits: Iterable, first: int) -> Iterator[str]:
         if hit.duplicates:
             names = ", ".join(dict.fromkeys(c["provider"]["name"] or c["id"] for c in hit.duplicates))
             more = ", …" if hit.duplicate_count > len(hit.duplicates) else ""
-            yield f"     and {plural(hit.duplicate_count, 'more copy', 'more copies')}: {names}{more}"
+            yield f"     and {hit.duplicate_count} more: {names}{more}"
         yield ""
 
 
