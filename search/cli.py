@@ -112,6 +112,7 @@ def _shown(path: str) -> str:
     return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
+BROKEN_PIPE = 141  # 128 + SIGPIPE: what a shell reports for a command whose reader closed the pipe
 INTERNAL_ERROR = 3  # exit status of a fault of newsearch itself; 1 is "nothing found", 2 a usage error
 
 
@@ -169,6 +170,15 @@ class _Guarded(click.Group):
             return super().invoke(ctx)
         except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort, SystemExit):
             raise
+        except BrokenPipeError:
+            # The reader went away (``newsearch search oil --all --format ids | head``): end
+            # quietly, as tools killed by SIGPIPE do; stdout is pointed at nothing so that
+            # flushing it at exit does not complain again.
+            try:
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            except (OSError, ValueError):  # stdout is not a file (captured)
+                pass
+            sys.exit(BROKEN_PIPE)
         except Exception as exc:
             if os.environ.get("NEWSEARCH_DEBUG"):
                 raise

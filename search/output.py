@@ -72,7 +72,7 @@ def ids_lines(hits: Iterable, data: str | None) -> Iterator[str]:
 
 def md_lines(hits: Iterable, first: int) -> Iterator[str]:
     for rank, hit in enumerate(hits, first):
-        title = _md_text(hit.title or hit.id)
+        title = _md_text(safe(hit.title or hit.id))
         link = f"[{title}](<{hit.url}>)" if hit.url else title
         meta = " · ".join(filter(None, [_md_text(hit.provider), (hit.published or "")[:10]]))
         yield f"{rank}. {link}" + (f" — {meta}" if meta else "") + f" (`{hit.id}`)"
@@ -102,8 +102,17 @@ def plural(count: int, word: str, words: str | None = None) -> str:
     return f"{count:,} {word if count == 1 else words or word + 's'}"
 
 
+_CONTROLS = dict.fromkeys([*range(0x00, 0x09), *range(0x0b, 0x20), *range(0x7f, 0xa0)], " ")
+
+
+def safe(text) -> str:
+    """``text`` without control characters (an escape sequence in an article must not
+    drive the terminal); newlines and tabs stay."""
+    return str(text or "").translate(_CONTROLS)
+
+
 def _styled(segments, **style) -> str:
-    return "".join(click.style(text, bold=True, **style) if hit else text for text, hit in segments)
+    return "".join(click.style(safe(text), bold=True, **style) if hit else safe(text) for text, hit in segments)
 
 
 def result_lines(hits: Iterable, first: int) -> Iterator[str]:
@@ -113,12 +122,12 @@ def result_lines(hits: Iterable, first: int) -> Iterator[str]:
     for number, hit in enumerate(hits, first):
         yield f"{number:>3}. " + _styled(hit.title_segments, fg="cyan")
         meta = " · ".join(filter(None, [hit.provider, (hit.published or "")[:10], ", ".join(hit.topics)]))
-        yield f"     {meta}"
-        yield f"     {hit.url or hit.id}"
+        yield f"     {safe(meta)}"
+        yield f"     {safe(hit.url or hit.id)}"
         if to_text(hit.snippet_segments):
             yield "     " + _styled(hit.snippet_segments)
         if hit.duplicates:
-            names = ", ".join(dict.fromkeys(c["provider"]["name"] or c["id"] for c in hit.duplicates))
+            names = safe(", ".join(dict.fromkeys(c["provider"]["name"] or c["id"] for c in hit.duplicates)))
             more = ", …" if hit.duplicate_count > len(hit.duplicates) else ""
             yield f"     and {hit.duplicate_count} more: {names}{more}"
         yield ""
@@ -127,6 +136,7 @@ def result_lines(hits: Iterable, first: int) -> Iterator[str]:
 def article_lines(article: dict, width: int, path: str | None = None) -> Iterator[str]:
     """One article (``Engine.article``) as text wrapped to ``width`` columns."""
     width = max(20, width)
+    article = _safe_values(article)
     wrap = lambda text, indent="": textwrap.wrap(text, width, initial_indent=indent,  # noqa: E731
                                                  subsequent_indent=indent) or [""]
     yield from (click.style(line, bold=True) for line in wrap(article.get("title") or article["id"]))
@@ -142,11 +152,12 @@ def article_lines(article: dict, width: int, path: str | None = None) -> Iterato
     for name, value in fields:
         if value:
             yield f"{name + ':':<10}{value}"
-    if article.get("excerpt"):
+    excerpt = " ".join((article.get("excerpt") or "").split())
+    paragraphs = _paragraphs(article.get("body") or "")
+    if excerpt and not (paragraphs and paragraphs[0].startswith(excerpt.rstrip(".… "))):  # not when the body opens with it
         yield ""
-        yield from (click.style(line, italic=True) for line in wrap(" ".join(article["excerpt"].split())))
-    body = article.get("body") or ""
-    for paragraph in _paragraphs(body):
+        yield from (click.style(line, italic=True) for line in wrap(excerpt))
+    for paragraph in paragraphs:
         yield ""
         yield from wrap(paragraph)
     related = article.get("related") or []
@@ -165,3 +176,14 @@ def article_lines(article: dict, width: int, path: str | None = None) -> Iterato
 def _paragraphs(body: str) -> list[str]:
     """The body's paragraphs (blank-line separated), each on one line."""
     return [" ".join(part.split()) for part in body.replace("\r\n", "\n").split("\n\n") if part.strip()]
+
+
+def _safe_values(value):
+    """``value`` (an article) with every string ``safe``."""
+    if isinstance(value, str):
+        return safe(value)
+    if isinstance(value, dict):
+        return {key: _safe_values(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_safe_values(item) for item in value]
+    return value

@@ -414,3 +414,28 @@ def test_update_progress_counts_its_files_and_names_the_commit(tmp_path, monkeyp
     assert ("indexing changes", 3, 3) in seen
     assert "indexing changes: merging and committing" in phases and phases[-1] == "finishing"
     assert seen[-1] == "closed"
+
+
+def test_text_output_never_passes_control_characters_to_the_terminal(tmp_path):
+    data = tmp_path / "data"
+    write_article(data, "2022/01/evil.md", title="Evil \x1b]0;pwned\x07 title", published="2022-01-01T00:00:00Z",
+                  body="Body with \x1b[2J a clear-screen.")
+    index = tmp_path / "index"
+    run("index", "build", "--data", data, "--index", index)
+    for command in (["search", "evil"], ["show", "2022/01/evil"], ["search", "evil", "--format", "md"]):
+        result = run(*command, "--index", index)
+        assert result.exit_code == 0, result.output
+        assert "\x1b" not in result.stdout and "\x07" not in result.stdout, command
+        assert "title" in result.stdout
+
+
+def test_a_closed_pipe_ends_quietly(built, monkeypatch):
+    _, index = built
+
+    def closed(*args, **kwargs):
+        raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr(cli.click, "echo", closed)
+    result = run("search", "harbor", "--format", "ids", "--index", index)
+    assert result.exit_code == cli.BROKEN_PIPE
+    assert "internal error" not in result.output
