@@ -520,7 +520,7 @@ def _pager_option(command):
 @click.option("--since", help="Published on or after: 2022, 2022-07, 2022-07-08, 7d, 2w, 3m, 1y.")
 @click.option("--until", help="Published on or before (same forms as --since).")
 @click.option("--sort", type=click.Choice(SORTS), default=None,
-              help="relevance, newest or oldest  [default: relevance; newest when browsing without words]")
+              help="Order of the results  [default: relevance; newest when browsing without words]")
 @click.option("--limit", type=click.IntRange(1, MAX_PAGE_SIZE), default=DEFAULT_PAGE_SIZE, show_default=True,
               help="Results per page.")
 @click.option("--page", type=click.IntRange(1, MAX_PAGE), default=1, show_default=True)
