@@ -11,6 +11,9 @@ What it does, in order:
   ``e-commerce`` and ``AT&T`` whole; at index time the parts of a joined
   word are also indexed at the same position, so ``covid`` finds
   ``COVID-19``;
+* reads ``US`` written in capitals as the acronym ``U.S.`` (-> ``u.s``):
+  news writes the country both ways, and folding case would otherwise
+  make it the pronoun ``us`` (which stays ``us``);
 * folds case and accents (``Zürich`` -> ``zurich``);
 * drops English stop words without leaving position gaps, so the phrase
   ``"bank of england"`` still matches;
@@ -42,6 +45,9 @@ TOKEN = re.compile(
     r"|(?P<word>\w+(?:['\u2019]\w+)*)"
 )
 _PARTS = re.compile(r"[-\u2010\u2011&]")
+# ``US`` in capitals, standing alone: the country, the same word as ``U.S.`` (see ``analyze``).
+CAPITAL_US = "US"
+US_ACRONYM = "u.s"
 _POSSESSIVE = re.compile(r"['\u2019]s$")
 
 STOP_WORDS = frozenset(
@@ -185,6 +191,9 @@ def analyze(text: str, mode: str = "index", chars: bool = False) -> Iterator[tup
             pos += 1
         elif word in STOP_WORDS or not word:
             continue
+        elif word == "us" and text[match.start():match.end()] == CAPITAL_US:
+            yield US_ACRONYM, pos, match.start(), match.end()
+            pos += 1
         else:
             yield (stem(word) if kind == "word" else word), pos, match.start(), match.end()
             pos += 1
@@ -203,7 +212,12 @@ def index_terms(text: str, words: dict[str, int] | None = None) -> list[tuple[st
     add = found.append
     stems, stop, counts = _STEMS, STOP_WORDS, {} if words is None else words
     pos = 0
-    for acronym, joined, number, word in TOKEN.findall(source):
+    tokens = TOKEN.findall(source)
+    if CAPITAL_US in text:  # rare: find which ``us`` tokens are the capital ``US`` (same tokens, original case)
+        for number, (_, _, _, original) in enumerate(TOKEN.findall(text)):
+            if original == CAPITAL_US:
+                tokens[number] = (US_ACRONYM, "", "", "")
+    for acronym, joined, number, word in tokens:
         if word:
             if not whole:
                 word = fold(word)

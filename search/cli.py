@@ -531,10 +531,11 @@ def _pager_option(command):
                    "line), md (a Markdown list)  [default: text]")
 @click.option("--no-collapse", is_flag=True, help="List every copy of a story, not one result per story.")
 @click.option("--no-correct", is_flag=True, help="Search exactly as typed (no spelling correction).")
+@click.option("--no-synonyms", is_flag=True, help="Search only the typed words, not their synonyms.")
 @_pager_option
 @click.option("--json", "as_json", is_flag=True, help="The same as --format json.")
 def search_command(words, index: Path, topics, sources, since, until, sort, limit, page, everything, output,
-                   no_collapse, no_correct, pager, as_json) -> None:
+                   no_collapse, no_correct, no_synonyms, pager, as_json) -> None:
     """Search the index. WORDS use the query language (see README); a word
     starting with - (like -crude) excludes articles that have it.
 
@@ -552,7 +553,8 @@ def search_command(words, index: Path, topics, sources, since, until, sort, limi
     engine = _engine(index)
     request = _engine_call(lambda: SearchRequest(
         text, topics=topics, sources=sources, since=since, until=until, sort=sort or "relevance",
-        page=1 if everything else page, page_size=limit, collapse=not no_collapse, correct=not no_correct))
+        page=1 if everything else page, page_size=limit, collapse=not no_collapse, correct=not no_correct,
+        synonyms=not no_synonyms))
     if everything:
         response, hits = _engine_call(lambda: engine.stream(request))
         first = 1

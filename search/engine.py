@@ -48,24 +48,11 @@ from .querying import (LONG_QUERY_WORDS, Note, Synonyms, cut_text, filter_query,
                        wanted_count)
 from .request import SearchRequest
 from .results import SNIPPET_SOURCE_CHARS, Hit, SearchResponse, hit_of, iso_utc
-from .state import SearcherState
+from .state import Lane, SearcherState
 from .store import IndexHome, IndexUnreadable
 
 
 STREAM_CHUNK = 100  # stored fields read at a time when streaming every result (Engine.stream)
-
-
-def _one_at_a_time(method):
-    """Whoosh readers share file positions, so one searcher must not be used
-    by two threads at once. Searching is CPU-bound Python (the GIL runs one
-    thread at a time anyway), so serialising costs next to nothing."""
-
-    @functools.wraps(method)
-    def serialised(self, *args, **kwargs):
-        with self._use_lock:
-            return method(self, *args, **kwargs)
-
-    return serialised
 
 
 class Engine:
@@ -84,10 +71,11 @@ class Engine:
                                                DEFAULT_RECENCY_HALF_LIFE_DAYS)
         self.synonyms_path = synonyms  # None: NEWSEARCH_SYNONYMS or the shipped list
         self._lock = threading.Lock()  # guards reopening
-        self._use_lock = threading.RLock()  # guards using the searcher
-        # The open searcher and what was read from it. Replaced only under
-        # _use_lock, so a method holding it sees one state throughout.
-        self._state: SearcherState | None = None
+        # The open searcher and what was read from it, replaced when the index changes.
+        self._shared: SearcherState | None = None
+        # Each thread's lane on it (its own Whoosh searcher), taken again after a reopen.
+        # A method asks for it once (``state()``), so it sees one state throughout.
+        self._local = threading.local()
         self._generation: Path | None = None
         self._checked = 0.0
         self._synonyms_read: tuple[int | None, Synonyms] | None = None  # (file mtime, its synonyms)
@@ -98,16 +86,29 @@ class Engine:
         """The current searcher, reopened if the index changed on disk."""
         return self.state().searcher
 
-    @_one_at_a_time
-    def state(self) -> SearcherState:
-        """The current searcher with what was read from it, reopened if the index changed on disk."""
+    @property
+    def _state(self) -> Lane:
+        """This thread's lane, as the last ``state()`` call of this thread left it."""
+        return self._local.lane
+
+    def state(self) -> Lane:
+        """This thread's searcher with what was read from the index, reopened if the index changed on disk."""
+        shared = self._current()
+        lane = getattr(self._local, "lane", None)
+        if lane is None or lane.state is not shared:
+            if lane is not None:
+                lane.close()
+            lane = self._local.lane = shared.lane()
+        return lane
+
+    def _current(self) -> SearcherState:
         now = time.monotonic()
-        if self._state is not None and now - self._checked < self.recheck_seconds:
-            return self._state
+        if self._shared is not None and now - self._checked < self.recheck_seconds:
+            return self._shared
         with self._lock:
             self._checked = now
             gen = self.home.require_current()
-            if self._state is None or gen != self._generation or not self._state.searcher.up_to_date():
+            if self._shared is None or gen != self._generation or not self._shared.searcher.up_to_date():
                 # A new searcher rather than Searcher.refresh(), which closes
                 # the old one under requests still using it; the old one is
                 # left to the garbage collector.
@@ -116,24 +117,26 @@ class Engine:
                 except Exception as exc:
                     self._checked = 0.0  # a generation that cannot open is tried, and reported, on every call
                     raise IndexUnreadable(gen, exc) from exc
-            return self._state
+            return self._shared
 
     def _install(self, state: SearcherState) -> None:
         """Swap in a new searcher. Its state (facets, dates, length norms) was
         read when it was made, before requests see it, so reopening never
         slows a request down."""
-        self._state, self._generation = state, state.generation
+        self._shared, self._generation = state, state.generation
 
-    @_one_at_a_time
     def warm(self) -> int:
         """Open the searcher now (with its caches); returns the document count."""
         return self.searcher().doc_count()
 
     def close(self) -> None:
         with self._lock:
-            if self._state is not None:
-                self._state.close()
-                self._state = None
+            if (lane := getattr(self._local, "lane", None)) is not None:
+                lane.close()
+                self._local.lane = None
+            if self._shared is not None:
+                self._shared.close()
+                self._shared = None
 
     def _synonyms(self) -> Synonyms:
         """The synonyms file, read again when it changes."""
@@ -148,7 +151,6 @@ class Engine:
 
     # ------------------------------------------------------------ search
 
-    @_one_at_a_time
     def search(self, request: SearchRequest) -> SearchResponse:
         """Answer ``request`` (already checked when it was made; typed text is never an error).
 
@@ -162,23 +164,26 @@ class Engine:
         (total, notes, facets...; its ``hits`` empty) and an iterator of its hits. Matches
         are scored and ranked once, as numbers; the hits' stored fields are read
         ``chunk`` at a time as the iterator is consumed, so memory does not grow with
-        the stored fields of the results. The iterator keeps the searcher it ranked
-        with, so an index swapped in meanwhile does not mix two archives."""
-        with self._use_lock:
-            response, results, terms = self._answer(request, everything=True)
-            state = self._state
-        return response, self._hits_of(state, results.ranked, terms, chunk)
+        the stored fields of the results. The iterator reads them with a searcher of
+        its own on the segments it ranked (closed when it ends), so an index swapped in
+        meanwhile does not mix two archives."""
+        response, results, terms = self._answer(request, everything=True)
+        return response, self._hits_of(self._state.state, results.ranked, terms, chunk)
 
-    def _hits_of(self, state: SearcherState, ranked, terms: frozenset[str], chunk: int) -> "Iterator[Hit]":
-        if ranked is None:
+    @staticmethod
+    def _hits_of(state: SearcherState, ranked, terms: frozenset[str], chunk: int) -> "Iterator[Hit]":
+        if ranked is None or not len(ranked[0]):
             return
         docnums, scores, copies = ranked
-        for start in range(0, len(docnums), chunk):
-            with self._use_lock:
-                hits = [hit_of(state.searcher.stored_fields(docnum), score, terms, state.facets, copies.get(docnum))
+        lane = state.lane()
+        try:
+            for start in range(0, len(docnums), chunk):
+                hits = [hit_of(lane.searcher.stored_fields(docnum), score, terms, state.facets, copies.get(docnum))
                         for docnum, score in zip(docnums[start:start + chunk].tolist(),
                                                  scores[start:start + chunk].tolist())]
-            yield from hits
+                yield from hits
+        finally:
+            lane.close()
 
     def _answer(self, request: SearchRequest, everything: bool = False) -> tuple[SearchResponse, "_Results", frozenset]:
         """``search``'s answer, with the results it came from and the words it marks;
@@ -187,7 +192,7 @@ class Engine:
         text, topics, sources, now = request.text, request.topics, request.sources, request.now
         sort, page, page_size = request.sort, request.page, request.page_size
         searcher = self.searcher()
-        synonyms = self._synonyms()
+        synonyms = self._synonyms() if request.synonyms else None  # None: exactly the typed words
         reading = parse(text, self._state, now=now, synonyms=synonyms)
         since = max(filter(None, (request.since_at, reading.since)), default=None)
         until = min(filter(None, (request.until_at, reading.until)), default=None)
@@ -304,7 +309,6 @@ class Engine:
 
     # ------------------------------------------------------------ articles and stats
 
-    @_one_at_a_time
     def article(self, doc_id: str) -> dict | None:
         stored = self.searcher().document(id=doc_id)
         if stored is None:
@@ -323,7 +327,6 @@ class Engine:
             "extra": details.get("extra", {}),
         }
 
-    @_one_at_a_time
     def similar(self, doc_id: str, limit: int = 5) -> list[Hit] | None:
         """Articles like ``doc_id`` by its key terms (Whoosh's more-like-this), without
         the article itself or its copies (the same story); None if the id is unknown."""
@@ -340,7 +343,6 @@ class Engine:
                 if hit.docnum != docnum and (story < 0 or table.stories[hit.docnum] != story)]
         return [self._hit(searcher, number, score, frozenset()) for number, score in hits[:limit]]
 
-    @_one_at_a_time
     def suggest(self, prefix: str, limit: int = 8) -> list[dict]:
         """Completions for what has been typed so far: topics, sources, titles and words."""
         text = suggestions.typed(prefix)
@@ -350,7 +352,6 @@ class Engine:
         return suggestions.complete(text, limit, labels={kind: state.labels(kind) for kind in ("topic", "source")},
                                     table=state.facets, vocabulary=state.vocabulary)
 
-    @_one_at_a_time
     def explain_empty(self, request: SearchRequest, response: SearchResponse) -> list:
         """Why ``response`` (to ``request``) found nothing (``explain.empty_result``: the filters in
         force, the archive's date span, the way out); [] when it found something. When filters
@@ -370,17 +371,15 @@ class Engine:
                                     labels={kind: state.labels(kind) for kind in ("topic", "source", "domain")},
                                     total_without_filters=without, now=request.now)
 
-    @_one_at_a_time
     def health(self) -> dict:
         """For monitoring: is there an index, how big, how fresh."""
-        searcher = self.searcher()
-        return status.health(searcher, self._generation)
+        lane = self.state()
+        return status.health(lane.searcher, lane.generation)
 
-    @_one_at_a_time
     def stats(self, top: int = 10) -> dict:
-        state = self.state()
-        table = state.facets
-        return status.stats(state.searcher, state.generation, self.home.path, top, span=table.span(),
+        lane = self.state()
+        table = lane.facets
+        return status.stats(lane.searcher, lane.generation, self.home.path, top, span=table.span(),
                             counts=table.count(np.flatnonzero(table.live), size=top))
 
 
@@ -528,6 +527,10 @@ def _added_as_whoosh_adds(weights: list[int], parts: list[np.ndarray]) -> np.nda
 
 def _part_scores(q: Q.Query, sub, context, live: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     term_scores_of = lambda term: _live_term_scores(term.matcher(sub, context), live)  # noqa: E731
+    if isinstance(q, (Q.Term, Q.Phrase)) and q.boost != 1:
+        # A boosted word or phrase (a synonym): Whoosh wraps its matcher, scoring it times the boost.
+        found = _part_scores(q.with_boost(1.0), sub, context, live)
+        return None if found is None else (found[0], found[1] * q.boost)
     if isinstance(q, Q.Term) and q.boost == 1:
         return term_scores_of(q)
     if isinstance(q, Q.Phrase):
@@ -605,8 +608,8 @@ def _words_matching(q: Q.Query, sub, context, live: np.ndarray,
     """How many term matchers ``q`` makes in this segment, and how many of them match
     each of ``docnums`` (Whoosh's ``matching_terms``); None for anything but words,
     phrases and ``Or``s of them."""
-    if isinstance(q, Q.Term) and q.boost == 1:
-        matcher = q.matcher(sub, context)
+    if isinstance(q, Q.Term):
+        matcher = q.with_boost(1.0).matcher(sub, context)  # a boost changes the score, not what matches
         if isinstance(matcher, NullMatcherClass):
             return 0, np.zeros(len(docnums), dtype=np.int64)
         found = _live_term_scores(matcher, live)

@@ -10,6 +10,7 @@ own way (HTML ``<mark>``, terminal bold).
 
 from __future__ import annotations
 
+import re
 from typing import Iterable
 
 from whoosh import query as Q
@@ -63,6 +64,17 @@ def _tokens(text: str, terms: frozenset[str]) -> Iterable[Token]:
         yield Token(startchar=start, endchar=end, matched=matched, text=text[start:end])
 
 
+_LINE_BREAK = re.compile(r"[^\S\n]*\n\s*")
+
+
+def one_line(segments: Segments) -> Segments:
+    """Snippets are one line: each line or paragraph break, with the spaces around
+    it, becomes one space. Only the break itself is replaced, never the space at
+    a segment's edge, which is what keeps ``Paul Volcker`` from reading
+    ``PaulVolcker`` when the break falls between a word and a highlight."""
+    return [(_LINE_BREAK.sub(" ", t) if "\n" in t else t, hit) for t, hit in segments if t]
+
+
 class SegmentFormatter(Formatter):
     """Formats fragments as lists of ``(text, matched)`` pairs."""
 
@@ -77,8 +89,7 @@ class SegmentFormatter(Formatter):
             segments.append((text[token.startchar:token.endchar], True))
             index = token.endchar
         segments.append((text[index:fragment.endchar], False))
-        # Snippets are one line: paragraph breaks become spaces.
-        return [(" ".join(t.split()) if "\n" in t else t, hit) for t, hit in segments if t]
+        return one_line(segments)
 
     def format(self, fragments, replace=False) -> Segments:
         joined: Segments = []
@@ -117,7 +128,7 @@ def snippet(text: str, terms: frozenset[str], maxchars: int = 220, count: int = 
         return None
     if len(text) <= maxchars:  # short enough to show whole
         segments = whole(text, terms)
-        return segments if any(hit for _, hit in segments) else None
+        return one_line(segments) if any(hit for _, hit in segments) else None
     fragmenter = ContextFragmenter(maxchars=maxchars, surround=60)
     fragments = top_fragments(fragmenter.fragment_tokens(text, _tokens(text, terms)), count,
                               BasicFragmentScorer(), lambda f: f.startchar, minscore=1)
@@ -133,9 +144,37 @@ def snippet(text: str, terms: frozenset[str], maxchars: int = 220, count: int = 
 
 def shorten(text: str, maxchars: int = 220) -> Segments:
     if len(text) <= maxchars:
-        return [(text, False)] if text else []
+        return one_line([(text, False)]) if text else []
     cut = text[:maxchars].rsplit(" ", 1)[0]
-    return [(cut, False), (ELLIPSIS, False)]
+    return one_line([(cut, False), (ELLIPSIS, False)])
+
+
+_WORDS = re.compile(r"\w+")
+
+
+def repeats(text: str, title: str) -> bool:
+    """Whether ``text`` says nothing ``title`` doesn't: its words (case and
+    punctuation aside) are the title's, or the title's first ones, the last
+    maybe cut short (a wire flash's excerpt is its headline; an excerpt is
+    often the body's opening, cut). ``title`` may be a whole body."""
+    words = _WORDS.findall(text.casefold())
+    if not words:
+        return True
+    heading = _WORDS.findall(title.casefold(), 0, len(text) + 1_000)  # no more than the text can repeat
+    if len(words) > len(heading):
+        return False
+    *first, last = words
+    return heading[:len(first)] == first and heading[len(first)].startswith(last)  # the last word may be cut
+
+
+def hit_snippet(title: str, excerpt: str, body: str, terms: frozenset[str]) -> Segments:
+    """A result's snippet: the passages of the excerpt, else of the body, around
+    the matched words, else the start of either. A text that only repeats
+    the title (``repeats``) is never used: the title is shown already, so a
+    title-only wire flash has no snippet rather than its headline twice."""
+    excerpt = "" if repeats(excerpt, title) else excerpt
+    body = "" if repeats(body, title) else body
+    return snippet(excerpt, terms) or snippet(body, terms) or shorten(excerpt or body)
 
 
 def to_text(segments: Segments) -> str:

@@ -48,6 +48,9 @@ MAX_CLAUSES = 40
 LONG_QUERY_WORDS = 4  # from this many required words, rank by how many match (measured: MAP 0.36 -> 0.47)
 NEAR_SLOP = 3
 NEAR_BOOST = 0.1
+# What an alternative a synonym adds counts for, against the word typed (1), per word of it:
+# "U.S." typed ranks the articles that have "U.S." above those with only "United States".
+SYNONYM_WEIGHT = 0.5
 
 # What users may write before a colon -> the schema field it means.
 # Fields a query may name, and the other names people use for them (applied
@@ -178,10 +181,26 @@ def synonyms_file(path: Path | str | None = None) -> Path:
 
 
 class Synonyms:
-    """Groups of interchangeable words and phrases from a synonyms file."""
+    """Groups of interchangeable words and phrases from a synonyms file.
+
+    ``expand`` writes each group into the typed text as an ``OR`` (so the
+    reading shows it); ``weigh`` then finds those ``Or``s in the parsed query
+    and gives each alternative that is not the typed form a boost of
+    ``SYNONYM_WEIGHT`` divided by its number of words (a phrase's score is
+    the sum of its words'), so an article with the typed form ranks at
+    least as high as one with only a synonym.
+    """
 
     def __init__(self, groups: list[list[str]]):
         self.group_of = {alt.casefold(): group for group in groups for alt in group}
+        # Each alternative as the index reads it (a tuple of terms) -> its group's number;
+        # matching ignores case, so the folded spelling too ("us" as well as "US").
+        self.form_group: dict[tuple[str, ...], int] = {}
+        for number, group in enumerate(groups):
+            for alt in group:
+                for spelling in (alt, alt.casefold()):
+                    if form := _terms(spelling):
+                        self.form_group.setdefault(form, number)
         alternatives = sorted(self.group_of, key=len, reverse=True)
         self.pattern = re.compile(
             # Not a word inside another, nor one a wildcard follows (``ai*`` stays a prefix).
@@ -205,11 +224,58 @@ class Synonyms:
             pieces[index] = self.pattern.sub(self._group, pieces[index])
         return '"'.join(pieces)
 
+    def weigh(self, q: Q.Query) -> Q.Query:
+        """``q`` with the alternatives of each expanded group boosted below the typed form.
+
+        A group is a run of parts of an ``Or`` that are all forms of one group, the
+        first the typed form (the parser merges ``(a OR b) OR c`` into one ``Or``);
+        alternatives the index reads as the typed form are dropped."""
+        if q.is_leaf():
+            return q
+        if type(q) is not Q.Or:
+            return q.apply(self.weigh)
+        parts, subs = [], [self.weigh(sub) for sub in q.subqueries]
+        groups = [self.form_group.get(form) if (form := _form(sub)) else None for sub in subs]
+        start = 0
+        while start < len(subs):
+            end = start + 1
+            while groups[start] is not None and end < len(subs) and groups[end] == groups[start]:
+                end += 1
+            seen = set()
+            for number in range(start, end):
+                form = _form(subs[number])
+                if number > start and form in seen:
+                    continue
+                seen.add(form)
+                boost = 1.0 if number == start else SYNONYM_WEIGHT / len(form)
+                parts.append(subs[number] if boost == 1 else subs[number].with_boost(subs[number].boost * boost))
+            start = end
+        return Q.Or(parts, boost=q.boost, scale=q.scale) if len(parts) > 1 else parts[0]
+
     def _group(self, match: re.Match) -> str:
         typed = match.group(1)
-        others = [a for a in self.group_of[typed.casefold()] if a.casefold() != typed.casefold()]
+        group = self.group_of[typed.casefold()]
+        written = next(a for a in group if a.casefold() == typed.casefold())
+        if _terms(written) != _terms(typed):
+            # Matching ignores case, so the word is the file's even where case changes
+            # its reading: "us" is the list's "US" (the country), not the pronoun.
+            typed = written
+        others = [a for a in group if a.casefold() != typed.casefold()]
         quoted = [a if re.fullmatch(r"[\w.&-]+", a) else f'"{a}"' for a in (typed, *others)]
         return "(" + " OR ".join(quoted) + ")"
+
+
+def _terms(text: str) -> tuple[str, ...]:
+    return tuple(term for term, *_ in analyze(text, mode="query"))
+
+
+def _form(q: Q.Query) -> tuple[str, ...] | None:
+    """A word or phrase of the default field as its tuple of terms; None for anything else."""
+    if isinstance(q, Q.Term) and q.fieldname == DEFAULT_FIELD and isinstance(q.text, str):
+        return (q.text,)
+    if isinstance(q, Q.Phrase) and q.fieldname == DEFAULT_FIELD and q.slop == 1:
+        return tuple(q.words)
+    return None
 
 
 def _read_groups(path: Path) -> list[list[str]]:
@@ -358,7 +424,8 @@ def parse(text: str, state: SearcherState, *, now: dt.datetime | None = None,
         tidied.text = synonyms.expand(tidied.text)
     schema = state.searcher.schema
     notes = tidied.notes
-    strict, read_as = _parse_with(make_parser(schema), tidied.text, state, notes)
+    strict, read_as = _parse_with(make_parser(schema), tidied.text, state, notes,
+                                  synonyms.weigh if synonyms is not None else None)
     if tidied.text and strict is Q.NullQuery and not (tidied.since or tidied.until):
         notes.append(Note("no_words", "The query has no searchable words (only stop words or symbols)."))
     return Reading(text=text, query=strict, notes=notes, read_as=read_as,
@@ -397,9 +464,11 @@ def wanted_count(q: Q.Query) -> int:
     return 0 if q is Q.NullQuery else 1
 
 
-def _parse_with(parser, text: str, state: SearcherState, notes: list[Note]) -> tuple[Q.Query, str]:
+def _parse_with(parser, text: str, state: SearcherState, notes: list[Note],
+                weigh=None) -> tuple[Q.Query, str]:
     """The parsed query (normalised) and its description (taken before
-    normalising flattens the per-word field spreads)."""
+    normalising flattens the per-word field spreads); ``weigh`` (``Synonyms.weigh``)
+    boosts the synonyms expanded into ``text``."""
     try:
         parsed = parser.parse(text)
     except Exception as exc:  # Whoosh's parser is permissive; this is a last line of defence
@@ -407,6 +476,8 @@ def _parse_with(parser, text: str, state: SearcherState, notes: list[Note]) -> t
                           f"The query could not be parsed ({exc.__class__.__name__}); it was read as plain words."))
         parsed = parser.parse(re.sub(r"[^\w\s]", " ", text))
     read_as = describe(parsed, typed_words(text))
+    if weigh is not None:
+        parsed = weigh(parsed)
     resolved = _resolve(parsed, state, notes, [MAX_EXPANDED_TERMS])
     if _clause_count(resolved) > MAX_CLAUSES:
         notes.append(Note("many_clauses", f"The query has more than {MAX_CLAUSES} parts; it may be slow."))

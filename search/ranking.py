@@ -18,6 +18,8 @@ matcher costs a few Python calls per posting; the scores are the bits
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 from whoosh import scoring
 from whoosh.codec.whoosh3 import W3LeafMatcher
@@ -32,6 +34,18 @@ class NewsBM25(scoring.BM25F):
         self._norms: dict[object, dict[tuple, list[float] | np.ndarray]] = {}
         self._lengths: dict[object, tuple[str, np.ndarray]] = {}  # segment reader -> (field, stored lengths)
         self._term_arrays: dict[object, tuple[str, TermArrays]] = {}  # segment reader -> (field, frequent words)
+
+    def for_readers(self, pairs) -> "NewsBM25":
+        """This weighting for another searcher on the same segments: ``pairs`` maps each of
+        our segment readers to its reader; norms and term arrays are shared, not copied."""
+        other = copy.copy(self)
+        other._norms, other._lengths, other._term_arrays = {}, {}, {}
+        for mine, theirs in pairs:
+            other._norms[theirs] = self._norms.setdefault(mine, {})
+            for name in ("_lengths", "_term_arrays"):
+                if mine in getattr(self, name):
+                    getattr(other, name)[theirs] = getattr(self, name)[mine]
+        return other
 
     def use_lengths(self, reader, fieldname: str, lengths: np.ndarray) -> None:
         """The field lengths of ``reader``'s documents, as ``doc_field_length(d, fieldname, 1) or 0`` reads them."""

@@ -5,7 +5,8 @@ The moving parts:
 * ``SearchRequest`` is everything a face (CLI, web, a script) asks of
   ``Engine.search``: the typed text, topic and source filters, date
   bounds, sort, page and page size, whether copies of a story are
-  collapsed and whether a spelling correction may replace the query, and
+  collapsed, whether a spelling correction may replace the query and
+  whether synonyms are searched too (False: exactly the typed words), and
   the "now" relative dates count back from. It is frozen and checked when
   it is made: a value that cannot be used raises ``QueryError`` naming the
   option (``option``) and what is wrong with it (``problem``), so each face
@@ -48,6 +49,7 @@ class SearchRequest:
     page_size: int = DEFAULT_PAGE_SIZE
     collapse: bool = True  # each story once, its other copies in the result's duplicates
     correct: bool = True  # a spelling correction may replace a query that finds nothing
+    synonyms: bool = True  # words and phrases of the synonyms file also find their synonyms
     now: dt.datetime | None = None  # None: the current time
     since_at: dt.datetime | None = field(init=False, repr=False, compare=False)
     until_at: dt.datetime | None = field(init=False, repr=False, compare=False)

@@ -133,15 +133,14 @@ def hit_of(stored: dict, score: float, terms: frozenset[str], table: FacetTable,
     """A result from an article's stored fields, with ``terms`` marked and its other copies ``others`` listed."""
     title = stored.get("title", "")
     excerpt = stored.get("excerpt", "")
-    snippet = (highlighting.snippet(excerpt, terms)
-               or highlighting.snippet(stored.get("body", "")[:SNIPPET_SOURCE_CHARS], terms))
+    snippet = highlighting.hit_snippet(title, excerpt, stored.get("body", "")[:SNIPPET_SOURCE_CHARS], terms)
     return Hit(
         id=stored["id"], title=title, excerpt=excerpt, url=stored.get("url", ""),
         provider=stored.get("source", ""), domain=stored.get("domain", ""),
         published=iso_utc(stored.get("published")), topics=list(stored.get("topic") or []),
         image=stored.get("image", ""), score=float(score),
         title_segments=highlighting.whole(title, terms),
-        snippet_segments=snippet or highlighting.shorten(excerpt or stored.get("body", "")),
+        snippet_segments=snippet,
         duplicates=[copy_of(table, other) for other in others[:MAX_COPIES_LISTED]],
         duplicate_count=len(others),
     )

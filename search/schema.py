@@ -25,7 +25,7 @@ from .stories import story_key
 if TYPE_CHECKING:  # only annotations: searching need not load the file reader (and YAML)
     from .documents import Article
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5  # 5: capital "US" is indexed as "u.s" (an older index must be rebuilt)
 
 # BM25F weights of each part of an article in ``text``: title over excerpt over body/related.
 FIELD_WEIGHTS = {"title": 4.0, "topics": 2.0, "excerpt": 1.6, "body": 1.0, "related": 0.4}

@@ -140,7 +140,21 @@ def test_stop_word_list_is_lower_case_and_keeps_us():
     assert all(w == w.lower() for w in STOP_WORDS)
     # "US" (the country) must stay searchable.
     assert "us" not in STOP_WORDS
-    assert terms("US troops") == ["us", "troop"]
+    assert terms("US troops") == ["u.s", "troop"]
+
+
+@pytest.mark.parametrize("mode", ["index", "query"])
+def test_capital_us_is_the_same_word_as_u_s(mode):
+    # The country written either way is one term; the pronoun stays itself (issue 8).
+    assert terms("US trade deficit", mode) == terms("U.S. trade deficit", mode) == ["u.s", "trade", "deficit"]
+    assert terms("US SAYS ZÜRICH", mode) == ["u.s", "say", "zurich"]  # the non-ASCII path too
+    assert terms("They told us. Us too", mode) == ["told", "us", "us"]
+    assert terms("USDA and USX", mode) == ["usda", "usx"]
+
+
+@pytest.mark.parametrize("text", ["US trade", "Let us see the US. US-made goods", "US Zürich us", "USA US"])
+def test_index_terms_agree_with_analyze_on_capital_us(text):
+    assert analysis.index_terms(text) == [(t, p) for t, p, _, _ in analyze(text)]
 
 
 def test_capitalised_stop_words_are_dropped_in_non_ascii_text_too():

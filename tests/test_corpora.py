@@ -137,6 +137,7 @@ REUTERS_QUERIES = [
     "oil prices coffee interest rates trade deficit gold", "bank rates", "zeppelin cocoa",
     "takeover bid acquisition oil prices coffee gold bank", "co* pr* st* ma* ba*",  # long, with synonyms, prefixes
     'fed "interest rates" coffee gold prices', "federal reserve oil prices bank rates",  # long, with phrases
+    "U.S. trade deficit", "US OR japan exports", "united states oil imports gasoline prices",  # boosted synonyms
 ]
 
 

@@ -3,6 +3,9 @@ and a reopened index brings a new state with the new documents in it."""
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 from whoosh import index as whoosh_index
 from whoosh import query as Q
@@ -99,3 +102,85 @@ def test_a_state_opens_its_searcher_with_a_weighting_of_its_own(engine):
     finally:
         first.close()
         second.close()
+
+
+def _in_thread(call):
+    found = []
+    worker = threading.Thread(target=lambda: found.append(call()))
+    worker.start()
+    worker.join()
+    return found[0]
+
+
+def test_each_thread_searches_with_a_searcher_of_its_own_sharing_the_state(tmp_path):
+    data, index = walrus_archive(tmp_path)
+    add_zeppelin(data)
+    update(data, IndexHome(index))  # two segments
+    eng = Engine(index, recheck_seconds=60)
+    try:
+        mine = eng.state()
+        theirs = _in_thread(eng.state)
+        assert theirs.searcher is not mine.searcher and theirs.state is mine.state
+        assert theirs.facets is mine.facets and theirs.vocabulary is mine.vocabulary
+        assert theirs.labels("topic") == mine.labels("topic") == ["Walruses", "Zeppelins"]
+        pairs = zip(mine.searcher.leaf_searchers(), theirs.searcher.leaf_searchers())
+        for (my_sub, _), (their_sub, _) in pairs:
+            assert their_sub.reader() is not my_sub.reader()
+            assert (theirs.weighting.norm_array(their_sub, "text", 1.0)
+                    is mine.weighting.norm_array(my_sub, "text", 1.0))  # computed once, shared
+    finally:
+        eng.close()
+
+
+def test_threads_searching_at_once_get_what_one_thread_gets(tmp_path):
+    data, index = walrus_archive(tmp_path)
+    add_zeppelin(data)
+    update(data, IndexHome(index))
+    eng = Engine(index, recheck_seconds=60)
+    queries = ["walrus", "dirigible colony", "walrus OR ice", "floe*", '"walrus colony"', "topic:zeppelins walrus"]
+
+    def answers():
+        return [[(hit.id, hit.score) for hit in search_for(eng, q).hits] for q in queries]
+
+    try:
+        alone = answers()
+        assert all(alone[:2])
+        start = threading.Barrier(6)
+
+        def together():
+            start.wait()
+            return [answers() for _ in range(20)]
+
+        with ThreadPoolExecutor(6) as pool:
+            runs = [run for batch in pool.map(lambda _: together(), range(6)) for run in batch]
+        assert all(run == alone for run in runs)
+    finally:
+        eng.close()
+
+
+def test_a_thread_closes_its_own_searcher_when_the_index_changes(tmp_path):
+    data, index = walrus_archive(tmp_path)
+    eng = Engine(index, recheck_seconds=0)
+    try:
+        eng.state()  # this thread lends the state's own searcher
+        worker_lanes = []
+        ready, go = threading.Event(), threading.Event()
+
+        def worker():
+            worker_lanes.append(eng.state())
+            ready.set()
+            go.wait()
+            worker_lanes.append(eng.state())
+
+        thread = threading.Thread(target=worker)
+        thread.start()
+        ready.wait()
+        add_zeppelin(data)
+        update(data, eng.home)
+        go.set()
+        thread.join()
+        old, new = worker_lanes
+        assert old.searcher.is_closed and not new.searcher.is_closed
+        assert new.vocabulary.count("dirigible") == 2
+    finally:
+        eng.close()

@@ -4,6 +4,7 @@ fixture (their figures are for reading; only their shape is checked)."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -73,5 +74,7 @@ def test_soak_serves_and_updates_and_reports_memory_and_descriptors(tmp_path):
     files_before = {path: path.read_bytes() for path in archive.rglob("*.md")}
     out = run_tool("tools.soak", str(archive), "--seconds", "4", "--clients", "2", "--update-every", "1.5")
     assert "after warm-up" in out and "at the end" in out and "RSS growth since warm-up" in out
-    assert "updates 2 (0 failed), errors 0" in out
+    # How many updates fit in 4 s depends on the machine's load; each must succeed.
+    updates = re.search(r"updates (\d+) \(0 failed\), errors 0$", out, re.M)
+    assert updates and int(updates.group(1)) >= 1, out
     assert {path: path.read_bytes() for path in archive.rglob("*.md")} == files_before  # the archive is untouched

@@ -438,3 +438,63 @@ def test_test_config_overrides_settings(web_archive):
     app = create_app(web_archive[1], test_config={"SITE_NAME": "Testsearch"})
     assert app.config["SITE_NAME"] == "Testsearch"
     assert "Testsearch" in page_of(app.test_client().get("/")).text
+
+
+# ---------------------------------------------------------------- the lede, once (issue 8)
+
+
+LEDE = "Federal Reserve Board Chairman Paul Volcker said the trade deficit is a challenge."
+LEDE_ARTICLES = {
+    # News bodies usually open with the excerpt ...
+    "lede/opens-body": dict(title="Volcker says deficit is a challenge", excerpt=LEDE,
+                            body=LEDE + "\n\nHe spoke to Florida educators on Friday."),
+    # ... or the excerpt is the body's opening cut short, mid-word.
+    "lede/cut-short": dict(title="Volcker speaks", excerpt=LEDE[:50],
+                           body=LEDE + "\n\nHe spoke to Florida educators on Friday."),
+    # A title-only wire flash: the excerpt is the headline.
+    "lede/flash": dict(title="ARCO RAISES CRUDE OIL PRICES 50 CTS", excerpt="ARCO RAISES CRUDE OIL PRICES 50 CTS"),
+    # An excerpt that says something the body doesn't start with is shown.
+    "lede/own": dict(title="Cocoa review", excerpt="Showers continued throughout the week in the cocoa zone.",
+                     body="Dry weather is expected next month, traders said."),
+}
+
+
+@pytest.fixture(scope="module")
+def lede_client(tmp_path_factory):
+    from helpers import build_index, write_archive
+
+    root = tmp_path_factory.mktemp("lede")
+    data = write_archive(root / "data", {k: dict(v, published="1987-03-20T08:45:18Z") for k, v in LEDE_ARTICLES.items()})
+    build_index(data, root / "index")
+    return create_app(root / "index", data).test_client()
+
+
+def _lede_of(page: Page) -> list[str]:
+    return re.findall(r'<p class="story__lede">(.*?)</p>', page.markup, re.S)
+
+
+@pytest.mark.parametrize("doc_id", ["lede/opens-body", "lede/cut-short"])
+def test_article_page_shows_the_lede_once(lede_client, doc_id):
+    page = get_page(lede_client, f"/article/{doc_id}")
+    assert page.text.count(LEDE[:50]) == 1, page.text
+    assert "He spoke to Florida educators" in page.text
+    assert not _lede_of(page)
+
+
+def test_article_page_does_not_repeat_a_flashs_title(lede_client):
+    page = get_page(lede_client, "/article/lede/flash")
+    assert "ARCO RAISES CRUDE OIL PRICES 50 CTS" in page.text
+    assert "story__lede" in get_page(lede_client, "/article/lede/own").markup and not _lede_of(page)
+
+
+def test_article_page_keeps_an_excerpt_the_body_does_not_open_with(lede_client):
+    page = get_page(lede_client, "/article/lede/own")
+    assert _lede_of(page) == [LEDE_ARTICLES["lede/own"]["excerpt"]]
+    assert "Dry weather is expected" in page.text
+
+
+def test_lede_of_article_fields():
+    assert presenting.lede({"title": "T", "excerpt": " An excerpt. ", "body": "A body."}) == "An excerpt."
+    assert presenting.lede({"title": "T", "excerpt": "A body.", "body": "A body. More."}) == ""
+    assert presenting.lede({"title": "Flash NEWS", "excerpt": "FLASH news", "body": ""}) == ""
+    assert presenting.lede({"title": "T", "excerpt": "", "body": "A body."}) == ""

@@ -195,6 +195,8 @@ SEARCH_PARAMETERS = [
            {"type": "integer", "enum": [0, 1], "default": 1}),
     _param("correct", "1: when nothing matches, show results for a spelling correction; 0: search exactly as typed.",
            {"type": "integer", "enum": [0, 1], "default": 1}),
+    _param("synonyms", "1: words and phrases of the synonyms list also find their synonyms; 0: only the typed words.",
+           {"type": "integer", "enum": [0, 1], "default": 1}),
 ]
 
 

@@ -74,4 +74,5 @@ def _front_page_stats() -> dict | None:
 @blueprint.route("/article/<path:doc_id>")
 def article(doc_id: str):
     found, similar = answers.article_or_404(doc_id)
-    return render_template("article.html", article=found, similar=similar, params=SearchParams())
+    return render_template("article.html", article=found, similar=similar, params=SearchParams(),
+                           lede=presenting.lede(found))

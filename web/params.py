@@ -40,6 +40,7 @@ class SearchParams:
     size: int = DEFAULT_SIZE
     collapse: bool = True
     correct: bool = True
+    synonyms: bool = True
 
     @property
     def is_empty(self) -> bool:
@@ -78,6 +79,8 @@ class SearchParams:
             pairs.append(("collapse", "0"))
         if not self.correct:
             pairs.append(("correct", "0"))
+        if not self.synonyms:
+            pairs.append(("synonyms", "0"))
         return pairs
 
     def search_request(self) -> SearchRequest:
@@ -85,7 +88,7 @@ class SearchParams:
         try:
             return SearchRequest(self.q, topics=self.topics, sources=self.sources, since=self.since or None,
                                  until=self.until or None, sort=self.sort, page=self.page, page_size=self.size,
-                                 collapse=self.collapse, correct=self.correct)
+                                 collapse=self.collapse, correct=self.correct, synonyms=self.synonyms)
         except QueryError as exc:
             name = PARAMETER_OF_OPTION.get(exc.option, exc.option)
             if exc.option in ("since", "until"):
@@ -140,6 +143,7 @@ def parse_params(args) -> SearchParams:
         size=_number(args, "size", DEFAULT_SIZE),
         collapse=_switch(args, "collapse"),
         correct=_switch(args, "correct"),
+        synonyms=_switch(args, "synonyms"),
     )
     params.search_request()  # checks the search options' bounds
     return params

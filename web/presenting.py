@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 from markupsafe import Markup
 
-from search.highlighting import Segments
+from search.highlighting import Segments, repeats
 from search.results import highlight_html
 
 CHART_WIDTH = 640
@@ -40,6 +40,16 @@ def safe_url(url: str | None) -> str | None:
 def highlighted(segments: Segments) -> Markup:
     # The same markup as the API's highlights; highlight_html escapes every piece of text.
     return Markup(highlight_html(segments))
+
+
+def lede(article: dict) -> str:
+    """The excerpt to show above an article's body, or "" when it would only
+    repeat what the page shows anyway: the body's opening (news bodies
+    usually start with the excerpt, often cut short there) or the title."""
+    excerpt = (article.get("excerpt") or "").strip()
+    if not excerpt or repeats(excerpt, article.get("body") or "") or repeats(excerpt, article.get("title") or ""):
+        return ""
+    return excerpt
 
 
 def parse_iso(value: str | None) -> dt.datetime | None:
