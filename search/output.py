@@ -152,9 +152,12 @@ def article_lines(article: dict, width: int, path: str | None = None) -> Iterato
     for name, value in fields:
         if value:
             yield f"{name + ':':<10}{value}"
+    from .highlighting import repeats
+
     excerpt = " ".join((article.get("excerpt") or "").split())
     paragraphs = _paragraphs(article.get("body") or "")
-    if excerpt and not (paragraphs and paragraphs[0].startswith(excerpt.rstrip(".… "))):  # not when the body opens with it
+    # As the article page: no excerpt that only repeats the body's opening or the title.
+    if excerpt and not repeats(excerpt, article.get("body") or "") and not repeats(excerpt, article.get("title") or ""):
         yield ""
         yield from (click.style(line, italic=True) for line in wrap(excerpt))
     for paragraph in paragraphs:

@@ -439,3 +439,18 @@ def test_a_closed_pipe_ends_quietly(built, monkeypatch):
     result = run("search", "harbor", "--format", "ids", "--index", index)
     assert result.exit_code == cli.BROKEN_PIPE
     assert "internal error" not in result.output
+
+
+def test_show_prints_an_excerpt_once_when_the_body_opens_with_it(tmp_path):
+    data = tmp_path / "data"
+    opening = "Wheat prices rose sharply on Monday after the harvest failed."
+    write_article(data, "2022/01/wheat.md", title="Wheat rises", excerpt=opening,
+                  body=opening + "\n\nTraders said more rises were likely.", published="2022-01-01T00:00:00Z")
+    write_article(data, "2022/01/corn.md", title="Corn falls", excerpt="Corn fell on a large crop.",
+                  body="Farmers in Iowa reported record yields.", published="2022-01-02T00:00:00Z")
+    index = tmp_path / "index"
+    run("index", "build", "--data", data, "--index", index)
+    wheat = run("show", "2022/01/wheat", "--index", index).stdout
+    assert wheat.count("Wheat prices rose sharply") == 1 and "Traders said more rises" in wheat
+    corn = run("show", "2022/01/corn", "--index", index).stdout
+    assert "Corn fell on a large crop." in corn and "Farmers in Iowa" in corn
