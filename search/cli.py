@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING
 
 import click
 
+from .output import (FORMATS, article_lines, csv_lines, file_path, ids_lines, json_lines, jsonl_lines, md_lines,
+                     plural, result_lines)
 from .request import DEFAULT_PAGE_SIZE, MAX_PAGE, MAX_PAGE_SIZE, SORTS
 
 if TYPE_CHECKING:
@@ -39,19 +41,26 @@ EVALUATION_MAX_DEPTH = 10_000
 
 
 class UsageProblem(click.UsageError):
-    """Exit 2 with a clear message (click prints it without a traceback)."""
+    """Exit 2 with a clear message (click prints it without a traceback); ``kind`` names
+    the problem in ``--json`` errors."""
+
+    def __init__(self, message: str, ctx=None, kind: str = "usage") -> None:
+        super().__init__(message, ctx)
+        self.kind = kind
 
 
 class PathProblem(click.ClickException):
     """Exit 2 with a one-line message naming a PATH argument that cannot be used."""
 
     exit_code = 2
+    kind = "path"
 
 
 class DiskProblem(click.ClickException):
     """Exit 2 with one line: the disk is full (the live index is unchanged)."""
 
     exit_code = 2
+    kind = "disk_full"
 
 
 def data_option(command):
@@ -103,22 +112,79 @@ def _shown(path: str) -> str:
     return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
+BROKEN_PIPE = 141  # 128 + SIGPIPE: what a shell reports for a command whose reader closed the pipe
 INTERNAL_ERROR = 3  # exit status of a fault of newsearch itself; 1 is "nothing found", 2 a usage error
+
+
+def _wants_json(args: list[str]) -> bool:
+    """Whether the command line asks for JSON (``--json``, ``--format json`` or ``jsonl``)."""
+    args = args[:args.index("--")] if "--" in args else args
+    for number, arg in enumerate(args):
+        if arg == "--json" or arg in ("--format=json", "--format=jsonl"):
+            return True
+        if arg == "--format" and args[number + 1:number + 2] in (["json"], ["jsonl"]):
+            return True
+    return False
+
+
+def emit_error(message: str, kind: str) -> None:
+    """A ``--json`` error: one object on stdout, ``{"error": {"message": ..., "kind": ...}}``."""
+    emit_json({"error": {"message": message, "kind": kind}})
+
+
+def _error_kind(exc: click.ClickException) -> str:
+    if getattr(exc, "kind", None):
+        return exc.kind
+    if isinstance(exc, click.BadParameter):
+        return "bad_option"
+    if isinstance(exc, click.UsageError):
+        return "usage"
+    return "error"
 
 
 class _Guarded(click.Group):
     """Turns an unexpected exception into one line on stderr and exit status 3,
-    so a script can tell a fault from "nothing found"; NEWSEARCH_DEBUG=1 re-raises it."""
+    so a script can tell a fault from "nothing found"; NEWSEARCH_DEBUG=1 re-raises it.
+    With ``--json`` every error is a JSON object on stdout (``emit_error``), with the
+    same exit status as the text one."""
+
+    json_errors = False
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        args = list(sys.argv[1:] if args is None else args)
+        _Guarded.json_errors = _wants_json(args)
+        if not (standalone_mode and _Guarded.json_errors):
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        try:
+            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.ClickException as exc:
+            emit_error(exc.format_message(), _error_kind(exc))
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            emit_error("aborted", "aborted")
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
 
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
         except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort, SystemExit):
             raise
+        except BrokenPipeError:
+            # The reader went away (``newsearch search oil --all --format ids | head``): end
+            # quietly, as tools killed by SIGPIPE do; stdout is pointed at nothing so that
+            # flushing it at exit does not complain again.
+            try:
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            except (OSError, ValueError):  # stdout is not a file (captured)
+                pass
+            sys.exit(BROKEN_PIPE)
         except Exception as exc:
             if os.environ.get("NEWSEARCH_DEBUG"):
                 raise
             detail = " ".join(str(exc).split())[:200]
+            if _Guarded.json_errors:
+                emit_error(f"internal error ({type(exc).__name__}: {detail})", "internal")
             click.echo(f"newsearch: internal error ({type(exc).__name__}: {detail}); "
                        "please report it (NEWSEARCH_DEBUG=1 shows where)", err=True)
             sys.exit(INTERNAL_ERROR)
@@ -146,21 +212,24 @@ def _progress(as_json: bool):
 
 
 class ProgressLine:
-    """Shows the running phase on one line of stderr, with a count, a rate and
-    an ETA once the phase has run long enough to estimate them."""
+    """Shows the running phase on one line of stderr, rewritten in place (``\r``) as
+    the work goes and as phases follow one another, with a count, a rate and an ETA
+    once the phase has run long enough to estimate them; ``close`` ends the line.
+    A call that would show what is already shown draws nothing (a build waiting
+    for its last workers reports the same count many times)."""
 
     def __init__(self, clock=time.monotonic) -> None:
         self.clock, self.phase, self.started, self.shown = clock, "", 0.0, 0.0
+        self.last: tuple[int, int] | None = None
+        self.drawn = False
 
     def __call__(self, phase: str, done: int, total: int) -> None:
         now = self.clock()
         if phase != self.phase:
-            if self.phase:
-                click.echo(err=True)
-            self.phase, self.started, self.shown = phase, now, 0.0
-        elif now - self.shown < 0.25 and done < total:
+            self.phase, self.started, self.shown, self.last = phase, now, 0.0, None
+        elif (done, total) == self.last or (now - self.shown < 0.25 and done < total):
             return
-        self.shown = now
+        self.shown, self.last, self.drawn = now, (done, total), True
         click.echo("\r\x1b[K" + self.line(done, total, now - self.started), nl=False, err=True)
 
     def line(self, done: int, total: int, elapsed: float) -> str:
@@ -173,8 +242,9 @@ class ProgressLine:
         return text
 
     def close(self) -> None:
-        if self.phase:
-            click.echo(err=True)
+        if self.drawn:
+            click.echo("\r\x1b[K", nl=False, err=True)  # the report follows on a clean line
+            self.drawn = False
 
 
 def _duration(seconds: float) -> str:
@@ -204,15 +274,17 @@ def _print_report(report: indexer.Report) -> None:
         click.echo(f"skipped  {problem.path}: {problem.message}", err=True)
     for problem in report.warnings:
         click.echo(f"warning  {problem.path}: {problem.message}", err=True)
-    parts = [f"{report.files:,} files", f"indexed {report.indexed:,}"]
+    parts = [f"{report.files:,} file{'' if report.files == 1 else 's'}", f"indexed {report.indexed:,}"]
     if report.action.startswith("update"):
         parts += [f"updated {report.updated:,}", f"removed {report.removed:,}", f"unchanged {report.unchanged:,}"]
     if report.action == "check":
-        parts = [f"{report.files:,} files", f"readable {report.indexed:,}"]
+        parts = [f"{report.files:,} file{'' if report.files == 1 else 's'}", f"readable {report.indexed:,}"]
     parts += [f"skipped {len(report.skipped):,}", f"warnings {len(report.warnings):,}", f"{report.seconds:.2f}s"]
     click.echo(f"{report.action}: " + ", ".join(parts))
     if report.action != "check":
-        click.echo(f"index: {_shown(report.index)} ({report.documents:,} documents)")
+        click.echo(f"index: {_shown(report.index)} ({report.documents:,} document{'' if report.documents == 1 else 's'})")
+        if not report.documents:
+            click.echo("the index is empty: the data folder has no readable article (*.md) files")
 
 
 def _writer_command(run, as_json: bool, strict: bool) -> None:
@@ -222,11 +294,11 @@ def _writer_command(run, as_json: bool, strict: bool) -> None:
     try:
         report = run(progress)
     except indexer.IndexBusy as exc:
-        raise UsageProblem(str(exc)) from None
+        raise UsageProblem(str(exc), kind="busy") from None
     except indexer.DiskFull as exc:
         raise DiskProblem(str(exc)) from None
     except (indexer.IndexProblem, FileNotFoundError) as exc:
-        raise UsageProblem(str(exc)) from None
+        raise UsageProblem(str(exc), kind="data_folder" if isinstance(exc, FileNotFoundError) else "index") from None
     except indexer.ScopeProblem as exc:
         raise PathProblem(str(exc)) from None
     finally:
@@ -318,6 +390,8 @@ def index_stats(index: Path, as_json: bool) -> None:
     click.echo(f"size       {stats['size_bytes'] / 1e6:,.1f} MB")
     click.echo(f"built      {stats['built']} from {_shown(str(stats['data']))} in {stats['build_seconds']}s")
     click.echo(f"updated    {stats['updated'] or 'never'}")
+    first, last = stats.get("first_published"), stats.get("last_published")
+    click.echo(f"published  {first[:10]} to {last[:10]}" if first and last else "published  no dated articles")
     for title, key in (("top topics", "top_topics"), ("top providers", "top_providers")):
         listed = ", ".join(f"{item['value']} ({item['count']:,})" for item in stats[key]) or "none"
         click.echo(f"{title:<10} {listed}")
@@ -333,12 +407,18 @@ def _engine(index: Path):
 def _engine_call(call):
     """``call()``, with a missing index or an unusable option value as a usage error."""
     from .querying import QueryError
-    from .store import IndexUnreadable, NoIndex
+    from .store import BuildInProgress, IndexUnreadable, NoIndex
 
     try:
         return call()
-    except (NoIndex, IndexUnreadable, QueryError) as exc:
-        raise UsageProblem(str(exc)) from None
+    except BuildInProgress as exc:
+        raise UsageProblem(str(exc), kind="build_in_progress") from None
+    except NoIndex as exc:
+        raise UsageProblem(str(exc), kind="no_index") from None
+    except IndexUnreadable as exc:
+        raise UsageProblem(str(exc), kind="index_unreadable") from None
+    except QueryError as exc:
+        raise UsageProblem(str(exc), kind="bad_option") from None
 
 
 # ---------------------------------------------------------------- serve
@@ -404,78 +484,201 @@ def _web_setting(parser: str, value):
 # ---------------------------------------------------------------- search
 
 
+def _is_terminal() -> bool:
+    """Whether stdout is a terminal (a pipe or a file gets no pager and no progress)."""
+    return sys.stdout.isatty()
+
+
+def _write(lines, *, pager: bool, long: bool = False) -> None:
+    """Print ``lines``; through a pager (``click.echo_via_pager``) when ``pager`` is on, stdout
+    is a terminal and they do not fit on it. ``long``: they are known not to fit (``--all``),
+    so they are streamed to the pager without being gathered first."""
+    if pager and _is_terminal():
+        if long:
+            click.echo_via_pager(line + "\n" for line in lines)
+            return
+        lines = list(lines)
+        import shutil
+
+        if len(lines) > shutil.get_terminal_size().lines - 1:
+            click.echo_via_pager("\n".join(lines) + "\n")
+            return
+    for line in lines:
+        click.echo(line)
+
+
+def _pager_option(command):
+    return click.option("--pager/--no-pager", default=True, show_default=True,
+                        help="Page long text output on a terminal (never when piped).")(command)
+
+
 @main.command("search", context_settings={"ignore_unknown_options": True})
-@click.argument("words", nargs=-1, required=True)
+@click.argument("words", nargs=-1, required=False)
 @index_option
 @click.option("--topic", "topics", multiple=True, help="Only articles with this topic (repeatable).")
 @click.option("--source", "sources", multiple=True, help="Only articles from this provider name or domain (repeatable).")
 @click.option("--since", help="Published on or after: 2022, 2022-07, 2022-07-08, 7d, 2w, 3m, 1y.")
 @click.option("--until", help="Published on or before (same forms as --since).")
-@click.option("--sort", type=click.Choice(SORTS), default="relevance", show_default=True)
+@click.option("--sort", type=click.Choice(SORTS), default=None,
+              help="Order of the results  [default: relevance; newest when browsing without words]")
 @click.option("--limit", type=click.IntRange(1, MAX_PAGE_SIZE), default=DEFAULT_PAGE_SIZE, show_default=True,
               help="Results per page.")
 @click.option("--page", type=click.IntRange(1, MAX_PAGE), default=1, show_default=True)
+@click.option("--all", "everything", is_flag=True,
+              help="Every result in rank order, streamed (no page, no cap; --limit and --page ignored).")
+@click.option("--format", "output", type=click.Choice(FORMATS), default=None,
+              help="text, json (one object), jsonl or csv (one row per article), ids (one file path per "
+                   "line), md (a Markdown list)  [default: text]")
 @click.option("--no-collapse", is_flag=True, help="List every copy of a story, not one result per story.")
 @click.option("--no-correct", is_flag=True, help="Search exactly as typed (no spelling correction).")
 @click.option("--no-synonyms", is_flag=True, help="Search only the typed words, not their synonyms.")
-@json_option
-def search_command(words, index: Path, topics, sources, since, until, sort, limit, page, no_collapse, no_correct,
-                   no_synonyms, as_json) -> None:
+@_pager_option
+@click.option("--json", "as_json", is_flag=True, help="The same as --format json.")
+def search_command(words, index: Path, topics, sources, since, until, sort, limit, page, everything, output,
+                   no_collapse, no_correct, no_synonyms, pager, as_json) -> None:
     """Search the index. WORDS use the query language (see README); a word
-    starting with - (like -crude) excludes articles that have it."""
+    starting with - (like -crude) excludes articles that have it.
+
+    Without WORDS, a filter alone (--topic, --source, --since, --until)
+    lists the articles it matches, newest first."""
     from .request import SearchRequest
 
+    if as_json and output not in (None, "json"):
+        raise UsageProblem(f"--json and --format {output} ask for different outputs; give one of them")
+    output = "json" if as_json else output or "text"
+    text = " ".join(words)
+    if not text.strip() and not any((topics, sources, since, until)):
+        raise UsageProblem("give words to search for, or a filter to browse (--topic, --source, --since or "
+                           "--until); see 'newsearch search --help'")
     engine = _engine(index)
-    response = _engine_call(lambda: engine.search(SearchRequest(
-        " ".join(words), topics=topics, sources=sources, since=since, until=until,
-        sort=sort, page=page, page_size=limit, collapse=not no_collapse, correct=not no_correct,
-        synonyms=not no_synonyms)))
-    if as_json:
-        emit_json(response.to_json())
+    request = _engine_call(lambda: SearchRequest(
+        text, topics=topics, sources=sources, since=since, until=until, sort=sort or "relevance",
+        page=1 if everything else page, page_size=limit, collapse=not no_collapse, correct=not no_correct,
+        synonyms=not no_synonyms))
+    if everything:
+        response, hits = _engine_call(lambda: engine.stream(request))
+        first = 1
     else:
-        _print_results(response)
-    sys.exit(0 if response.total else 1)
+        response = _engine_call(lambda: engine.search(request))
+        hits, first = response.hits, (response.page - 1) * response.page_size + 1
+    data = _engine_call(lambda: engine.stats(top=0))["data"] if output in ("ids", "jsonl", "csv") else None
+    if output == "json":
+        if everything:
+            head = response.to_json()
+            head.update(page=1, page_size=response.total, pages=1 if response.total else 0)
+            for line in json_lines(head, hits):
+                click.echo(line)
+        else:
+            emit_json(response.to_json())
+    elif output == "jsonl":
+        for line in jsonl_lines(hits, first, data):
+            click.echo(line)
+    elif output == "csv":
+        for line in csv_lines(hits, first, data):
+            click.echo(line)
+    elif output == "ids":
+        for line in ids_lines(hits, data):
+            click.echo(_shown(line))
+    elif output == "md":
+        for line in md_lines(hits, first):
+            click.echo(line)
+    else:
+        _print_notes(response)
+        if not response.total:
+            _print_empty(engine, request, response)
+        elif not everything and not response.hits:
+            click.echo(_past_the_end(response))
+        else:
+            _write(_results_text(response, hits, first, everything), pager=pager, long=everything)
+    past_the_end = bool(response.total and not everything and not response.hits)
+    if output != "text" and past_the_end:
+        click.echo(f"newsearch: {_past_the_end(response)}", err=True)
+    sys.exit(0 if response.total and not past_the_end else 1)
 
 
-def _styled(segments, **style) -> str:
-    return "".join(click.style(text, bold=True, **style) if hit else text for text, hit in segments)
+def _past_the_end(response) -> str:
+    return (f"page {response.page:,} is past the end: {_counted(response)} in {plural(response.pages, 'page')}"
+            f" (--page {response.pages:,} is the last)")
 
 
-def _print_results(response) -> None:
-    from .highlighting import to_text
+def _counted(response) -> str:
+    """What a total counts: ``635 stories (665 articles)`` when copies are folded, else ``12 results``."""
+    articles = response.articles
+    if articles is not None and articles != response.total:
+        return f"{plural(response.total, 'story', 'stories')} ({plural(articles, 'article')})"
+    return plural(response.total, "result")
 
+
+def _print_notes(response) -> None:
     for note in response.notes:
+        if response.spelling and response.spelling["applied"] and note.code == "spelling_applied":
+            continue  # said once, below, with the way back
         click.secho(f"note: {note.text}", fg="yellow", err=True)
     if response.spelling and response.spelling["applied"]:
         click.secho(f"Showing results for '{response.spelling['corrected']}'; "
                     f"search instead for '{response.text}' with --no-correct.", fg="yellow", err=True)
     elif response.spelling:
         click.secho(f"Did you mean: {response.spelling['corrected']}?", fg="yellow", err=True)
-    if not response.total:
-        click.echo(f"No results for '{response.text}'.")
-        return
-    first = (response.page - 1) * response.page_size + 1
-    last = first + len(response.hits) - 1
-    shown = f"{first}-{last} of " if response.hits else "none of "
-    click.echo(f"{shown}{response.total:,} results for '{response.read_as or response.text}' "
-               f"({response.took_ms:.0f} ms, sorted by {response.sort})\n")
-    for number, hit in enumerate(response.hits, first):
-        click.echo(f"{number:>3}. " + _styled(hit.title_segments, fg="cyan"))
-        meta = " · ".join(filter(None, [hit.provider, (hit.published or "")[:10], ", ".join(hit.topics)]))
-        click.echo(f"     {meta}")
-        click.echo(f"     {hit.url or hit.id}")
-        snippet = to_text(hit.snippet_segments)
-        if snippet:
-            click.echo("     " + _styled(hit.snippet_segments))
-        if hit.duplicates:
-            names = ", ".join(dict.fromkeys(c["provider"]["name"] or c["id"] for c in hit.duplicates))
-            click.echo(f"     and {hit.duplicate_count} more: {names}{', …' if hit.duplicate_count > len(hit.duplicates) else ''}")
-        click.echo()
+
+
+def _results_text(response, hits, first: int, everything: bool):
+    """The readable listing: a header, the hits, the facets and where more are."""
+    read = response.read_as or response.text
+    what = f" for '{read}'" if read else " (" + _filters_text(response.filters) + ")"
+    if everything or response.total <= len(response.hits):
+        shown = _counted(response)
+    else:
+        last = first + len(response.hits) - 1
+        shown = f"{first:,}{'' if last == first else f'-{last:,}'} of {_counted(response)}"
+    yield f"{shown}{what} ({response.took_ms:.0f} ms, sorted by {response.sort})"
+    yield ""
+    yield from result_lines(hits, first)
     for name, counts in response.facets.items():
         if counts:
-            click.echo(f"{name}: " + ", ".join(f"{c['value']} ({c['count']:,})" for c in counts[:8]))
-    if response.pages > response.page:
-        click.echo(f"page {response.page} of {response.pages}: --page {response.page + 1} for more")
+            yield f"{name}: " + ", ".join(f"{c['value']} ({c['count']:,})" for c in counts[:8])
+    if response.articles is not None and response.articles != response.total:
+        yield "(facet counts count every article; a story's copies are listed under it: --no-collapse lists each)"
+    if not everything and response.pages > response.page:
+        yield f"page {response.page} of {response.pages}: --page {response.page + 1} for more, --all for every result"
+
+
+def _filters_text(filters: dict) -> str:
+    parts = [f"topic {t}" for t in filters.get("topics") or []] + [f"source {s}" for s in filters.get("sources") or []]
+    parts += [f"{name} {filters[name][:10]}" for name in ("since", "until") if filters.get(name)]
+    return ", ".join(parts) or "everything"
+
+
+# How each way out of an empty result reads on the command line (explain.Reason.way_out).
+_OPTIONS = {"topic": "--topic", "source": "--source", "since": "--since", "until": "--until"}
+
+
+def _way_out(way: dict | None) -> str:
+    if not way:
+        return ""
+    action, name, value = way.get("action"), way.get("filter"), way.get("value")
+    option = _OPTIONS.get(name, name)
+    if action == "drop" and name == "all":
+        return "drop the filters"
+    if action == "drop":
+        return f"drop {option}" + (f" {value}" if value else "")
+    if action == "set":
+        return f"try {option} {value}" + (f" instead of {option} {way['instead_of']}" if way.get("instead_of") else "")
+    if action == "swap":
+        return "swap --since and --until"
+    if action == "change":
+        return "check the spelling, use fewer or other words, or a prefix (oil*)"
+    if action == "build":
+        return "build the index from a folder of articles: newsearch index build --data FOLDER"
+    return ""
+
+
+def _print_empty(engine, request, response) -> None:
+    """No results, and why: the filters in force, the archive's dates, the way out."""
+    what = f"'{response.text}'" if response.text.strip() else _filters_text(response.filters)
+    click.echo(f"No results for {what}.")
+    for reason in _engine_call(lambda: engine.explain_empty(request, response)):
+        way = _way_out(reason.way_out)
+        click.echo(f"  - {reason.message}" + (f": {way}" if way else ""))
 
 
 @main.command("suggest")
@@ -485,13 +688,47 @@ def _print_results(response) -> None:
 @json_option
 def suggest_command(prefix: str, index: Path, limit: int, as_json: bool) -> None:
     """Completions for a prefix: topics, sources, titles and words."""
+    if not prefix.strip():
+        raise UsageProblem("give the start of a word, topic, source or title to complete (e.g. 'newsearch suggest oi')")
     found = _engine_call(lambda: _engine(index).suggest(prefix, limit=limit))
     if as_json:
         emit_json({"query": prefix, "suggestions": found})
     else:
         for item in found:
             click.echo(f"{item['text']}  ({item['kind']})")
+        if not found:
+            click.echo(f"No completions for '{prefix}'.", err=True)
     sys.exit(0 if found else 1)
+
+
+def _article_ids(given: str, data: str | None) -> list[str]:
+    """The ids ``given`` may mean: an id, an id with ``.md``, or the article's file path
+    (relative to the data folder, to the current folder, or absolute)."""
+    candidates = []
+    plain = given.replace(os.sep, "/") if os.sep != "/" else given
+    for text in (plain.strip("/") if not os.path.isabs(given) else None,):
+        if text:
+            candidates.append(text[:-3] if text.endswith(".md") else text)
+    path = Path(given)
+    if data and (path.is_absolute() or path.exists()):
+        try:
+            relative = path.resolve().relative_to(Path(data).resolve()).as_posix()
+        except (ValueError, OSError):
+            relative = ""
+        if relative:
+            candidates.insert(0, relative[:-3] if relative.endswith(".md") else relative)
+    return list(dict.fromkeys(candidates))
+
+
+def _find_article(engine, given: str) -> tuple[str, dict]:
+    """(id, article) of ``given`` (see ``_article_ids``); a usage error if there is none."""
+    data = _engine_call(lambda: engine.stats(top=0)).get("data")
+    for doc_id in _article_ids(given, data):
+        article = _engine_call(lambda: engine.article(doc_id))
+        if article is not None:
+            return doc_id, article
+    raise UsageProblem(f"there is no article with id '{given}' (an id is the file's path in the data folder, "
+                       "with or without .md)", kind="not_found")
 
 
 @main.command("similar")
@@ -500,17 +737,50 @@ def suggest_command(prefix: str, index: Path, limit: int, as_json: bool) -> None
 @click.option("--limit", type=click.IntRange(1, 50), default=5, show_default=True)
 @json_option
 def similar_command(article_id: str, index: Path, limit: int, as_json: bool) -> None:
-    """Articles similar to ARTICLE_ID (its path without .md), excluding its own copies."""
-    found = _engine_call(lambda: _engine(index).similar(article_id, limit=limit))
-    if found is None:
-        raise UsageProblem(f"there is no article with id '{article_id}'")
+    """Articles similar to ARTICLE_ID (its path in the data folder, with or without .md),
+    excluding its own copies."""
+    engine = _engine(index)
+    doc_id, _ = _find_article(engine, article_id)
+    found = _engine_call(lambda: engine.similar(doc_id, limit=limit)) or []
     if as_json:
-        emit_json({"id": article_id, "similar": [hit.to_json() for hit in found]})
+        emit_json({"id": doc_id, "similar": [hit.to_json() for hit in found]})
     else:
         for number, hit in enumerate(found, 1):
             meta = " · ".join(filter(None, [hit.provider, (hit.published or "")[:10]]))
             click.echo(f"{number:>3}. {hit.title}\n     {meta}\n     {hit.id}")
+        if not found:
+            click.echo(f"No article is similar enough to '{doc_id}'.", err=True)
     sys.exit(0 if found else 1)
+
+
+@main.command("show")
+@click.argument("article_id")
+@index_option
+@click.option("--open", "open_url", is_flag=True, help="Open the article's web address (webUrl) in a browser.")
+@_pager_option
+@json_option
+def show_command(article_id: str, index: Path, open_url: bool, pager: bool, as_json: bool) -> None:
+    """Print one article: its fields, body and related coverage, wrapped to the terminal.
+
+    ARTICLE_ID is the article's id (its path in the data folder, with or
+    without .md, as search lists it) or its file's path."""
+    import shutil
+
+    engine = _engine(index)
+    doc_id, article = _find_article(engine, article_id)
+    if open_url:
+        if not article.get("url"):
+            raise UsageProblem(f"the article '{doc_id}' has no web address to open", kind="no_url")
+        click.launch(article["url"])
+        if not as_json:
+            click.echo(article["url"])
+            return
+    if as_json:
+        emit_json(article)
+        return
+    data = _engine_call(lambda: engine.stats(top=0)).get("data")
+    width = min(shutil.get_terminal_size().columns, 100) if _is_terminal() else 80
+    _write(article_lines(article, width, _shown(file_path(doc_id, data))), pager=pager)
 
 
 @main.command("evaluate")

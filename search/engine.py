@@ -32,6 +32,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 from whoosh import query as Q
@@ -49,6 +50,9 @@ from .request import SearchRequest
 from .results import SNIPPET_SOURCE_CHARS, Hit, SearchResponse, hit_of, iso_utc
 from .state import Lane, SearcherState
 from .store import IndexHome, IndexUnreadable
+
+
+STREAM_CHUNK = 100  # stored fields read at a time when streaming every result (Engine.stream)
 
 
 class Engine:
@@ -153,6 +157,37 @@ class Engine:
         ``collapse`` shows each story once, with its other copies in ``duplicates``.
         ``correct`` lets a spelling correction replace a query that finds nothing
         (it is still offered as a suggestion when ``correct`` is False)."""
+        return self._answer(request)[0]
+
+    def stream(self, request: SearchRequest, chunk: int = STREAM_CHUNK) -> tuple[SearchResponse, "Iterator[Hit]"]:
+        """Every result of ``request`` in rank order, without the page cap: the response
+        (total, notes, facets...; its ``hits`` empty) and an iterator of its hits. Matches
+        are scored and ranked once, as numbers; the hits' stored fields are read
+        ``chunk`` at a time as the iterator is consumed, so memory does not grow with
+        the stored fields of the results. The iterator reads them with a searcher of
+        its own on the segments it ranked (closed when it ends), so an index swapped in
+        meanwhile does not mix two archives."""
+        response, results, terms = self._answer(request, everything=True)
+        return response, self._hits_of(self._state.state, results.ranked, terms, chunk)
+
+    @staticmethod
+    def _hits_of(state: SearcherState, ranked, terms: frozenset[str], chunk: int) -> "Iterator[Hit]":
+        if ranked is None or not len(ranked[0]):
+            return
+        docnums, scores, copies = ranked
+        lane = state.lane()
+        try:
+            for start in range(0, len(docnums), chunk):
+                hits = [hit_of(lane.searcher.stored_fields(docnum), score, terms, state.facets, copies.get(docnum))
+                        for docnum, score in zip(docnums[start:start + chunk].tolist(),
+                                                 scores[start:start + chunk].tolist())]
+                yield from hits
+        finally:
+            lane.close()
+
+    def _answer(self, request: SearchRequest, everything: bool = False) -> tuple[SearchResponse, "_Results", frozenset]:
+        """``search``'s answer, with the results it came from and the words it marks;
+        ``everything``: rank every result (``_Results.ranked``) and read no page of hits."""
         started = time.perf_counter()
         text, topics, sources, now = request.text, request.topics, request.sources, request.now
         sort, page, page_size = request.sort, request.page, request.page_size
@@ -175,7 +210,7 @@ class Engine:
         if q is Q.NullQuery:
             if scope.mask is None:
                 response.took_ms = (time.perf_counter() - started) * 1000
-                return response
+                return response, _Results(0, [], response.facets, response.timeline), frozenset()
             q = Q.Every()  # filters alone: browse them, newest first by default
             if sort == "relevance":
                 sort = response.sort = "newest"
@@ -186,7 +221,7 @@ class Engine:
             response.notes.append(Note("long_query", "A long query: articles are ranked by how many of its words they have."))
         deadline = time.monotonic() + self.time_budget
         run = functools.partial(self._run, searcher, scope=scope, sort=sort, page=page, page_size=page_size,
-                                collapse=request.collapse, deadline=deadline)
+                                collapse=request.collapse, deadline=deadline, everything=everything)
         results, q, fell_back = self._with_fallback(run, q, reading)
         corrected, missing = (self._correction(cut_text(text)) if text and time.monotonic() < deadline
                               else (None, []))
@@ -215,13 +250,14 @@ class Engine:
             response.notes.append(Note("fallback",
                                         "No article has all of the words; showing articles that match most of them."))
         response.total = results.total
+        response.articles = results.articles
         terms = highlighting.query_terms(q)
         response.hits = [self._hit(searcher, docnum, score, terms, others)
                          for docnum, score, others in results.page_hits]
         response.facets = results.facets
         response.timeline = results.timeline
         response.took_ms = (time.perf_counter() - started) * 1000
-        return response
+        return response, results, terms
 
     @staticmethod
     def _with_fallback(run, q: Q.Query, reading) -> tuple["_Results", Q.Query, bool]:
@@ -263,9 +299,10 @@ class Engine:
         return any(searcher.doc_frequency(DEFAULT_FIELD, term) for term, *_ in analyze(word, mode="query"))
 
     def _run(self, searcher, q: Q.Query, *, scope: "_Scope", sort: str, page: int, page_size: int,
-             collapse: bool, deadline: float = math.inf) -> "_Results":
+             collapse: bool, deadline: float = math.inf, everything: bool = False) -> "_Results":
         """One pass over every match to score it; then, on arrays, count and facet the
-        matches, collapse copies and rank the page."""
+        matches, collapse copies and rank the page (``everything``: rank every result, in
+        ``_Results.ranked``, and leave the page empty)."""
         table = self._state.facets
         docnums, scores, partial = _score_all(searcher, q, scope, table.live, deadline)
         if not len(docnums):
@@ -273,11 +310,16 @@ class Engine:
         scores *= priors(table, self.recency_weight, self.recency_half_life_days)[docnums]
         kept, copies = stories.collapse(scores, docnums, table.stories) if collapse else (None, stories.NO_COPIES)
         groups, group_scores = (docnums, scores) if kept is None else (docnums[kept], scores[kept])
+        if everything:
+            ranked = _ranked(groups, group_scores, table, sort, len(groups))
+            return _Results(total=len(groups), page_hits=[], facets=table.count(docnums),
+                            timeline=table.timeline(docnums), partial=partial, articles=len(docnums),
+                            ranked=(groups[ranked], group_scores[ranked], copies))
         ranked = _ranked(groups, group_scores, table, sort, page * page_size)[(page - 1) * page_size:]
         page_hits = [(docnum, score, copies.get(docnum))
                      for docnum, score in zip(groups[ranked].tolist(), group_scores[ranked].tolist())]
         return _Results(total=len(groups), page_hits=page_hits, facets=table.count(docnums),
-                        timeline=table.timeline(docnums), partial=partial)
+                        timeline=table.timeline(docnums), partial=partial, articles=len(docnums))
 
     def _hit(self, searcher, docnum: int, score: float, terms: frozenset[str], others=()) -> Hit:
         return hit_of(searcher.stored_fields(docnum), score, terms, self._state.facets, others)
@@ -327,6 +369,25 @@ class Engine:
         return suggestions.complete(text, limit, labels={kind: state.labels(kind) for kind in ("topic", "source")},
                                     table=state.facets, vocabulary=state.vocabulary)
 
+    def explain_empty(self, request: SearchRequest, response: SearchResponse) -> list:
+        """Why ``response`` (to ``request``) found nothing (``explain.empty_result``: the filters in
+        force, the archive's date span, the way out); [] when it found something. When filters
+        were in force beside words, the words are searched again without them to say what
+        dropping the filters would find."""
+        from . import explain
+
+        if response.total:
+            return []
+        state = self.state()
+        without = None
+        filtered = request.topics or request.sources or request.since or request.until
+        if response.text.strip() and filtered and state.searcher.doc_count():
+            without = self.search(SearchRequest(response.text, page_size=1, now=request.now,
+                                                correct=request.correct)).total
+        return explain.empty_result(request, response, state.facets.span(), documents=state.searcher.doc_count(),
+                                    labels={kind: state.labels(kind) for kind in ("topic", "source", "domain")},
+                                    total_without_filters=without, now=request.now)
+
     def health(self) -> dict:
         """For monitoring: is there an index, how big, how fresh."""
         lane = self.state()
@@ -334,7 +395,9 @@ class Engine:
 
     def stats(self, top: int = 10) -> dict:
         lane = self.state()
-        return status.stats(lane.searcher, lane.generation, self.home.path, top, span=lane.facets.span())
+        table = lane.facets
+        return status.stats(lane.searcher, lane.generation, self.home.path, top, span=table.span(),
+                            counts=table.count(np.flatnonzero(table.live), size=top))
 
 
 @dataclass
@@ -344,6 +407,8 @@ class _Results:
     facets: dict
     timeline: dict
     partial: bool = False  # the time budget ran out before every match was scored
+    articles: int = 0  # the matching articles, every copy counted (``total`` counts stories when collapsed)
+    ranked: tuple | None = None  # everything: (docnums, scores, copies) of every result in rank order
 
 
 @dataclass

@@ -252,7 +252,7 @@ class _Column:
 
     def __init__(self, searcher, field: str, size: int):
         self.size = size
-        self.reader = searcher.reader().column_reader(field) if field in searcher.schema else None
+        self.reader = _column_reader(searcher.reader(), field) if field in searcher.schema else None
 
     def __len__(self) -> int:
         return self.size
@@ -263,3 +263,12 @@ class _Column:
     def all(self) -> list:
         values = list(self.reader) if self.reader is not None else []
         return values if len(values) == self.size else [None] * self.size
+
+
+def _column_reader(reader, field: str):
+    """``reader``'s column of ``field``, None when it has none: the reader of an empty
+    index (a build of an empty folder) has no columns, and Whoosh raises for it."""
+    try:
+        return reader.column_reader(field)
+    except NotImplementedError:
+        return None

@@ -151,6 +151,12 @@ class Phases:
         if self.progress:
             self.progress(self.name, done, total)
 
+    def step(self, what: str) -> None:
+        """Say what the running phase is doing now (``indexing changes: merging and committing``),
+        without timing it as a phase of its own."""
+        if self.progress:
+            self.progress(f"{self.name}: {what}", 0, 0)
+
 
 # ---------------------------------------------------------------- the folder
 
@@ -208,6 +214,10 @@ def writer_lock(home: IndexHome) -> Iterator[None]:
     try:
         yield
     finally:
+        try:  # readers take the note for a build in progress (store.IndexHome.building)
+            (home.path / ".writer.json").unlink(missing_ok=True)
+        except OSError:
+            pass
         processes.let_go_in_parent(lock_fd)
         lock.release()
 
@@ -508,7 +518,7 @@ def update(data: Path, home: IndexHome, *, paths: Iterable[Path | str] = (), max
             report.files = changes.files
             report.problems.extend(changes.problems)
             with phase("indexing changes", len(changes.changed) + len(changes.removed)):
-                entries, dropped = _apply_changes(gen, data, changes, max_bytes, report, follow_links)
+                entries, dropped = _apply_changes(gen, data, changes, max_bytes, report, follow_links, phase)
             report.unchanged = changes.files - len(changes.changed)
             with phase("finishing"):
                 manifest.apply({**changes.touched, **entries}, dropped)
@@ -535,9 +545,10 @@ def merge_small_segments(writer, segments: list) -> list:
 
 
 def _apply_changes(gen: Path, data: Path, changes: Changes, max_bytes: int,
-                   report: Report, follow_links: bool) -> tuple[dict[str, Entry], list[str]]:
-    """Remove, re-index and add in one Whoosh commit, counting into ``report``;
-    returns the manifest entries of the files indexed and the ids to drop from it."""
+                   report: Report, follow_links: bool, phase: Phases | None = None) -> tuple[dict[str, Entry], list[str]]:
+    """Remove, re-index and add in one Whoosh commit, counting into ``report`` (and
+    telling ``phase`` how far it has got); returns the manifest entries of the files
+    indexed and the ids to drop from it."""
     if not changes.changed and not changes.removed:
         return {}, []
     ix = whoosh_index.open_dir(gen)
@@ -548,13 +559,22 @@ def _apply_changes(gen: Path, data: Path, changes: Changes, max_bytes: int,
             writer.delete_by_term("id", doc_id)
         for relpath in changes.changed:  # new ones too: an update killed before its manifest was written added them
             writer.delete_by_term("id", article_id(relpath))
-        found, problems = _index_files(writer, data, changes.changed, max_bytes, lambda n: None, words, follow_links)
+        done, total = [len(changes.removed)], len(changes.changed) + len(changes.removed)
+
+        def tick(n: int) -> None:
+            done[0] += n
+            if phase:
+                phase.show(done[0], total)
+
+        found, problems = _index_files(writer, data, changes.changed, max_bytes, tick, words, follow_links)
         report.problems.extend(problems)
         entries = {doc_id: Entry(*value) for doc_id, value in found.items()}
         unreadable = sorted(changes.known - set(entries))  # their old versions are gone too
         report.removed = len(changes.removed) + len(unreadable)
         report.updated = sum(1 for doc_id in entries if doc_id in changes.known)
         report.indexed = len(entries) - report.updated
+        if phase:
+            phase.step("merging and committing")
         writer.commit(mergetype=merge_small_segments)
     except BaseException:
         _cancel_quietly(writer)

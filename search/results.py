@@ -100,6 +100,7 @@ class SearchResponse:
     spelling: dict | None = None  # {"corrected": text, "applied": bool} when a correction finds more
     partial: bool = False  # the time budget ran out: total, facets and hits come from part of the archive
     took_ms: float = 0.0
+    articles: int | None = None  # matching articles, every copy counted (``total`` counts stories when collapsed)
 
     @property
     def pages(self) -> int:

@@ -2,8 +2,8 @@
 
 Both read the generation's ``meta.json`` (when it was built or updated,
 from where, how long it took) beside the open searcher; ``stats`` adds the
-size on disk and the most frequent topics and providers (document
-frequencies from the lexicon, no stored fields read).
+size on disk and the most frequent topics and providers among the live
+documents (counted on the facet table's arrays, no stored fields read).
 """
 
 from __future__ import annotations
@@ -26,9 +26,10 @@ def health(searcher, gen: Path) -> dict:
             "age_seconds": round(age.total_seconds()) if age else None}
 
 
-def stats(searcher, gen: Path, index: Path, top: int = 10, span=None) -> dict:
+def stats(searcher, gen: Path, index: Path, top: int = 10, span=None, counts: dict | None = None) -> dict:
     """Documents, size, build and update, the archive's date ``span`` (first, last) and the ``top`` topics and
-    providers of the index at ``index``."""
+    providers of the index at ``index``: from ``counts`` (``FacetTable.count`` of the live documents:
+    exact after updates) when given, else from the lexicon (which still counts deleted documents)."""
     meta = read_json(gen / "meta.json", {})
     reader = searcher.reader()
     size = sum(f.stat().st_size for f in gen.iterdir() if f.is_file())
@@ -37,8 +38,8 @@ def stats(searcher, gen: Path, index: Path, top: int = 10, span=None) -> dict:
         "size_bytes": size, "built": meta.get("built"), "updated": meta.get("updated"),
         "data": meta.get("data"), "build_seconds": meta.get("build_seconds"),
         "first_published": span and span[0].isoformat() + "Z", "last_published": span and span[1].isoformat() + "Z",
-        "top_topics": _most_frequent(reader, "topic", top),
-        "top_providers": _most_frequent(reader, "source", top),
+        "top_topics": counts["topics"][:top] if counts else _most_frequent(reader, "topic", top),
+        "top_providers": counts["providers"][:top] if counts else _most_frequent(reader, "source", top),
     }
 
 

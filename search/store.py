@@ -17,11 +17,14 @@ which also writes generations and switches ``CURRENT`` (see ``indexer``).
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 from whoosh import index as whoosh_index
 
 POINTER = "CURRENT"
+WRITER_LOCK = ".writer.lock"  # held by the one build or update running (indexer.writer_lock)
+WRITER_NOTE = ".writer.json"  # what it is and its pid (indexer._announce)
 GENERATION_PREFIX = "gen-"
 
 
@@ -35,6 +38,15 @@ class IndexBusy(IndexProblem):
 
 class NoIndex(IndexProblem):
     pass
+
+
+class BuildInProgress(NoIndex):
+    """There is no live index yet because the first build is still running (``pid``)."""
+
+    def __init__(self, path: Path, pid: int):
+        self.pid = pid
+        super().__init__(f"a build is in progress (pid {pid}) on {path}; there is no index to search until "
+                         "it finishes: try again then")
 
 
 class DiskFull(IndexProblem):
@@ -76,8 +88,26 @@ class IndexHome:
     def require_current(self) -> Path:
         gen = self.current()
         if gen is None:
+            if (pid := self.building()) is not None:
+                raise BuildInProgress(self.path, pid)
             raise NoIndex(f"no index at {self.path}; run 'newsearch index build' first")
         return gen
+
+    def building(self) -> int | None:
+        """The process id of a build or update running on this folder (from the note the
+        indexer writes beside its lock, ``.writer.json``), None if none runs."""
+        if not (self.path / WRITER_LOCK).exists():
+            return None
+        pid = read_json(self.path / WRITER_NOTE, {}).get("pid")
+        if not isinstance(pid, int) or pid <= 0:
+            return None
+        try:
+            os.kill(pid, 0)  # no signal sent: only asks whether the process exists
+        except ProcessLookupError:
+            return None  # the writer died; its lock went with it
+        except OSError:
+            pass  # it exists, owned by someone else
+        return pid
 
     def generations(self) -> list[Path]:
         """Every generation folder, oldest first (live, previous and unfinished ones)."""

@@ -514,7 +514,25 @@ def test_the_progress_line_shows_each_phase_with_a_rate_and_time_left(capsys) ->
     assert "finding files..." in shown
     assert "indexing: 250/1,000 (25%), 25/s, about 30s left" in shown
     assert "260/1,000" not in shown
-    assert shown.rstrip().endswith("committing...") and shown.endswith("\n")
+    assert "\n" not in shown  # one line, rewritten in place across the phases
+    assert shown.rstrip("\r").endswith("committing...") and shown.endswith("\r")  # cleared for the report
+
+
+def test_the_progress_line_is_not_redrawn_while_the_count_stays_at_its_total(capsys) -> None:
+    """A build waiting for its last workers reports done == total over and over; it once
+    printed the line again each time (65-155 times)."""
+    from search.cli import ProgressLine
+
+    now = [0.0]
+    line = ProgressLine(clock=lambda: now[0])
+    for tick in range(100):
+        now[0] = tick * 0.1
+        line("indexing", 500, 500)
+    line("committing", 0, 0)
+    line.close()
+    shown = capsys.readouterr().err
+    assert shown.count("indexing: 500/500 (100%)") == 1
+    assert shown.count("committing...") == 1 and "\n" not in shown
 
 
 def test_a_damaged_index_is_a_one_line_error_naming_the_file(tmp_path):
