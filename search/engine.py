@@ -207,6 +207,7 @@ class Engine:
             response.notes.append(Note("fallback",
                                         "No article has all of the words; showing articles that match most of them."))
         response.total = results.total
+        response.articles = results.articles
         terms = highlighting.query_terms(q)
         response.hits = [self._hit(searcher, docnum, score, terms, others)
                          for docnum, score, others in results.page_hits]
@@ -258,7 +259,7 @@ class Engine:
         page_hits = [(docnum, score, copies.get(docnum))
                      for docnum, score in zip(groups[ranked].tolist(), group_scores[ranked].tolist())]
         return _Results(total=len(groups), page_hits=page_hits, facets=table.count(docnums),
-                        timeline=table.timeline(docnums), partial=partial)
+                        timeline=table.timeline(docnums), partial=partial, articles=len(docnums))
 
     def _hit(self, searcher, docnum: int, score: float, terms: frozenset[str], others=()) -> Hit:
         return hit_of(searcher.stored_fields(docnum), score, terms, self._state.facets, others)
@@ -330,6 +331,7 @@ class _Results:
     facets: dict
     timeline: dict
     partial: bool = False  # the time budget ran out before every match was scored
+    articles: int = 0  # the matching articles, every copy counted (total counts stories when collapsing)
 
 
 @dataclass
