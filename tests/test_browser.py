@@ -149,3 +149,27 @@ def test_the_timeline_narrows_to_a_period(site, browser):
     wait_for_results(browser)
     assert 0 < total(browser) < before
     assert "since=" in browser.current_url and "until=" in browser.current_url
+
+
+def test_the_home_page_and_an_empty_search_describe_the_archive(site, browser):
+    browser.get(site + "/")
+    newest = browser.find_elements(By.CSS_SELECTOR, "ol.newest a")
+    assert newest and all(link.text for link in newest)
+    examples = browser.find_elements(By.CSS_SELECTOR, "ul.examples a")
+    assert examples
+    shot(browser, "home")
+    example = examples[0].text.strip("⌕ \n")
+    examples[0].click()
+    wait_for_results(browser)
+    assert total(browser) > 0 and browser.find_element(By.ID, "q").get_attribute("value") == example
+
+    # A week ago is after the sample archive ends: the page says so and offers the way out.
+    browser.get(site + "/?q=oil&since=7d")
+    wait_for_results(browser)
+    assert total(browser) == 0
+    text = browser.find_element(By.CSS_SELECTOR, "section.empty").text
+    assert "this archive ends on 25 May 2023" in text and "From: Past week" in text
+    shot(browser, "empty")
+    browser.find_element(By.PARTIAL_LINK_TEXT, "without it").click()
+    wait_for_results(browser)
+    assert total(browser) > 0 and "since=" not in browser.current_url
