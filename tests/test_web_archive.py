@@ -164,6 +164,13 @@ def test_a_date_after_the_archive_says_where_it_ends_and_offers_its_own_dates(ol
     assert api(old, local(last_month[0]))["total"] == 1
 
 
+def test_a_date_typed_in_the_words_is_explained_too(old):
+    page = get(old, "/?q=harbour+since:2030")
+    assert "this archive ends on 20 Feb 2023" in page.text and "out of the search words" in page.text
+    # No link that keeps the typed date and adds another: it could only be empty too.
+    assert not [item for item in page.links if item["text"].strip().startswith("its last")]
+
+
 def test_a_date_before_the_archive_says_where_it_begins(old):
     page = get(old, "/?q=harbour&until=2020-06")
     assert "this archive begins on 5 Jan 2021" in page.text and "covers 5 Jan 2021 to 20 Feb 2023" in page.text
