@@ -99,8 +99,8 @@ class SearchResponse:
     timeline: dict = field(default_factory=lambda: {"unit": "month", "buckets": []})
     spelling: dict | None = None  # {"corrected": text, "applied": bool} when a correction finds more
     partial: bool = False  # the time budget ran out: total, facets and hits come from part of the archive
+    articles: int = 0  # matching articles, every copy counted (``total`` counts stories when copies are folded)
     took_ms: float = 0.0
-    articles: int | None = None  # matching articles, every copy counted (``total`` counts stories when collapsed)
 
     @property
     def pages(self) -> int:

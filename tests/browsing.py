@@ -1,8 +1,12 @@
 """Shared by the browser tests: serving the app over HTTP and driving headless Chromium.
 
-Debian's ``chromium`` and ``chromium-driver`` (``.ci/run`` installs them) and
-Selenium are needed; without them the browser tests are skipped locally and
-fail in CI. Screenshots go to ``test-output/`` (or ``NEWSEARCH_TEST_OUTPUT``).
+Debian's ``chromium`` and ``chromium-driver`` (``.ci/run`` installs them) on
+``PATH`` and Selenium are needed. Without them the browser tests are skipped,
+each with the reason, and the rest of the run goes on; in CI (``CI`` set to
+``true``, ``1`` or ``yes``) they fail instead. ``require_browser`` is called from
+the browser tests' fixtures, never at import time: a skip at import would end
+the whole run with a collection error. Screenshots go to ``test-output/`` (or
+``NEWSEARCH_TEST_OUTPUT``).
 """
 
 from __future__ import annotations
@@ -17,25 +21,34 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 OUTPUT = Path(os.environ.get("NEWSEARCH_TEST_OUTPUT", ROOT / "test-output"))
 
 
+def in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() in ("true", "1", "yes")
+
+
+def missing_browser() -> str | None:
+    """Why the browser tests cannot run here (None: they can)."""
+    missing = [name for name in ("chromium", "chromedriver") if not shutil.which(name)]
+    if missing:
+        return f"{' and '.join(missing)} not found on PATH (apt-get install chromium chromium-driver)"
+    try:
+        import selenium  # noqa: F401
+    except ImportError:
+        return "selenium is not installed (pip install -e '.[test]')"
+    return None
+
+
 def require_browser() -> None:
-    """Skip (or, in CI, fail) when there is no browser to drive."""
-    reason = None
-    if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
-        reason = "chromium and chromedriver are not installed"
-    else:
-        try:
-            import selenium  # noqa: F401
-        except ImportError:
-            reason = "selenium is not installed"
+    """Skip the calling test (or, in CI, fail it) when there is no browser to drive.
+
+    Call it from a fixture or a test, not at import time."""
+    reason = missing_browser()
     if reason:
-        if os.environ.get("CI"):
+        if in_ci():
             pytest.fail(f"CI must run the browser tests: {reason}", pytrace=False)
-        pytest.skip(reason)
+        pytest.skip(f"browser test skipped: {reason}")
 
 
 @contextmanager
@@ -63,12 +76,12 @@ def chromium(width: int = 1280, height: int = 1400):
     from selenium.webdriver.chrome.service import Service
 
     options = Options()
-    options.binary_location = CHROMIUM
+    options.binary_location = shutil.which("chromium")
     for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
                  f"--window-size={width},{height}"):
         options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=options)
     driver.set_page_load_timeout(30)
     try:
         yield driver

@@ -5,7 +5,9 @@ finds it; ``newsearch serve`` runs it under waitress). The moving parts:
 ``params`` (query string -> validated SearchParams), ``answers`` (the
 searches and articles the pages, API and feed ask the engine for),
 ``pages`` (HTML), ``api`` (JSON, OpenAPI), ``feeds`` (Atom, OpenSearch), ``presenting``
-(safe links, dates, highlights, timeline geometry), ``security``
+(safe links, dates, highlights, timeline geometry), ``archive`` (the archive's
+span, newest stories, example searches and date presets, cached per searcher),
+``empty`` (why a search found nothing), ``security``
 (headers and error pages), ``hosts`` (trusted host names and absolute
 URLs) and ``serving`` (waitress, with the headers on its own errors too).
 

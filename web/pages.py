@@ -7,13 +7,11 @@ from flask import Blueprint, current_app, render_template, request, url_for
 from search.facets import FACET_SIZE
 from search.request import MAX_PAGE
 
-from . import answers, presenting
-from .answers import engine
+from . import answers, archive, presenting
+from .empty import why_empty
 from .params import MAX_Q_CHARS, SearchParams, parse_params
 
 blueprint = Blueprint("pages", __name__)
-
-DATE_PRESETS = [("Past day", "1d"), ("Past week", "7d"), ("Past month", "1m"), ("Past year", "1y")]
 
 
 @blueprint.app_context_processor
@@ -46,29 +44,30 @@ blueprint.add_app_template_filter(presenting.safe_url, "safe_url")
 blueprint.add_app_template_filter(presenting.highlighted, "highlighted")
 blueprint.add_app_template_filter(presenting.when, "when")
 blueprint.add_app_template_filter(presenting.period_label, "period_label")
+blueprint.add_app_template_filter(presenting.day_label, "day_label")
 
 
 @blueprint.route("/")
 def search():
     params = parse_params(request.args)
-    response = None
-    if not params.is_empty:
-        response = answers.search(params)
+    if params.is_empty:
+        front = archive.front()
+        return render_template("search.html", params=params, response=None, front=front,
+                               stats=front.stats if front else None, span=front.span if front else None)
+    response = answers.search(params)
+    span = archive.span()
+    presets = archive.date_presets(span, active=params.since if not params.until else "")
+    wanted = params.search_request()
+    since_input, until_input = presenting.date_inputs(wanted.since_at, wanted.until_at)
     return render_template(
-        "search.html", params=params, response=response, date_presets=DATE_PRESETS,
-        bars=presenting.timeline_bars(response.timeline) if response else [],
-        timeline_unit=response.timeline["unit"] if response else "month",
+        "search.html", params=params, response=response, span=span,
+        date_presets=presets.labels, presets=presets, since_input=since_input, until_input=until_input,
+        why=why_empty(params, response, span, presets.labels) if response.total == 0 else None,
+        bars=presenting.timeline_bars(response.timeline),
+        timeline_unit=response.timeline["unit"],
         chart_width=presenting.CHART_WIDTH, chart_height=presenting.CHART_HEIGHT,
-        facet_size=FACET_SIZE, stats=None if response else _front_page_stats(),
+        facet_size=FACET_SIZE, stats=None,
     )
-
-
-def _front_page_stats() -> dict | None:
-    try:
-        return engine().stats(top=12)
-    except Exception:  # the landing page must render even if stats cannot be read
-        current_app.logger.exception("stats for the front page")
-        return None
 
 
 @blueprint.route("/article/<path:doc_id>")

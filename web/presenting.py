@@ -80,6 +80,28 @@ def when(value: str | None, now: dt.datetime | None = None) -> str:
     return f"{stamp.day} {MONTHS[stamp.month - 1]} {stamp.year}"
 
 
+def day_label(stamp: dt.datetime | None) -> str:
+    """``20 Oct 1987`` (the day in UTC)."""
+    if stamp is None:
+        return ""
+    if stamp.tzinfo is not None:
+        stamp = stamp.astimezone(dt.timezone.utc)
+    return f"{stamp.day} {MONTHS[stamp.month - 1]} {stamp.year}"
+
+
+def date_inputs(since_at: dt.datetime | None, until_at: dt.datetime | None) -> tuple[str, str]:
+    """The first and last day (``YYYY-MM-DD``, UTC) of a search's date range, for the page's date
+    inputs: ``since=2022-07`` shows 2022-07-01, ``until=2022`` 2022-12-31 (``until_at`` is exclusive),
+    ``since=7d`` the day a week ago; "" where there is no bound or it is beyond what an input holds."""
+    def day(stamp: dt.datetime | None) -> str:
+        if stamp is None:
+            return ""
+        day = stamp.astimezone(dt.timezone.utc).date() if stamp.tzinfo else stamp.date()
+        return day.isoformat() if 1900 <= day.year <= 2100 else ""
+
+    return day(since_at), day(until_at - dt.timedelta(microseconds=1) if until_at else None)
+
+
 def _ago(count: int, unit: str) -> str:
     return f"{count} {unit}{'' if count == 1 else 's'} ago"
 
