@@ -2,7 +2,8 @@
 drops it, a date range that is back to front or outside the archive's span, and the way out.
 
 It reads only what the engine answered (the response's filters, the date bounds as the engine
-read them) and the archive's span (``archive.span``); it never searches again.
+read them) and the archive's span (``archive.span``); it never searches again. Whether the dates
+are back to front or outside the span is ``search.explain``'s verdict, as the command line gives it.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from search.explain import empty_result
+from search.request import SearchRequest
 from search.results import SearchResponse
 
 from .archive import Span
@@ -37,9 +40,9 @@ class Why:
         return bool(self.after_end or self.before_start)
 
 
-def why_empty(params: SearchParams, response: SearchResponse, span: Span | None,
+def why_empty(params: SearchParams, wanted: SearchRequest, response: SearchResponse, span: Span | None,
               presets: list[tuple[str, str]] = ()) -> Why:
-    """What to tell the reader when ``response`` (for ``params``) found nothing."""
+    """What to tell the reader when ``response`` (for ``params``, asked as ``wanted``) found nothing."""
     named = dict((value, label) for label, value in presets)
     why = Why(span=span)
     why.filters += [Filter("Topic", topic, {"topics": tuple(t for t in params.topics if t != topic)})
@@ -55,11 +58,10 @@ def why_empty(params: SearchParams, response: SearchResponse, span: Span | None,
                                   {"since": ""}))
     if params.until:
         why.filters.append(Filter("Until", day_label(last_day) if last_day else params.until, {"until": ""}))
-    if since and until and since >= until:
+    verdicts = {reason.kind for reason in empty_result(wanted, response, span and (span.first, span.last))}
+    if "inverted_range" in verdicts:
         why.inverted = (day_label(since), day_label(last_day))
-    elif span:
-        if since and since > span.last:
-            why.after_end = day_label(since)
-        if until and until <= span.first:
-            why.before_start = day_label(last_day)
+    else:
+        why.after_end = day_label(since) if "after_archive" in verdicts else None
+        why.before_start = day_label(last_day) if "before_archive" in verdicts else None
     return why

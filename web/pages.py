@@ -62,7 +62,7 @@ def search():
     return render_template(
         "search.html", params=params, response=response, span=span,
         date_presets=presets.labels, presets=presets, since_input=since_input, until_input=until_input,
-        why=why_empty(params, response, span, presets.labels) if response.total == 0 else None,
+        why=why_empty(params, wanted, response, span, presets.labels) if response.total == 0 else None,
         bars=presenting.timeline_bars(response.timeline),
         timeline_unit=response.timeline["unit"],
         chart_width=presenting.CHART_WIDTH, chart_height=presenting.CHART_HEIGHT,
