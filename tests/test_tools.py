@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tools.benchmark import HUGE_BODIES
 from tools.make_archive import read_pools, write_archive
 
 ROOT = Path(__file__).parent.parent
@@ -22,7 +23,8 @@ def run_tool(*args: str) -> str:
 
 
 def test_benchmark_times_newsearch_and_both_baselines():
-    lines = run_tool("tools.benchmark", str(CORPUS), "--repeat", "1").splitlines()
+    table, reading = run_tool("tools.benchmark", str(CORPUS), "--repeat", "1").split("\n\n")
+    lines = table.splitlines()
     assert lines[0].startswith(f"corpus {CORPUS} (10 files), 30 queries x 1")
     rows = {line[:14].strip(): line[14:].split() for line in lines[2:]}
     assert list(rows) == ["newsearch", "fts5 page", "fts5 +facets", "plain whoosh"]
@@ -31,6 +33,10 @@ def test_benchmark_times_newsearch_and_both_baselines():
     assert rows["newsearch"][2] != "-" and rows["plain whoosh"][2] == "-"  # only newsearch updates
     # Both FTS5 rows share one build: the same seconds and documents per second.
     assert rows["fts5 page"][:2] == rows["fts5 +facets"][:2]
+    # Then one 5 MB article of each kind read, none skipped for its size.
+    read = [line.split() for line in reading.splitlines()[1:]]
+    assert [" ".join(cells[:-4]) for cells in read] == list(HUGE_BODIES)
+    assert all(cells[-4:-2] == ["5.00", "MB"] and cells[-1] == "s" for cells in read)
 
 
 def test_loadcheck_serves_searches_without_errors():
