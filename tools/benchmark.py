@@ -225,6 +225,8 @@ HUGE_BODIES = {
     "unclosed tags": "<div",
     "unclosed scripts": "<script>",
     "unclosed noscripts": "<noscript>",
+    "block tags": "<div>",
+    "inline tags": "<b>x</b> ",
 }
 
 
