@@ -150,6 +150,17 @@ def write_archive(root: Path, articles: dict | None = None) -> Path:
     return root
 
 
+def run_cli(*args, env=None):
+    """``newsearch ARGS`` in-process through click's CliRunner; the caller's NEWSEARCH_* settings kept out."""
+    from click.testing import CliRunner
+
+    from search.cli import main
+
+    base = {"NEWSEARCH_DATA": None, "NEWSEARCH_INDEX": None}
+    base.update(env or {})
+    return CliRunner().invoke(main, [str(a) for a in args], env=base, catch_exceptions=False)
+
+
 def build_index(data: Path, index: Path) -> indexer.Report:
     return indexer.build(data, indexer.IndexHome(index), workers=1)
 

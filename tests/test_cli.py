@@ -6,9 +6,7 @@ import json
 import re
 
 import pytest
-from click.testing import CliRunner
 
-from search.cli import main
 
 from helpers import (
     AIRSHIP,
@@ -19,30 +17,13 @@ from helpers import (
     OILFIELD,
     SHIPPING,
     ZEPPELIN,
+    run_cli as run,
     write_archive,
     write_article,
 )
 
 
 SEARCH_KEYS = {"query", "total", "page", "results", "facets", "took_ms"}
-
-
-def run(*args, env=None):
-    # Keep the caller's environment out of the way (NEWSEARCH_* must come from the test).
-    base = {"NEWSEARCH_DATA": None, "NEWSEARCH_INDEX": None}
-    base.update(env or {})
-    return CliRunner().invoke(main, [str(a) for a in args], env=base, catch_exceptions=False)
-
-
-@pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    """(data, index) built by ``newsearch index build``."""
-    root = tmp_path_factory.mktemp("cli")
-    data = write_archive(root / "data")
-    index = root / "index"
-    result = run("index", "build", "--data", data, "--index", index, "--workers", 1)
-    assert result.exit_code == 0, result.output
-    return data, index
 
 
 def search(index, *args):

@@ -13,30 +13,12 @@ import os
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 from search import cli
-from search.cli import main
 
-from helpers import ARTICLES, BOE, CRUDE, HARBOR_IDS, SHIPPING, write_archive, write_article
+from helpers import ARTICLES, BOE, CRUDE, HARBOR_IDS, SHIPPING, run_cli as run, write_archive, write_article
 
 REPO_DATA = Path(__file__).resolve().parent.parent / "data"
-
-
-def run(*args, env=None):
-    base = {"NEWSEARCH_DATA": None, "NEWSEARCH_INDEX": None}
-    base.update(env or {})
-    return CliRunner().invoke(main, [str(a) for a in args], env=base, catch_exceptions=False)
-
-
-@pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    root = tmp_path_factory.mktemp("daily")
-    data = write_archive(root / "data")
-    index = root / "index"
-    result = run("index", "build", "--data", data, "--index", index, "--workers", 1)
-    assert result.exit_code == 0, result.output
-    return data, index
 
 
 @pytest.fixture(scope="module")
