@@ -36,15 +36,16 @@ from pathlib import Path
 import numpy as np
 from whoosh import query as Q
 from whoosh.matching.mcore import NullMatcherClass
-from whoosh.matching.wrappers import FilterMatcher
+from whoosh.matching.wrappers import FilterMatcher, WrappingMatcher
 
 from . import highlighting, stories, status, suggestions
 from .phrases import phrase_scores
 from .ranking import priors, term_scores
 from .schema import DEFAULT_FIELD
 from .analysis import STOP_WORDS, fold
-from .querying import (LONG_QUERY_WORDS, Note, Synonyms, cut_text, filter_query, loosen, parse, synonyms_file,
-                       wanted_count)
+from . import feedback
+from .querying import (LONG_QUERY_WORDS, Note, Synonyms, cut_text, filter_query, loosen, parse, query_weights,
+                       reweighted, synonyms_file, verbose, wanted_count)
 from .request import SearchRequest
 from .results import SNIPPET_SOURCE_CHARS, Hit, SearchResponse, hit_of, iso_utc
 from .state import SearcherState
@@ -178,17 +179,24 @@ class Engine:
             if sort == "relevance":
                 sort = response.sort = "newest"
         long_query = wanted_count(q) >= LONG_QUERY_WORDS
-        if long_query:
-            # A sentence rarely has all its words in one article: rank by how many it has.
-            q = loosen(reading) or q
-            response.notes.append(Note("long_query", "A long query: articles are ranked by how many of its words they have."))
         deadline = time.monotonic() + self.time_budget
+        shown = None  # a long query's words as typed, highlighted rather than the words feedback added
+        if long_query:
+            # A sentence rarely has all its words in one article: any may match, and the best
+            # matches lend it the words its answers use (pseudo-relevance feedback).
+            shown = q = verbose(reading) or q
+            q = _expanded(searcher, q, scope, self._state.facets.live, deadline)
+            response.notes.append(Note("long_query", "A long query: articles need not have all of its words; "
+                                                     "words from the best matches were added."))
         run = functools.partial(self._run, searcher, scope=scope, sort=sort, page=page, page_size=page_size,
                                 collapse=request.collapse, deadline=deadline)
         results, q, fell_back = self._with_fallback(run, q, reading)
         if text and time.monotonic() < deadline and (corrected := self._correction(cut_text(text))):
             better = parse(corrected, self._state, now=now, synonyms=synonyms)
-            first = (loosen(better) or better.query) if long_query else better.query
+            first = better_shown = better.query
+            if long_query:
+                better_shown = verbose(better) or first
+                first = _expanded(searcher, better_shown, scope, self._state.facets.live, deadline)
             found, better_q, better_fell_back = self._with_fallback(run, first, better)
             if _standing(found, better_fell_back) > _standing(results, fell_back):
                 # Applied only when the typed query found nothing with all its words.
@@ -196,6 +204,7 @@ class Engine:
                 response.spelling = {"corrected": corrected, "applied": applied}
                 if applied:
                     results, q, fell_back = found, better_q, better_fell_back
+                    shown = better_shown if long_query else None
                     response.read_as = better.read_as
                     response.notes.append(Note("spelling_applied", f"No results for '{text}'; showing results for '{corrected}'."))
         if results.partial:
@@ -207,7 +216,7 @@ class Engine:
             response.notes.append(Note("fallback",
                                         "No article has all of the words; showing articles that match most of them."))
         response.total = results.total
-        terms = highlighting.query_terms(q)
+        terms = highlighting.query_terms(q if shown is None or fell_back else shown)
         response.hits = [self._hit(searcher, docnum, score, terms, others)
                          for docnum, score, others in results.page_hits]
         response.facets = results.facets
@@ -386,6 +395,33 @@ def _score_all(searcher, q: Q.Query, scope: _Scope, live: np.ndarray | None = No
     return docnums, scores, partial
 
 
+def _expanded(searcher, q: Q.Query, scope: _Scope, live: np.ndarray | None, deadline: float) -> Q.Query:
+    """A long query's ``verbose`` reading with RM3 feedback (``feedback``): its best
+    ``FEEDBACK_DOCS`` matches (within ``scope``) lend it their most telling words.
+    ``q`` as it was if it is not such a reading, finds nothing, or time ran out."""
+    original = query_weights(q)
+    if not original or not feedback.FEEDBACK_DOCS or not feedback.FEEDBACK_TERMS:
+        return q
+    docnums, scores, partial = _score_all(searcher, q, scope, live, deadline)
+    if partial or not len(docnums) or time.monotonic() > deadline:
+        return q
+    wanted = min(feedback.FEEDBACK_DOCS, len(scores))
+    best = _ranked(docnums, scores, None, "relevance", wanted)
+    documents = [(feedback.document_terms(searcher.stored_fields(int(docnums[i]))), float(scores[i])) for i in best]
+    archive = max(searcher.doc_count(), 1)
+    model = feedback.relevance_model(documents, lambda term: searcher.doc_frequency(DEFAULT_FIELD, term) / archive)
+    # Parts that are not single words (phrases, synonym groups) keep a weight of 1 in the mix.
+    others = _part_count(q) - len(original)
+    mixed = feedback.interpolate({**original, **{f"\x00{n}": 1.0 for n in range(others)}}, model)
+    return reweighted(q, {term: weight for term, weight in mixed.items() if not term.startswith("\x00")})
+
+
+def _part_count(q: Q.Query) -> int:
+    while isinstance(q, (Q.AndNot, Q.AndMaybe)):
+        q = q.a
+    return len(q.subqueries) if type(q) is Q.Or else 0
+
+
 CLOCK_EVERY = 2048  # matches walked between looks at the clock
 
 
@@ -467,6 +503,8 @@ def _part_scores(q: Q.Query, sub, context, live: np.ndarray) -> tuple[np.ndarray
     term_scores_of = lambda term: _live_term_scores(term.matcher(sub, context), live)  # noqa: E731
     if isinstance(q, Q.Term) and q.boost == 1:
         return term_scores_of(q)
+    if type(q) is Q.Term:
+        return _boosted_term_scores(q, sub, context, live)
     if isinstance(q, Q.Phrase):
         return phrase_scores(q, sub, context, term_scores_of)
     if type(q) is Q.Or and q.subqueries:
@@ -561,6 +599,18 @@ def _words_matching(q: Q.Query, sub, context, live: np.ndarray,
             return None
         return sum(words for words, _ in counted), functools.reduce(np.add, [found for _, found in counted])
     return None
+
+
+def _boosted_term_scores(q: Q.Term, sub, context, live: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """A word with a boost (a long query's weights): Whoosh wraps its postings in a
+    ``WrappingMatcher`` whose score is the posting's times the boost, the same here."""
+    matcher = q.matcher(sub, context)
+    if isinstance(matcher, NullMatcherClass):
+        return np.zeros(0, np.int64), np.zeros(0, np.float64)
+    if type(matcher) is not WrappingMatcher or matcher.boost != q.boost:
+        return None
+    found = _live_term_scores(matcher.child, live)
+    return None if found is None else (found[0], found[1] * matcher.boost)
 
 
 def _live_term_scores(matcher, live: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:

@@ -84,7 +84,7 @@ def interpolate(original: Mapping[str, float], feedback: Mapping[str, float],
     (``original``'s values, e.g. how often each word was typed)."""
     original_weight = ORIGINAL_WEIGHT if original_weight is None else original_weight
     query_total = sum(original.values())
-    if not feedback or not query_total or not 0 < original_weight <= 1:
+    if not feedback or not query_total or not 0 < original_weight < 1:
         return dict(original)
     # Keeping the query's weights as they were is the same ranking as mixing the two
     # distributions: every weight is multiplied by query_total / original_weight.

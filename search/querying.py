@@ -25,9 +25,10 @@ import calendar
 import datetime as dt
 import os
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 from whoosh import query as Q
 from whoosh.qparser import OperatorsPlugin, QueryParser, syntax
@@ -386,6 +387,103 @@ def loosen(reading: Reading) -> Q.Query | None:
     if pairs:
         loose = Q.AndMaybe(loose, Q.Or(pairs, boost=NEAR_BOOST))
     return Q.AndNot(loose, Q.Or(excluded)) if excluded else loose
+
+
+# Words that say how a question is asked, not what it is about ("what is the number of ...",
+# "I am interested in documents about ..."): left out of a long query's reading when typed in
+# these phrases (the stop words among them are left out anyway).
+SCAFFOLDING = (
+    "number of", "efforts of", "documents about", "documents on", "documents dealing with",
+    "documents describing", "articles about", "articles on", "papers on", "papers about",
+    "i am interested in", "interested in", "information on", "information about", "looking for",
+    "tell me", "give me", "would like", "give definitions", "give examples", "please",
+)
+LONG_QUERY_PROXIMITY = True  # neighbouring words near each other earn NEAR_BOOST in long queries too
+
+
+def scaffolding_terms(text: str) -> Counter:
+    """How many times each index term of ``text`` stands in one of the ``SCAFFOLDING`` phrases."""
+    found: Counter = Counter()
+    folded = " ".join(re.findall(r"[^\W_]+", text.casefold()))
+    for phrase in SCAFFOLDING:
+        times = len(re.findall(rf"(?<!\w){re.escape(phrase)}(?!\w)", folded))
+        if times:
+            for term, *_ in analyze(phrase, mode="query"):
+                found[term] += times
+    return found
+
+
+def verbose(reading: Reading) -> Q.Query | None:
+    """The reading of a long query: any of its words may match, each scoring BM25F
+    weighted by how often it was typed (a plain disjunction, not a reward for matching
+    more words), less the words of question scaffolding; neighbouring words found close
+    together earn a small bonus; excluded words stay excluded. None when there is
+    nothing to read this way (fewer than two wanted parts)."""
+    q, excluded = reading.query, []
+    if isinstance(q, Q.AndNot):
+        q, excluded = q.a, [q.b]
+    if not isinstance(q, Q.And):
+        return None
+    wanted = [sub for sub in q.subqueries if not isinstance(sub, Q.Not)]
+    excluded += [sub.query for sub in q.subqueries if isinstance(sub, Q.Not)]
+    if len(wanted) < 2:
+        return None
+    typed = Counter(term for term, *_ in analyze(cut_text(reading.text), mode="query"))
+    typed.subtract(scaffolding_terms(cut_text(reading.text)))
+    parts = []
+    for sub in wanted:
+        if isinstance(sub, Q.Term) and sub.fieldname == DEFAULT_FIELD and sub.boost == 1:
+            times = typed.get(sub.text, 1)
+            if times >= 1:
+                parts.append(Q.Term(sub.fieldname, sub.text, boost=float(times)))
+        else:
+            parts.append(sub)
+    if len(parts) < 2:
+        parts = wanted  # only scaffolding: read it all
+    loose: Q.Query = Q.Or(parts)
+    words = [sub.text for sub in parts if isinstance(sub, Q.Term) and sub.fieldname == DEFAULT_FIELD]
+    if LONG_QUERY_PROXIMITY and len(words) > 1:
+        pairs = [Q.Phrase(DEFAULT_FIELD, [a, b], slop=NEAR_SLOP) for a, b in zip(words, words[1:])]
+        loose = Q.AndMaybe(loose, Q.Or(pairs, boost=NEAR_BOOST))
+    return Q.AndNot(loose, Q.Or(excluded)) if excluded else loose
+
+
+def _verbose_or(q: Q.Query) -> tuple[Q.Or | None, Callable[[Q.Or], Q.Query]]:
+    """The ``Or`` of a ``verbose`` reading's parts, and how to put another in its place."""
+    if isinstance(q, Q.AndNot):
+        inner, rebuild = _verbose_or(q.a)
+        return inner, lambda new: Q.AndNot(rebuild(new), q.b)
+    if isinstance(q, Q.AndMaybe):
+        inner, rebuild = _verbose_or(q.a)
+        return inner, lambda new: Q.AndMaybe(rebuild(new), q.b)
+    if type(q) is Q.Or:
+        return q, lambda new: new
+    return None, lambda new: new
+
+
+def query_weights(q: Q.Query) -> dict[str, float]:
+    """The words of a ``verbose`` reading and their weights (boosts); {} for another query."""
+    parts, _ = _verbose_or(q)
+    if parts is None:
+        return {}
+    return {sub.text: sub.boost for sub in parts.subqueries if isinstance(sub, Q.Term) and sub.fieldname == DEFAULT_FIELD}
+
+
+def reweighted(q: Q.Query, weights: dict[str, float]) -> Q.Query:
+    """A ``verbose`` reading with its words weighted by ``weights`` (its own words first,
+    then the new ones, in the order given); parts that are not single words are kept."""
+    parts, rebuild = _verbose_or(q)
+    if parts is None:
+        return q
+    kept, seen = [], set()
+    for sub in parts.subqueries:
+        if isinstance(sub, Q.Term) and sub.fieldname == DEFAULT_FIELD:
+            seen.add(sub.text)
+            kept.append(Q.Term(DEFAULT_FIELD, sub.text, boost=weights.get(sub.text, sub.boost)))
+        else:
+            kept.append(sub)
+    kept += [Q.Term(DEFAULT_FIELD, term, boost=weight) for term, weight in weights.items() if term not in seen]
+    return rebuild(Q.Or(kept))
 
 
 def wanted_count(q: Q.Query) -> int:
