@@ -538,7 +538,7 @@ def _any_of(q: Q.Or, sub, context, live: np.ndarray) -> tuple[np.ndarray, np.nda
     parts = [_part_scores(part, sub, context, live) for part in q.subqueries]
     if any(part is None for part in parts):
         return None
-    docnums = functools.reduce(np.union1d, [found for found, _ in parts])
+    docnums = np.unique(np.concatenate([found for found, _ in parts]))  # one union of them all
     leaves = []
     for found, scores in parts:
         leaf = np.zeros(len(docnums), dtype=np.float64)

@@ -46,7 +46,7 @@ MAX_PREFIX_TERMS = 64
 MAX_EXPANDED_TERMS = 256  # words all the prefixes of one query may stand for
 MIN_PREFIX_CHARS = 2
 MAX_CLAUSES = 40
-LONG_QUERY_WORDS = 4  # from this many required words, rank by how many match (measured: MAP 0.36 -> 0.47)
+LONG_QUERY_WORDS = 4  # from this many required words, read a query as ``verbose`` (see tests/relevance/README.md)
 NEAR_SLOP = 3
 NEAR_BOOST = 0.1
 
@@ -389,36 +389,16 @@ def loosen(reading: Reading) -> Q.Query | None:
     return Q.AndNot(loose, Q.Or(excluded)) if excluded else loose
 
 
-# Words that say how a question is asked, not what it is about ("what is the number of ...",
-# "I am interested in documents about ..."): left out of a long query's reading when typed in
-# these phrases (the stop words among them are left out anyway).
-SCAFFOLDING = (
-    "number of", "efforts of", "documents about", "documents on", "documents dealing with",
-    "documents describing", "articles about", "articles on", "papers on", "papers about",
-    "i am interested in", "interested in", "information on", "information about", "looking for",
-    "tell me", "give me", "would like", "give definitions", "give examples", "please",
-)
 LONG_QUERY_PROXIMITY = True  # neighbouring words near each other earn NEAR_BOOST in long queries too
-
-
-def scaffolding_terms(text: str) -> Counter:
-    """How many times each index term of ``text`` stands in one of the ``SCAFFOLDING`` phrases."""
-    found: Counter = Counter()
-    folded = " ".join(re.findall(r"[^\W_]+", text.casefold()))
-    for phrase in SCAFFOLDING:
-        times = len(re.findall(rf"(?<!\w){re.escape(phrase)}(?!\w)", folded))
-        if times:
-            for term, *_ in analyze(phrase, mode="query"):
-                found[term] += times
-    return found
+TYPED_WEIGHTS = True  # a word typed twice weighs twice (measured in tests/relevance/README.md)
 
 
 def verbose(reading: Reading) -> Q.Query | None:
     """The reading of a long query: any of its words may match, each scoring BM25F
     weighted by how often it was typed (a plain disjunction, not a reward for matching
-    more words), less the words of question scaffolding; neighbouring words found close
-    together earn a small bonus; excluded words stay excluded. None when there is
-    nothing to read this way (fewer than two wanted parts)."""
+    more words); neighbouring words found close together earn a small bonus; excluded
+    words stay excluded. None when there is nothing to read this way (fewer than two
+    wanted parts). The engine then adds feedback words (``feedback``)."""
     q, excluded = reading.query, []
     if isinstance(q, Q.AndNot):
         q, excluded = q.a, [q.b]
@@ -429,17 +409,13 @@ def verbose(reading: Reading) -> Q.Query | None:
     if len(wanted) < 2:
         return None
     typed = Counter(term for term, *_ in analyze(cut_text(reading.text), mode="query"))
-    typed.subtract(scaffolding_terms(cut_text(reading.text)))
     parts = []
     for sub in wanted:
         if isinstance(sub, Q.Term) and sub.fieldname == DEFAULT_FIELD and sub.boost == 1:
-            times = typed.get(sub.text, 1)
-            if times >= 1:
-                parts.append(Q.Term(sub.fieldname, sub.text, boost=float(times)))
+            parts.append(Q.Term(sub.fieldname, sub.text, boost=float(max(typed.get(sub.text, 1), 1))
+                                if TYPED_WEIGHTS else 1.0))
         else:
             parts.append(sub)
-    if len(parts) < 2:
-        parts = wanted  # only scaffolding: read it all
     loose: Q.Query = Q.Or(parts)
     words = [sub.text for sub in parts if isinstance(sub, Q.Term) and sub.fieldname == DEFAULT_FIELD]
     if LONG_QUERY_PROXIMITY and len(words) > 1:
