@@ -1,4 +1,4 @@
-"""The baselines newsearch is measured against: plain Whoosh and SQLite FTS5.
+"""The baselines newsearch is measured against: plain Whoosh, SQLite FTS5 and BM25.
 
 ``newsearch evaluate`` ranks judged queries with them, and the benchmark in
 ``tools/`` times them; both build them from the same articles, read by
@@ -12,9 +12,12 @@
   and BM25F;
 * ``Fts5``: SQLite FTS5 (columns title, excerpt, body, topics; tokenizer
   ``porter unicode61 remove_diacritics 2``), every word of the query quoted
-  as a term by ``fts5_match`` and all of them required, ranked by ``bm25()``.
+  as a term by ``fts5_match`` and all of them required, ranked by ``bm25()``;
+* ``Bm25``: plain BM25 with every word optional over one field of title,
+  excerpt and body (newsearch's analyzer), optionally with RM3 feedback;
+  the reference for long queries, which the two above mostly fail.
 
-Both answer ``search(text, depth)`` with article ids, best first, and are
+All answer ``search(text, depth)`` with article ids, best first, and are
 built from any iterable of articles, so a caller timing a build can hand
 them ``read_corpus`` itself and time the reading too.
 """

@@ -8,9 +8,10 @@ The moving parts:
   update committed), so a long-running server never needs a restart.
 * ``Engine.search`` answers a ``SearchRequest`` (``request``, checked when
   it was made): it reads the query (``querying``), applies filters, runs
-  it with BM25F, falls back to "most of the words" when all of them find
-  nothing, tries a spelling correction, counts facets over the whole result
-  set, and returns a ``SearchResponse`` (``results``: plain data, its
+  it with BM25F (a long query as any of its words, with pseudo-relevance
+  feedback from its best matches: ``_expanded``, ``feedback``), falls back
+  to "most of the words" when all of them find nothing, tries a spelling
+  correction, counts facets over the whole result set, and returns a ``SearchResponse`` (``results``: plain data, its
   ``to_json`` the documented schema).
 * ``Engine.article`` and ``Engine.similar`` serve the article page;
   ``Engine.suggest`` hands this searcher's labels, titles and vocabulary to

@@ -1,4 +1,4 @@
-"""Relevance evaluation: newsearch beside plain Whoosh and SQLite FTS5 on judged queries.
+"""Relevance evaluation: newsearch beside plain Whoosh, SQLite FTS5 and BM25 on judged queries.
 
     newsearch evaluate CORPUS QUERIES QRELS [--index DIR] [--depth 100] [--system S]
                        [--queries-half odd|even] [--per-query] [--json]

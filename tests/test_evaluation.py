@@ -199,8 +199,8 @@ def test_zero_result_queries(fixture_result):
     systems = fixture_result["systems"]
     # q6 has only words no article has: nobody finds anything.
     # q4 is a question with a word no article has: the baselines require
-    # every word and find nothing; newsearch ranks long queries by how many
-    # of the words match (so it needs no fallback).
+    # every word and find nothing; newsearch reads long queries as any of
+    # their words (so it needs no fallback).
     # q2 needs stemming (vehicle/vehicles, batteries/battery), which plain Whoosh lacks.
     assert systems["newsearch"]["zero_result_qids"] == ["q6"]
     assert systems["newsearch"]["zero_result_queries"] == 1
