@@ -11,8 +11,9 @@ The moving parts:
   it with BM25F (a long query as any of its words, with pseudo-relevance
   feedback from its best matches: ``_expanded``, ``feedback``), falls back
   to "most of the words" when all of them find nothing, tries a spelling
-  correction, counts facets over the whole result set, and returns a ``SearchResponse`` (``results``: plain data, its
-  ``to_json`` the documented schema).
+  correction, counts facets over the whole result set, and returns a
+  ``SearchResponse`` (``results``: plain data, its ``to_json`` the
+  documented schema).
 * ``Engine.article`` and ``Engine.similar`` serve the article page;
   ``Engine.suggest`` hands this searcher's labels, titles and vocabulary to
   ``suggestions``; ``Engine.health`` and ``Engine.stats`` to ``status``.
