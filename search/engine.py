@@ -515,7 +515,19 @@ def _part_scores(q: Q.Query, sub, context, live: np.ndarray) -> tuple[np.ndarray
         return _any_of(q, sub, context, live)
     if type(q) is Q.AndMaybe and q.boost == 1:
         return _maybe_also(q, sub, context, live)
+    if type(q) is Q.AndNot and q.boost == 1:
+        return _all_but(q, sub, context, live)
     return None
+
+
+def _all_but(q: Q.AndNot, sub, context, live: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """``a ANDNOT b`` at once: ``a``'s documents that ``b`` does not match, each scoring
+    what ``a`` gives it (``AndNotMatcher.score``; ``b`` only excludes)."""
+    kept, excluded = _part_scores(q.a, sub, context, live), _part_scores(q.b, sub, context, live)
+    if kept is None or excluded is None:
+        return None
+    outside = ~np.isin(kept[0], excluded[0], assume_unique=True)
+    return kept[0][outside], kept[1][outside]
 
 
 def _maybe_also(q: Q.AndMaybe, sub, context, live: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
