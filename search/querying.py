@@ -391,6 +391,7 @@ def loosen(reading: Reading) -> Q.Query | None:
 
 LONG_QUERY_PROXIMITY = True  # neighbouring words near each other earn NEAR_BOOST in long queries too
 TYPED_WEIGHTS = True  # a word typed twice weighs twice (measured in tests/relevance/README.md)
+FEEDBACK_ADDS_MATCHES = False  # feedback words only raise articles that have a typed word (measured: no loss)
 
 
 def verbose(reading: Reading) -> Q.Query | None:
@@ -438,11 +439,18 @@ def _verbose_or(q: Q.Query) -> tuple[Q.Or | None, Callable[[Q.Or], Q.Query]]:
 
 
 def query_weights(q: Q.Query) -> dict[str, float]:
-    """The words of a ``verbose`` reading and their weights (boosts); {} for another query."""
+    """The words of a ``verbose`` reading and their weights (boosts), with the words
+    feedback added (``reweighted``); {} for another query."""
     parts, _ = _verbose_or(q)
     if parts is None:
         return {}
-    return {sub.text: sub.boost for sub in parts.subqueries if isinstance(sub, Q.Term) and sub.fieldname == DEFAULT_FIELD}
+    words = {sub.text: sub.boost for sub in parts.subqueries
+             if isinstance(sub, Q.Term) and sub.fieldname == DEFAULT_FIELD}
+    while isinstance(q, (Q.AndNot, Q.AndMaybe)):  # words that only raise matches: an AndMaybe's Or of words
+        if isinstance(q, Q.AndMaybe) and type(q.b) is Q.Or and all(type(sub) is Q.Term for sub in q.b.subqueries):
+            words.update((sub.text, sub.boost) for sub in q.b.subqueries)
+        q = q.a
+    return words
 
 
 def reweighted(q: Q.Query, weights: dict[str, float]) -> Q.Query:
@@ -458,8 +466,12 @@ def reweighted(q: Q.Query, weights: dict[str, float]) -> Q.Query:
             kept.append(Q.Term(DEFAULT_FIELD, sub.text, boost=weights.get(sub.text, sub.boost)))
         else:
             kept.append(sub)
-    kept += [Q.Term(DEFAULT_FIELD, term, boost=weight) for term, weight in weights.items() if term not in seen]
-    return rebuild(Q.Or(kept))
+    added = [Q.Term(DEFAULT_FIELD, term, boost=weight) for term, weight in weights.items() if term not in seen]
+    if FEEDBACK_ADDS_MATCHES or not added:
+        return rebuild(Q.Or(kept + added))
+    # The new words only raise articles that have a typed word: what matches is what was typed.
+    return rebuild(Q.AndMaybe(Q.Or(kept), Q.Or(added)))
+
 
 
 def wanted_count(q: Q.Query) -> int:

@@ -171,16 +171,28 @@ def test_a_long_query_is_read_as_any_of_its_words_weighted_by_how_often_they_are
 
 def test_feedback_adds_words_from_the_best_matches_and_only_typed_words_are_highlighted(archive):
     from search.analysis import analyze
-    from search.engine import Engine
+    from search.engine import Engine, _expanded, _Scope, _score_all
+    from search.querying import query_weights, reweighted, verbose
 
     from helpers import search_for
 
     engine = Engine(archive[1], recheck_seconds=0)
     try:
         text = "why did the bank of england raise interest rates to fight inflation"
-        response = search_for(engine, text, page_size=50)
+        response = search_for(engine, text, page_size=50, collapse=False)
         assert response.total and "long_query" in [note.code for note in response.notes]
         assert not response.fallback
+        # The feedback words only raise articles that have a typed word: the same matches.
+        state = engine.state()
+        q = verbose(parse(text, state))
+        matches = _score_all(state.searcher, q, _Scope(), state.facets.live)[0]
+        assert response.total == len(matches)
+        expanded = _expanded(state.searcher, q, _Scope(), state.facets.live, float("inf"))
+        assert len(query_weights(expanded)) > len(query_weights(q))
+        zeppelin = _score_all(state.searcher, parse("zeppelin", state).query, _Scope(), state.facets.live)[0]
+        assert len(zeppelin) and not set(zeppelin) & set(matches)  # a word only other articles have
+        added = reweighted(q, {**query_weights(q), "zeppelin": 5.0})
+        assert _score_all(state.searcher, added, _Scope(), state.facets.live)[0].tolist() == matches.tolist()
         marked = {fragment for hit in response.hits for part in (hit.title_segments, hit.snippet_segments)
                   for fragment, matched in part if matched}
         typed = {term for term, *_ in analyze(text, mode="query")}
