@@ -15,8 +15,9 @@ UMass at TREC 2004; the form Anserini uses beside BM25) takes the best
   ``ORIGINAL_WEIGHT`` of the query and the rest from the feedback.
 
 The cost is bounded by the feedback documents: their stored text is read
-and analysed (a few kilobytes), and one document frequency is looked up per
-candidate word; nothing depends on the archive's size. ``expansion`` only
+and analysed (at most ``MAX_TEXT_CHARS`` of each part), and one document
+frequency is looked up per candidate word; nothing depends on the archive's
+size. ``expansion`` only
 computes the weights; the engine scores the expanded query like any other.
 """
 
@@ -33,6 +34,7 @@ ORIGINAL_WEIGHT = 0.5
 MAX_DF_SHARE = 0.1
 # The parts of a stored article read as its text; the excerpt is most often the body's first lines.
 TEXT_FIELDS = ("title", "body")
+MAX_TEXT_CHARS = 20_000  # of each part: a 5 MB article costs no more than a long story
 
 
 def document_terms(stored: Mapping[str, object]) -> Counter:
@@ -41,7 +43,7 @@ def document_terms(stored: Mapping[str, object]) -> Counter:
     for name in TEXT_FIELDS:
         value = stored.get(name)
         if isinstance(value, str) and value:
-            counts.update(term for term, _position in index_terms(value))
+            counts.update(term for term, _position in index_terms(value[:MAX_TEXT_CHARS]))
     return counts
 
 

@@ -222,3 +222,14 @@ def test_weighted_reading_with_feedback_is_scored_as_whoosh_scores_it(two_segmen
         assert isinstance(expanded, Q.AndMaybe)  # neighbouring words close together still count
     finally:
         state.close()
+
+
+def test_feedback_reads_a_bounded_part_of_each_document(monkeypatch):
+    from search import feedback
+
+    stored = {"title": "Cocoa crop", "body": "cocoa harvest " * 10 + "zanzibar " * 5, "excerpt": "ignored excerpt"}
+    counts = feedback.document_terms(stored)
+    assert counts["cocoa"] == 11 and counts["zanzibar"] == 5 and "ignor" not in counts
+    monkeypatch.setattr(feedback, "MAX_TEXT_CHARS", len("cocoa harvest ") * 10)
+    assert "zanzibar" not in feedback.document_terms(stored)
+    assert feedback.document_terms({"body": None, "title": ""}) == {}
