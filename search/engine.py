@@ -188,8 +188,8 @@ class Engine:
             # matches lend it the words its answers use (pseudo-relevance feedback).
             shown = q = verbose(reading) or q
             q = _expanded(searcher, q, scope, self._state.facets.live, deadline)
-            response.notes.append(Note("long_query", "A long query: articles need not have all of its words; "
-                                                     "words from the best matches were added."))
+            response.notes.append(Note("long_query", "A long query: articles need not have all of its words, "
+                                                     "and words from the best matches help rank them."))
         run = functools.partial(self._run, searcher, scope=scope, sort=sort, page=page, page_size=page_size,
                                 collapse=request.collapse, deadline=deadline)
         results, q, fell_back = self._with_fallback(run, q, reading)
