@@ -1,4 +1,4 @@
-"""The baselines newsearch is measured against: plain Whoosh and SQLite FTS5.
+"""The baselines newsearch is measured against: plain Whoosh, SQLite FTS5 and BM25.
 
 ``newsearch evaluate`` ranks judged queries with them, and the benchmark in
 ``tools/`` times them; both build them from the same articles, read by
@@ -12,9 +12,12 @@
   and BM25F;
 * ``Fts5``: SQLite FTS5 (columns title, excerpt, body, topics; tokenizer
   ``porter unicode61 remove_diacritics 2``), every word of the query quoted
-  as a term by ``fts5_match`` and all of them required, ranked by ``bm25()``.
+  as a term by ``fts5_match`` and all of them required, ranked by ``bm25()``;
+* ``Bm25``: plain BM25 with every word optional over one field of title,
+  excerpt and body (newsearch's analyzer), optionally with RM3 feedback;
+  the reference for long queries, which the two above mostly fail.
 
-Both answer ``search(text, depth)`` with article ids, best first, and are
+All answer ``search(text, depth)`` with article ids, best first, and are
 built from any iterable of articles, so a caller timing a build can hand
 them ``read_corpus`` itself and time the reading too.
 """
@@ -65,6 +68,61 @@ class PlainWhoosh:
 
     def search(self, text: str, depth: int) -> list[str]:
         return [hit["id"] for hit in self.searcher.search(self.parser.parse(text), limit=depth)]
+
+    def close(self) -> None:
+        self.searcher.close()
+
+
+class Bm25:
+    """Plain BM25 with every word optional, the usual reference for long queries: one
+    field of title, excerpt and body (newsearch's analyzer: English stop words and
+    Snowball stems), k1 1.2 and b 0.75, each word of the query weighted by how often
+    it is typed (no query syntax). With ``rm3``, pseudo-relevance feedback as
+    ``feedback`` computes it, from the first pass's best documents."""
+
+    name = "bm25"
+
+    def __init__(self, folder: Path, articles: Iterable[Article], rm3: bool = False):
+        """Index ``articles`` in ``folder`` (created; it must not exist yet) and open a searcher."""
+        from whoosh import fields, scoring
+        from whoosh import index as whoosh_index
+
+        from .analysis import NewsAnalyzer
+
+        self.rm3 = rm3
+        schema = fields.Schema(id=fields.ID(stored=True), text=fields.TEXT(analyzer=NewsAnalyzer()),
+                               title=fields.STORED(), body=fields.STORED())
+        Path(folder).mkdir()
+        ix = whoosh_index.create_in(str(folder), schema)
+        writer = ix.writer()
+        for a in articles:
+            writer.add_document(id=a.id, text="\n".join(filter(None, (a.title, a.excerpt, a.body))),
+                                title=a.title, body=a.body)
+        writer.commit()
+        self.searcher = ix.searcher(weighting=scoring.BM25F(B=0.75, K1=1.2))
+
+    def _query(self, weights: dict[str, float]):
+        from whoosh import query as Q
+
+        return Q.Or([Q.Term("text", term, boost=weight) for term, weight in weights.items()])
+
+    def search(self, text: str, depth: int) -> list[str]:
+        from collections import Counter
+
+        from . import feedback
+        from .analysis import analyze
+
+        weights = {term: float(n) for term, n in Counter(t for t, *_ in analyze(text, mode="query")).items()}
+        if not weights:
+            return []
+        if self.rm3:
+            first = self.searcher.search(self._query(weights), limit=feedback.FEEDBACK_DOCS)
+            archive = max(self.searcher.doc_count(), 1)
+            model = feedback.relevance_model(
+                [(feedback.document_terms(hit.fields()), hit.score) for hit in first],
+                lambda term: self.searcher.doc_frequency("text", term) / archive)
+            weights = feedback.interpolate(weights, model)
+        return [hit["id"] for hit in self.searcher.search(self._query(weights), limit=depth)]
 
     def close(self) -> None:
         self.searcher.close()

@@ -35,7 +35,8 @@ DEFAULT_INDEX = "index"
 # when a command runs (tests check they match): documents.DEFAULT_MAX_BYTES
 # and the evaluate command's choices from search.evaluation.
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024
-EVALUATED_SYSTEMS = ("newsearch", "whoosh", "fts5")
+EVALUATED_SYSTEMS = ("newsearch", "whoosh", "fts5", "bm25", "bm25-rm3")
+EVALUATION_HALVES = ("odd", "even")
 EVALUATION_DEPTH = 100
 EVALUATION_MAX_DEPTH = 10_000
 
@@ -793,17 +794,19 @@ def show_command(article_id: str, index: Path, open_url: bool, pager: bool, as_j
               show_default=True, help="Results taken from each system per query.")
 @click.option("--system", "systems", multiple=True, type=click.Choice(EVALUATED_SYSTEMS),
               help="Evaluate only this system (repeatable; default all).")
+@click.option("--queries-half", "half", type=click.Choice(EVALUATION_HALVES), default=None,
+              help="Only the queries whose id ends in an odd (tuning) or even (held-out) number.")
 @click.option("--per-query", is_flag=True, help="Also print nDCG@10 per query and system.")
 @json_option
-def evaluate_command(corpus, queries, qrels, index, depth, systems, per_query, as_json) -> None:
-    """Ranking quality on judged queries (MAP, nDCG@10, P@10, zero-result queries), beside plain Whoosh and SQLite FTS5."""
+def evaluate_command(corpus, queries, qrels, index, depth, systems, half, per_query, as_json) -> None:
+    """Ranking quality on judged queries (MAP, nDCG@10, P@10, zero-result queries), beside plain Whoosh, SQLite FTS5 and BM25 (with and without RM3) with every word optional."""
     # Not the shared --index option: its default would evaluate (and keep) the live index.
     from . import evaluation, indexer
 
     log = None if as_json or not sys.stderr.isatty() else (lambda message: click.echo(message, err=True))
     try:
         result = evaluation.evaluate(corpus, queries, qrels, index=index, depth=depth,
-                                     systems=systems or evaluation.SYSTEMS, log=log)
+                                     systems=systems or evaluation.SYSTEMS, log=log, half=half)
     except (evaluation.InputError, indexer.IndexProblem) as exc:
         raise UsageProblem(str(exc)) from None
     if as_json:

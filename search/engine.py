@@ -8,10 +8,12 @@ The moving parts:
   update committed), so a long-running server never needs a restart.
 * ``Engine.search`` answers a ``SearchRequest`` (``request``, checked when
   it was made): it reads the query (``querying``), applies filters, runs
-  it with BM25F, falls back to "most of the words" when all of them find
-  nothing, tries a spelling correction, counts facets over the whole result
-  set, and returns a ``SearchResponse`` (``results``: plain data, its
-  ``to_json`` the documented schema).
+  it with BM25F (a long query as any of its words, with pseudo-relevance
+  feedback from its best matches: ``_expanded``, ``feedback``), falls back
+  to "most of the words" when all of them find nothing, tries a spelling
+  correction, counts facets over the whole result set, and returns a
+  ``SearchResponse`` (``results``: plain data, its ``to_json`` the
+  documented schema).
 * ``Engine.article`` and ``Engine.similar`` serve the article page;
   ``Engine.suggest`` hands this searcher's labels, titles and vocabulary to
   ``suggestions``; ``Engine.health`` and ``Engine.stats`` to ``status``.
@@ -37,15 +39,16 @@ from typing import Iterator
 import numpy as np
 from whoosh import query as Q
 from whoosh.matching.mcore import NullMatcherClass
-from whoosh.matching.wrappers import FilterMatcher
+from whoosh.matching.wrappers import FilterMatcher, WrappingMatcher
 
 from . import highlighting, stories, status, suggestions
 from .phrases import phrase_scores
 from .ranking import priors, term_scores
 from .schema import DEFAULT_FIELD
 from .analysis import STOP_WORDS, analyze, fold
-from .querying import (LONG_QUERY_WORDS, Note, Synonyms, cut_text, filter_query, loosen, parse, synonyms_file,
-                       wanted_count)
+from . import feedback
+from .querying import (LONG_QUERY_WORDS, Note, Synonyms, cut_text, filter_query, loosen, parse, query_weights,
+                       reweighted, synonyms_file, verbose, wanted_count)
 from .request import SearchRequest
 from .results import SNIPPET_SOURCE_CHARS, Hit, SearchResponse, hit_of, iso_utc
 from .state import Lane, SearcherState
@@ -215,11 +218,15 @@ class Engine:
             if sort == "relevance":
                 sort = response.sort = "newest"
         long_query = wanted_count(q) >= LONG_QUERY_WORDS
-        if long_query:
-            # A sentence rarely has all its words in one article: rank by how many it has.
-            q = loosen(reading) or q
-            response.notes.append(Note("long_query", "A long query: articles are ranked by how many of its words they have."))
         deadline = time.monotonic() + self.time_budget
+        shown = None  # a long query's words as typed, highlighted rather than the words feedback added
+        if long_query:
+            # A sentence rarely has all its words in one article: any may match, and the best
+            # matches lend it the words its answers use (pseudo-relevance feedback).
+            shown = q = verbose(reading) or q
+            q = _expanded(searcher, q, scope, self._state.facets.live, deadline)
+            response.notes.append(Note("long_query", "A long query: articles need not have all of its words, "
+                                                     "and words from the best matches help rank them."))
         run = functools.partial(self._run, searcher, scope=scope, sort=sort, page=page, page_size=page_size,
                                 collapse=request.collapse, deadline=deadline, everything=everything)
         results, q, fell_back = self._with_fallback(run, q, reading)
@@ -227,7 +234,10 @@ class Engine:
                               else (None, []))
         if corrected:
             better = parse(corrected, self._state, now=now, synonyms=synonyms)
-            first = (loosen(better) or better.query) if long_query else better.query
+            first = better_shown = better.query
+            if long_query:
+                better_shown = verbose(better) or first
+                first = _expanded(searcher, better_shown, scope, self._state.facets.live, deadline)
             found, better_q, better_fell_back = self._with_fallback(run, first, better)
             if _standing(found, better_fell_back) > _standing(results, fell_back):
                 # Applied only when the typed query found nothing with all its words.
@@ -235,6 +245,7 @@ class Engine:
                 response.spelling = {"corrected": corrected, "applied": applied}
                 if applied:
                     results, q, fell_back = found, better_q, better_fell_back
+                    shown = better_shown if long_query else None
                     response.read_as = better.read_as
                     response.notes.append(Note("spelling_applied", f"No results for '{text}'; showing results for '{corrected}'."))
         if missing:
@@ -251,7 +262,7 @@ class Engine:
                                         "No article has all of the words; showing articles that match most of them."))
         response.total = results.total
         response.articles = results.articles
-        terms = highlighting.query_terms(q)
+        terms = highlighting.query_terms(q if shown is None or fell_back else shown)
         response.hits = [self._hit(searcher, docnum, score, terms, others)
                          for docnum, score, others in results.page_hits]
         response.facets = results.facets
@@ -465,6 +476,33 @@ def _score_all(searcher, q: Q.Query, scope: _Scope, live: np.ndarray | None = No
     return docnums, scores, partial
 
 
+def _expanded(searcher, q: Q.Query, scope: _Scope, live: np.ndarray | None, deadline: float) -> Q.Query:
+    """A long query's ``verbose`` reading with RM3 feedback (``feedback``): its best
+    ``FEEDBACK_DOCS`` matches (within ``scope``) lend it their most telling words.
+    ``q`` as it was if it is not such a reading, finds nothing, or time ran out."""
+    original = query_weights(q)
+    if not original or not feedback.FEEDBACK_DOCS or not feedback.FEEDBACK_TERMS:
+        return q
+    docnums, scores, partial = _score_all(searcher, q, scope, live, deadline)
+    if partial or not len(docnums) or time.monotonic() > deadline:
+        return q
+    wanted = min(feedback.FEEDBACK_DOCS, len(scores))
+    best = _ranked(docnums, scores, None, "relevance", wanted)
+    documents = [(feedback.document_terms(searcher.stored_fields(int(docnums[i]))), float(scores[i])) for i in best]
+    archive = max(searcher.doc_count(), 1)
+    model = feedback.relevance_model(documents, lambda term: searcher.doc_frequency(DEFAULT_FIELD, term) / archive)
+    # Parts that are not single words (phrases, synonym groups) keep a weight of 1 in the mix.
+    others = _part_count(q) - len(original)
+    mixed = feedback.interpolate({**original, **{f"\x00{n}": 1.0 for n in range(others)}}, model)
+    return reweighted(q, {term: weight for term, weight in mixed.items() if not term.startswith("\x00")})
+
+
+def _part_count(q: Q.Query) -> int:
+    while isinstance(q, (Q.AndNot, Q.AndMaybe)):
+        q = q.a
+    return len(q.subqueries) if type(q) is Q.Or else 0
+
+
 CLOCK_EVERY = 2048  # matches walked between looks at the clock
 
 
@@ -550,6 +588,8 @@ def _part_scores(q: Q.Query, sub, context, live: np.ndarray) -> tuple[np.ndarray
         return None if found is None else (found[0], found[1] * q.boost)
     if isinstance(q, Q.Term) and q.boost == 1:
         return term_scores_of(q)
+    if type(q) is Q.Term:
+        return _boosted_term_scores(q, sub, context, live)
     if isinstance(q, Q.Phrase):
         return phrase_scores(q, sub, context, term_scores_of)
     if type(q) is Q.Or and q.subqueries:
@@ -558,7 +598,19 @@ def _part_scores(q: Q.Query, sub, context, live: np.ndarray) -> tuple[np.ndarray
         return _any_of(q, sub, context, live)
     if type(q) is Q.AndMaybe and q.boost == 1:
         return _maybe_also(q, sub, context, live)
+    if type(q) is Q.AndNot and q.boost == 1:
+        return _all_but(q, sub, context, live)
     return None
+
+
+def _all_but(q: Q.AndNot, sub, context, live: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """``a ANDNOT b`` at once: ``a``'s documents that ``b`` does not match, each scoring
+    what ``a`` gives it (``AndNotMatcher.score``; ``b`` only excludes)."""
+    kept, excluded = _part_scores(q.a, sub, context, live), _part_scores(q.b, sub, context, live)
+    if kept is None or excluded is None:
+        return None
+    outside = ~np.isin(kept[0], excluded[0], assume_unique=True)
+    return kept[0][outside], kept[1][outside]
 
 
 def _maybe_also(q: Q.AndMaybe, sub, context, live: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
@@ -583,7 +635,7 @@ def _any_of(q: Q.Or, sub, context, live: np.ndarray) -> tuple[np.ndarray, np.nda
     parts = [_part_scores(part, sub, context, live) for part in q.subqueries]
     if any(part is None for part in parts):
         return None
-    docnums = functools.reduce(np.union1d, [found for found, _ in parts])
+    docnums = np.unique(np.concatenate([found for found, _ in parts]))  # one union of them all
     leaves = []
     for found, scores in parts:
         leaf = np.zeros(len(docnums), dtype=np.float64)
@@ -644,6 +696,18 @@ def _words_matching(q: Q.Query, sub, context, live: np.ndarray,
             return None
         return sum(words for words, _ in counted), functools.reduce(np.add, [found for _, found in counted])
     return None
+
+
+def _boosted_term_scores(q: Q.Term, sub, context, live: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """A word with a boost (a long query's weights): Whoosh wraps its postings in a
+    ``WrappingMatcher`` whose score is the posting's times the boost, the same here."""
+    matcher = q.matcher(sub, context)
+    if isinstance(matcher, NullMatcherClass):
+        return np.zeros(0, np.int64), np.zeros(0, np.float64)
+    if type(matcher) is not WrappingMatcher or matcher.boost != q.boost:
+        return None
+    found = _live_term_scores(matcher.child, live)
+    return None if found is None else (found[0], found[1] * matcher.boost)
 
 
 def _live_term_scores(matcher, live: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:

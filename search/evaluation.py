@@ -1,6 +1,7 @@
-"""Relevance evaluation: newsearch beside plain Whoosh and SQLite FTS5 on judged queries.
+"""Relevance evaluation: newsearch beside plain Whoosh, SQLite FTS5 and BM25 on judged queries.
 
-    newsearch evaluate CORPUS QUERIES QRELS [--index DIR] [--depth 100] [--system S] [--per-query] [--json]
+    newsearch evaluate CORPUS QUERIES QRELS [--index DIR] [--depth 100] [--system S]
+                       [--queries-half odd|even] [--per-query] [--json]
 
 Inputs:
 
@@ -15,7 +16,11 @@ Blank lines and lines starting with ``#`` are skipped in both files; any
 other line that cannot be read stops the run with an error naming the file
 and the line.
 
-The articles are read once and every query runs through three systems over
+``--queries-half`` keeps one half of the queries (``query_half``): the
+tuning half (``odd``) or the held-out half (``even``) of the protocol in
+``tests/relevance/README.md``.
+
+The articles are read once and every query runs through five systems over
 the same articles:
 
 * ``newsearch`` exactly as the command line searches: an index built with
@@ -27,7 +32,11 @@ the same articles:
   (every word required) and BM25F (``baselines.PlainWhoosh``);
 * ``fts5``: SQLite FTS5 (columns title, excerpt, body, topics; tokenizer
   ``porter unicode61 remove_diacritics 2``), every word of the query quoted
-  as a term and all of them required, ranked by ``bm25()`` (``baselines.Fts5``).
+  as a term and all of them required, ranked by ``bm25()`` (``baselines.Fts5``);
+* ``bm25``: plain BM25 with every word optional (k1 1.2, b 0.75, one field
+  of title, excerpt and body, newsearch's analyzer), the fair reference for
+  long queries, which the two above mostly fail (``baselines.Bm25``);
+* ``bm25-rm3``: the same with RM3 pseudo-relevance feedback (``feedback``).
 
 Metrics, averaged over the queries with at least one relevant judgment:
 MAP (average precision over all relevant documents, to ``--depth``),
@@ -40,6 +49,7 @@ named in a warning.
 from __future__ import annotations
 
 import math
+import re
 import tempfile
 import time
 from dataclasses import dataclass
@@ -49,7 +59,8 @@ from typing import Callable, Iterable, Mapping, Sequence
 from . import baselines, indexer
 from .request import SearchRequest
 
-SYSTEMS = ("newsearch", "whoosh", "fts5")
+SYSTEMS = ("newsearch", "whoosh", "fts5", "bm25", "bm25-rm3")
+HALVES = ("odd", "even")
 CUTOFF = 10  # for nDCG@10 and P@10
 DEFAULT_DEPTH = 100
 MAX_DEPTH = 10_000
@@ -253,8 +264,33 @@ def _fts5(corpus: Path, articles: list, scratch: Path, index: Path | None, log: 
     return baselines.Fts5(scratch / "fts5.sqlite", articles)
 
 
+def _bm25(corpus: Path, articles: list, scratch: Path, index: Path | None, log: Log) -> baselines.Bm25:
+    log("bm25: building an index")
+    return baselines.Bm25(scratch / "bm25", articles)
+
+
+def _bm25_rm3(corpus: Path, articles: list, scratch: Path, index: Path | None, log: Log) -> baselines.Bm25:
+    log("bm25-rm3: building an index")
+    return baselines.Bm25(scratch / "bm25-rm3", articles, rm3=True)
+
+
 # What opens each system over the articles; each answers search(text, depth) and close().
-RUNNERS = {"newsearch": Newsearch, "whoosh": _plain_whoosh, "fts5": _fts5}
+RUNNERS = {"newsearch": Newsearch, "whoosh": _plain_whoosh, "fts5": _fts5, "bm25": _bm25, "bm25-rm3": _bm25_rm3}
+
+
+def query_half(queries: Sequence[Query], half: str) -> list[Query]:
+    """The queries of one half: ``odd`` or ``even`` by the number that ends the query id
+    (``q07``, ``7``: odd), or, for an id not ending in a number, by its line's place
+    among the queries (first: odd). The split is fixed by the ids alone, so every
+    run and every system sees the same halves."""
+    if half not in HALVES:
+        raise ValueError(f"the half must be one of {', '.join(HALVES)}, not {half!r}")
+    kept = []
+    for place, query in enumerate(queries, 1):
+        number = re.search(r"(\d+)$", query.qid)
+        if (int(number.group(1)) if number else place) % 2 == (half == "odd"):
+            kept.append(query)
+    return kept
 
 
 # ---------------------------------------------------------------- evaluate
@@ -287,7 +323,7 @@ def _quiet(_message: str) -> None:
 
 
 def evaluate(corpus, queries_path, qrels_path, index=None, depth: int = DEFAULT_DEPTH,
-             systems: Sequence[str] = SYSTEMS, log: Log | None = None) -> dict:
+             systems: Sequence[str] = SYSTEMS, log: Log | None = None, half: str | None = None) -> dict:
     """Run every query through each system and return the figures (see ``format_report``).
 
     Raises ``InputError`` for unusable inputs, ``ValueError`` for a bad
@@ -307,6 +343,12 @@ def evaluate(corpus, queries_path, qrels_path, index=None, depth: int = DEFAULT_
     qrels = read_qrels(qrels_path)
     if not queries:
         raise InputError(f"{queries_path}: no queries")
+    if half is not None:
+        queries = query_half(queries, half)
+        if not queries:
+            raise InputError(f"{queries_path}: no queries in the {half} half")
+        asked = {q.qid for q in queries}
+        qrels = {qid: judged for qid, judged in qrels.items() if qid in asked}
     log(f"reading {corpus}")
     skipped: list[str] = []
     articles = list(baselines.read_corpus(corpus, skipped))
@@ -377,7 +419,7 @@ def evaluate(corpus, queries_path, qrels_path, index=None, depth: int = DEFAULT_
                          ("map", "ndcg_at_10", "p_at_10", "zero_result_queries", "zero_result_qids")} | summary
 
     return {
-        "corpus": str(corpus), "queries_file": str(queries_path), "qrels_file": str(qrels_path),
+        "corpus": str(corpus), "queries_file": str(queries_path), "qrels_file": str(qrels_path), "half": half,
         "articles": len(articles), "skipped_files": len(skipped),
         "queries": len(queries), "judged_queries": len(judged_rows), "depth": depth, "cutoff": CUTOFF,
         "systems": figures, "per_query": per_query, "warnings": warnings,
@@ -396,7 +438,8 @@ def format_report(result: dict, per_query: bool = False) -> str:
     """The result of ``evaluate`` as a text table (plus per-query nDCG@10 if asked)."""
     lines = [
         f"corpus {result['corpus']}: {result['articles']:,} articles; {result['queries']} queries "
-        f"({result['judged_queries']} with relevant judgments); depth {result['depth']}",
+        f"({result['judged_queries']} with relevant judgments)"
+        f"{'; the ' + result['half'] + ' half' if result.get('half') else ''}; depth {result['depth']}",
         "",
         f"{'system':<11}{'MAP':>8}{'nDCG@10':>9}{'P@10':>8}{'zero-result queries':>21}{'setup s':>9}{'ms/query':>10}",
     ]

@@ -25,9 +25,10 @@ import calendar
 import datetime as dt
 import os
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 from whoosh import query as Q
 from whoosh.qparser import OperatorsPlugin, QueryParser, syntax
@@ -45,7 +46,7 @@ MAX_PREFIX_TERMS = 64
 MAX_EXPANDED_TERMS = 256  # words all the prefixes of one query may stand for
 MIN_PREFIX_CHARS = 2
 MAX_CLAUSES = 40
-LONG_QUERY_WORDS = 4  # from this many required words, rank by how many match (measured: MAP 0.36 -> 0.47)
+LONG_QUERY_WORDS = 4  # from this many required words, read a query as ``verbose`` (see tests/relevance/README.md)
 NEAR_SLOP = 3
 NEAR_BOOST = 0.1
 # What an alternative a synonym adds counts for, against the word typed (1), per word of it:
@@ -453,6 +454,91 @@ def loosen(reading: Reading) -> Q.Query | None:
     if pairs:
         loose = Q.AndMaybe(loose, Q.Or(pairs, boost=NEAR_BOOST))
     return Q.AndNot(loose, Q.Or(excluded)) if excluded else loose
+
+
+LONG_QUERY_PROXIMITY = True  # neighbouring words near each other earn NEAR_BOOST in long queries too
+TYPED_WEIGHTS = True  # a word typed twice weighs twice (measured in tests/relevance/README.md)
+FEEDBACK_ADDS_MATCHES = False  # feedback words only raise articles that have a typed word (measured: no loss)
+
+
+def verbose(reading: Reading) -> Q.Query | None:
+    """The reading of a long query: any of its words may match, each scoring BM25F
+    weighted by how often it was typed (a plain disjunction, not a reward for matching
+    more words); neighbouring words found close together earn a small bonus; excluded
+    words stay excluded. None when there is nothing to read this way (fewer than two
+    wanted parts). The engine then adds feedback words (``feedback``)."""
+    q, excluded = reading.query, []
+    if isinstance(q, Q.AndNot):
+        q, excluded = q.a, [q.b]
+    if not isinstance(q, Q.And):
+        return None
+    wanted = [sub for sub in q.subqueries if not isinstance(sub, Q.Not)]
+    excluded += [sub.query for sub in q.subqueries if isinstance(sub, Q.Not)]
+    if len(wanted) < 2:
+        return None
+    typed = Counter(term for term, *_ in analyze(cut_text(reading.text), mode="query"))
+    parts = []
+    for sub in wanted:
+        if isinstance(sub, Q.Term) and sub.fieldname == DEFAULT_FIELD and sub.boost == 1:
+            parts.append(Q.Term(sub.fieldname, sub.text, boost=float(max(typed.get(sub.text, 1), 1))
+                                if TYPED_WEIGHTS else 1.0))
+        else:
+            parts.append(sub)
+    loose: Q.Query = Q.Or(parts)
+    words = [sub.text for sub in parts if isinstance(sub, Q.Term) and sub.fieldname == DEFAULT_FIELD]
+    if LONG_QUERY_PROXIMITY and len(words) > 1:
+        pairs = [Q.Phrase(DEFAULT_FIELD, [a, b], slop=NEAR_SLOP) for a, b in zip(words, words[1:])]
+        loose = Q.AndMaybe(loose, Q.Or(pairs, boost=NEAR_BOOST))
+    return Q.AndNot(loose, Q.Or(excluded)) if excluded else loose
+
+
+def _verbose_or(q: Q.Query) -> tuple[Q.Or | None, Callable[[Q.Or], Q.Query]]:
+    """The ``Or`` of a ``verbose`` reading's parts, and how to put another in its place."""
+    if isinstance(q, Q.AndNot):
+        inner, rebuild = _verbose_or(q.a)
+        return inner, lambda new: Q.AndNot(rebuild(new), q.b)
+    if isinstance(q, Q.AndMaybe):
+        inner, rebuild = _verbose_or(q.a)
+        return inner, lambda new: Q.AndMaybe(rebuild(new), q.b)
+    if type(q) is Q.Or:
+        return q, lambda new: new
+    return None, lambda new: new
+
+
+def query_weights(q: Q.Query) -> dict[str, float]:
+    """The words of a ``verbose`` reading and their weights (boosts), with the words
+    feedback added (``reweighted``); {} for another query."""
+    parts, _ = _verbose_or(q)
+    if parts is None:
+        return {}
+    words = {sub.text: sub.boost for sub in parts.subqueries
+             if isinstance(sub, Q.Term) and sub.fieldname == DEFAULT_FIELD}
+    while isinstance(q, (Q.AndNot, Q.AndMaybe)):  # words that only raise matches: an AndMaybe's Or of words
+        if isinstance(q, Q.AndMaybe) and type(q.b) is Q.Or and all(type(sub) is Q.Term for sub in q.b.subqueries):
+            words.update((sub.text, sub.boost) for sub in q.b.subqueries)
+        q = q.a
+    return words
+
+
+def reweighted(q: Q.Query, weights: dict[str, float]) -> Q.Query:
+    """A ``verbose`` reading with its words weighted by ``weights`` (its own words first,
+    then the new ones, in the order given); parts that are not single words are kept."""
+    parts, rebuild = _verbose_or(q)
+    if parts is None:
+        return q
+    kept, seen = [], set()
+    for sub in parts.subqueries:
+        if isinstance(sub, Q.Term) and sub.fieldname == DEFAULT_FIELD:
+            seen.add(sub.text)
+            kept.append(Q.Term(DEFAULT_FIELD, sub.text, boost=weights.get(sub.text, sub.boost)))
+        else:
+            kept.append(sub)
+    added = [Q.Term(DEFAULT_FIELD, term, boost=weight) for term, weight in weights.items() if term not in seen]
+    if FEEDBACK_ADDS_MATCHES or not added:
+        return rebuild(Q.Or(kept + added))
+    # The new words only raise articles that have a typed word: what matches is what was typed.
+    return rebuild(Q.AndMaybe(Q.Or(kept), Q.Or(added)))
+
 
 
 def wanted_count(q: Q.Query) -> int:

@@ -357,3 +357,47 @@ def test_whole_index_arrays_are_saved_once_per_index_state(built):
         assert (third.facets.stories >= 0).sum() > (expected[1] >= 0).sum()
     finally:
         third.close()
+
+
+LONG_QUERIES = ["bank rates interest rates harbor traffic on the lake", "why did oil prices and bank rates rise -weather",
+                'oil prices "interest rates" bank harbor week']
+
+
+@pytest.mark.parametrize("text", LONG_QUERIES)
+def test_long_queries_weighted_and_expanded_are_scored_at_once_to_the_same_bits(built, text):
+    # A long query's reading (words weighted by how often typed, a proximity bonus) and
+    # the same with feedback words, over a segment with deletions and a second one.
+    from search.engine import _expanded
+    from search.querying import parse, query_weights, verbose
+
+    data, index = built
+    write_article(data, "2023/01/oil-again.md", title="Oil prices and bank rates", topics=["Energy"],
+                  published="2023-01-02T10:00:00Z", body="Oil price, bank rate, harbor traffic, interest rates rise.")
+    (data / "2020/04/crude-oil.md").unlink()  # deletions in the first segment
+    update(data, IndexHome(index))
+    state = SearcherState.open(IndexHome(index).require_current())
+    try:
+        q = verbose(parse(text, state))
+        expanded = _expanded(state.searcher, q, _Scope(), state.facets.live, float("inf"))
+        assert len(query_weights(expanded)) > len(query_weights(q)) >= 3
+        assert any(weight != 1.0 for weight in query_weights(expanded).values())
+        for query in (q, expanded):
+            compared = 0
+            for sub, offset in state.searcher.leaf_searchers():
+                live = state.facets.live[offset:offset + sub.reader().doc_count_all()]
+                at_once = _scored_at_once(query, sub, state.searcher.context(), live)
+                walked, matcher = [], query.matcher(sub, state.searcher.context())
+                while matcher.is_active():
+                    walked.append((matcher.id(), matcher.score()))
+                    matcher.next()
+                if isinstance(query, Q.AndNot):
+                    # Whoosh's AndNotMatcher keeps a's first match when b's first is before it
+                    # (its _find_first only looks at equal ids); at once, b excludes every match.
+                    excluded = set(query.b.matcher(sub, state.searcher.boolean_context()).all_ids())
+                    walked = [(docnum, score) for docnum, score in walked if docnum not in excluded]
+                assert at_once is not None
+                assert list(zip(at_once[0].tolist(), at_once[1].tolist())) == walked
+                compared += len(walked)
+            assert compared
+    finally:
+        state.close()

@@ -176,9 +176,9 @@ def test_fixture_files_agree_with_the_corpus():
     assert 4 <= len(read_queries(QUERIES)) <= 6
 
 
-def test_evaluate_reports_all_three_systems(fixture_result):
+def test_evaluate_reports_every_system(fixture_result):
     result = fixture_result
-    assert list(result["systems"]) == ["newsearch", "whoosh", "fts5"]
+    assert list(result["systems"]) == ["newsearch", "whoosh", "fts5", "bm25", "bm25-rm3"]
     assert result["articles"] == 10 and result["queries"] == 6 and result["judged_queries"] == 5
     for name, figures in result["systems"].items():
         for metric in ("map", "ndcg_at_10", "p_at_10"):
@@ -199,14 +199,16 @@ def test_zero_result_queries(fixture_result):
     systems = fixture_result["systems"]
     # q6 has only words no article has: nobody finds anything.
     # q4 is a question with a word no article has: the baselines require
-    # every word and find nothing; newsearch ranks long queries by how many
-    # of the words match (so it needs no fallback).
+    # every word and find nothing; newsearch reads long queries as any of
+    # their words (so it needs no fallback).
     # q2 needs stemming (vehicle/vehicles, batteries/battery), which plain Whoosh lacks.
     assert systems["newsearch"]["zero_result_qids"] == ["q6"]
     assert systems["newsearch"]["zero_result_queries"] == 1
     assert systems["newsearch"]["fallback_queries"] == 0
     assert systems["fts5"]["zero_result_qids"] == ["q4", "q6"]
     assert systems["whoosh"]["zero_result_qids"] == ["q2", "q4", "q6"]
+    # BM25 with every word optional finds q4 too, with or without feedback.
+    assert systems["bm25"]["zero_result_qids"] == systems["bm25-rm3"]["zero_result_qids"] == ["q6"]
     q4 = next(row for row in fixture_result["per_query"] if row["qid"] == "q4")
     assert q4["systems"]["newsearch"]["ndcg_at_10"] == 1.0
     assert q4["systems"]["fts5"]["ndcg_at_10"] == 0.0
@@ -223,8 +225,8 @@ def test_unjudged_queries_are_left_out_of_the_means_and_named(fixture_result):
 def test_report_text(fixture_result):
     text = evaluation.format_report(fixture_result, per_query=True)
     assert "MAP" in text and "nDCG@10" in text and "zero-result queries" in text
-    for name in ("newsearch", "whoosh", "fts5"):
-        assert any(line.startswith(name) for line in text.splitlines())
+    for name in evaluation.SYSTEMS:
+        assert any(line.split()[0] == name for line in text.splitlines() if line.strip())
     assert "zyxxqa flurbonic" in text  # the per-query table
 
 
@@ -298,12 +300,15 @@ def test_evaluate_command_prints_a_table_for_every_system(tmp_path):
     lines = result.output.splitlines()
     assert lines[0] == f"corpus {CORPUS}: 10 articles; 6 queries (5 with relevant judgments); depth 5"
     assert lines[2].split() == ["system", "MAP", "nDCG@10", "P@10", "zero-result", "queries", "setup", "s", "ms/query"]
-    rows = {line.split()[0]: line.split()[1:5] for line in lines[3:6]}
-    assert rows == {"newsearch": ["0.9611", "0.9872", "0.1800", "1"], "whoosh": ["0.5833", "0.5956", "0.1200", "3"],
-                    "fts5": ["0.8000", "0.8000", "0.1600", "2"]}
+    rows = {line.split()[0]: line.split()[1:5] for line in lines[3:8]}
+    assert {name: rows.pop(name) for name in ("newsearch", "whoosh", "fts5")} == {
+        "newsearch": ["0.9611", "0.9872", "0.1800", "1"], "whoosh": ["0.5833", "0.5956", "0.1200", "3"],
+        "fts5": ["0.8000", "0.8000", "0.1600", "2"]}
+    assert list(rows) == ["bm25", "bm25-rm3"] and all(row[3] == "1" for row in rows.values())
     assert f"newsearch: index built in {tmp_path / 'index'}" in result.output
     q4 = next(line for line in lines if line.startswith("q4 "))
     assert q4.split()[1:7] == ["1.0000", "(4)", "0.0000", "(0)", "0.0000", "(0)"]
+    assert q4.split()[8] != "(0)" and q4.split()[10] != "(0)"  # bm25 and bm25-rm3 find it
     assert "warning: 1 queries have no relevant judgment" in result.output
 
 
@@ -319,4 +324,53 @@ def test_evaluate_command_reports_unusable_input_as_a_usage_error(tmp_path):
 
 def test_evaluate_command_offers_what_the_evaluation_accepts():
     assert cli.EVALUATED_SYSTEMS == evaluation.SYSTEMS == tuple(evaluation.RUNNERS)
+    assert cli.EVALUATION_HALVES == evaluation.HALVES
     assert (cli.EVALUATION_DEPTH, cli.EVALUATION_MAX_DEPTH) == (evaluation.DEFAULT_DEPTH, evaluation.MAX_DEPTH)
+
+
+# ---------------------------------------------------------------- halves of the queries
+
+
+def test_query_halves_split_by_the_number_ending_each_id():
+    queries = [Query(qid, "text") for qid in ("q01", "q02", "7", "10", "alpha", "beta", "q3x")]
+    odd = evaluation.query_half(queries, "odd")
+    even = evaluation.query_half(queries, "even")
+    # No number at the end: the place among the queries decides (alpha 5th: odd, beta 6th: even, q3x 7th: odd).
+    assert [q.qid for q in odd] == ["q01", "7", "alpha", "q3x"]
+    assert [q.qid for q in even] == ["q02", "10", "beta"]
+    with pytest.raises(ValueError, match="odd, even"):
+        evaluation.query_half(queries, "first")
+
+
+def test_evaluate_on_one_half_keeps_its_queries_and_judgments():
+    whole = evaluate(CORPUS, QUERIES, QRELS, systems=("fts5",))
+    for half in evaluation.HALVES:
+        part = evaluate(CORPUS, QUERIES, QRELS, systems=("fts5",), half=half)
+        expected = [row["qid"] for row in whole["per_query"] if (int(row["qid"][1:]) % 2 == 1) == (half == "odd")]
+        assert [row["qid"] for row in part["per_query"]] == expected and part["half"] == half
+        judged = [row["systems"]["fts5"]["ap"] for row in whole["per_query"] if row["qid"] in expected and row["judged"]]
+        assert part["systems"]["fts5"]["map"] == pytest.approx(sum(judged) / len(judged))
+        assert not any("not in the queries file" in w for w in part["warnings"])  # the other half's judgments
+
+
+def test_evaluate_command_runs_one_half():
+    result = run_evaluate("--system", "fts5", "--queries-half", "even")
+    assert result.exit_code == 0, result.output
+    assert "3 queries (2 with relevant judgments); the even half;" in result.output.splitlines()[0]
+    assert run_evaluate("--queries-half", "third").exit_code == 2
+
+
+# ---------------------------------------------------------------- BM25 with every word optional
+
+
+def test_bm25_needs_only_some_of_the_words(tmp_path):
+    from search.baselines import Bm25
+
+    system = Bm25(tmp_path / "bm25", read_corpus(CORPUS))
+    try:
+        both = system.search("coffee harvest frost", 10)
+        assert both and both == system.search("coffee harvest frost zyxxqa", 10)  # a missing word costs nothing
+        assert set(system.search("coffee", 10)) <= set(both)
+        assert system.search("the of and", 10) == [] and system.search("", 10) == []
+    finally:
+        system.close()

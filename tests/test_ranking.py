@@ -110,3 +110,126 @@ def test_frequent_words_read_from_term_arrays_score_exactly_as_from_their_blocks
         state.close()
         ix.close()
     assert compared >= 20, compared
+
+
+# ---------------------------------------------------------------- long queries: the verbose reading and RM3
+
+
+def test_relevance_model_weighs_words_by_document_score_and_drops_common_ones():
+    from collections import Counter
+
+    from search.feedback import relevance_model
+
+    documents = [(Counter({"cocoa": 3, "bahia": 1, "said": 4}), 3.0), (Counter({"cocoa": 1, "crop": 1}), 1.0),
+                 (Counter(), 5.0), (Counter({"ignored": 1}), 0.0)]
+    shares = {"said": 0.5}  # in half the archive: tells nothing
+    model = relevance_model(documents, lambda term: shares.get(term, 0.01), terms=3, max_share=0.1)
+    # cocoa: 0.75 * 3/8 + 0.25 * 1/2; bahia: 0.75 * 1/8; crop: 0.25 * 1/2; then scaled to sum to 1.
+    raw = {"cocoa": 0.75 * 3 / 8 + 0.25 / 2, "bahia": 0.75 / 8, "crop": 0.25 / 2}
+    assert list(model) == ["cocoa", "crop", "bahia"]
+    assert model == pytest.approx({term: weight / sum(raw.values()) for term, weight in raw.items()})
+    assert list(relevance_model(documents, lambda term: 0.01, terms=2)) == ["cocoa", "said"]
+    assert relevance_model([(Counter({"x1": 1, "7": 3}), 1.0)], lambda term: 0.0) == {"x1": 1.0}  # no numbers
+    assert relevance_model([], lambda term: 0.0) == {}
+
+
+def test_interpolation_keeps_the_query_weights_and_adds_the_feedback_in_proportion():
+    from search.feedback import interpolate
+
+    original = {"cocoa": 2.0, "brazil": 1.0}
+    mixed = interpolate(original, {"cocoa": 0.5, "bahia": 0.5}, original_weight=0.75)
+    # Mixing 0.75 * (2/3, 1/3) with 0.25 * (1/2, 1/2), scaled by 3 / 0.75 so the query's words keep theirs.
+    assert mixed == pytest.approx({"cocoa": 2.0 + 0.5, "brazil": 1.0, "bahia": 0.5})
+    assert interpolate(original, {}) == original
+    assert interpolate(original, {"x": 1.0}, original_weight=1.0) == original
+
+
+def _long_reading(archive_index, text):
+    from search.querying import verbose
+
+    state = SearcherState.open(IndexHome(archive_index).require_current())
+    try:
+        reading = parse(text, state)
+        return reading, verbose(reading)
+    finally:
+        state.close()
+
+
+def test_a_long_query_is_read_as_any_of_its_words_weighted_by_how_often_they_are_typed(archive):
+    from whoosh import query as Q
+
+    from search.querying import query_weights
+
+    reading, q = _long_reading(archive[1], "what is the number of interest rates rises, and rates in the harbor -oil")
+    assert isinstance(q, Q.AndNot) and q.b == Q.Or([Q.Term("text", "oil")])  # excluded words stay excluded
+    # "rates" typed twice counts twice; no reward for matching more words (no Or with a scale).
+    assert query_weights(q) == {"number": 1.0, "interest": 1.0, "rate": 2.0, "rise": 1.0, "harbor": 1.0}
+    assert not any(isinstance(part, Q.Or) and part.scale for part in q.a.a.children())
+    _, short = _long_reading(archive[1], "bank")
+    assert short is None
+
+
+def test_feedback_adds_words_from_the_best_matches_and_only_typed_words_are_highlighted(archive):
+    from search.analysis import analyze
+    from search.engine import Engine, _expanded, _Scope, _score_all
+    from search.querying import query_weights, reweighted, verbose
+
+    from helpers import search_for
+
+    engine = Engine(archive[1], recheck_seconds=0)
+    try:
+        text = "why did the bank of england raise interest rates to fight inflation"
+        response = search_for(engine, text, page_size=50, collapse=False)
+        assert response.total and "long_query" in [note.code for note in response.notes]
+        assert not response.fallback
+        # The feedback words only raise articles that have a typed word: the same matches.
+        state = engine.state()
+        q = verbose(parse(text, state))
+        matches = _score_all(state.searcher, q, _Scope(), state.facets.live)[0]
+        assert response.total == len(matches)
+        expanded = _expanded(state.searcher, q, _Scope(), state.facets.live, float("inf"))
+        assert len(query_weights(expanded)) > len(query_weights(q))
+        zeppelin = _score_all(state.searcher, parse("zeppelin", state).query, _Scope(), state.facets.live)[0]
+        assert len(zeppelin) and not set(zeppelin) & set(matches)  # a word only other articles have
+        added = reweighted(q, {**query_weights(q), "zeppelin": 5.0})
+        assert _score_all(state.searcher, added, _Scope(), state.facets.live)[0].tolist() == matches.tolist()
+        marked = {fragment for hit in response.hits for part in (hit.title_segments, hit.snippet_segments)
+                  for fragment, matched in part if matched}
+        typed = {term for term, *_ in analyze(text, mode="query")}
+        assert marked
+        for fragment in marked:  # never a word feedback added
+            assert {term for term, *_ in analyze(fragment, mode="index")} & typed, fragment
+    finally:
+        engine.close()
+
+
+def test_weighted_reading_with_feedback_is_scored_as_whoosh_scores_it(two_segments):
+    from whoosh import query as Q
+
+    from search.engine import _expanded, _Scope, _score_all
+    from search.querying import query_weights, verbose
+
+    state = SearcherState.open(IndexHome(two_segments).require_current())
+    try:
+        reading = parse("bank rates interest rates harbor traffic on the lake", state)
+        q = verbose(reading)
+        expanded = _expanded(state.searcher, q, _Scope(), state.facets.live, float("inf"))
+        assert set(query_weights(expanded)) > set(query_weights(q))  # words from the best matches
+        for query in (q, expanded):
+            docnums, scores, _ = _score_all(state.searcher, query, _Scope(), state.facets.live)
+            walked = {hit.docnum: hit.score for hit in state.searcher.search(query, limit=None)}
+            assert dict(zip(docnums.tolist(), scores.tolist())) == walked  # to the bit
+        assert isinstance(expanded, Q.AndMaybe)  # neighbouring words close together still count
+    finally:
+        state.close()
+
+
+def test_feedback_reads_a_bounded_part_of_each_document(monkeypatch):
+    from search import feedback
+
+    stored = {"title": "Cocoa crop", "body": "cocoa harvest " * 10 + "zanzibar " * 5, "excerpt": "ignored excerpt"}
+    counts = feedback.document_terms(stored)
+    assert counts["cocoa"] == 11 and counts["zanzibar"] == 5 and "ignor" not in counts
+    monkeypatch.setattr(feedback, "MAX_TEXT_CHARS", len("cocoa harvest ") * 10)
+    assert "zanzibar" not in feedback.document_terms(stored)
+    assert feedback.document_terms({"body": None, "title": ""}) == {}
