@@ -3,9 +3,10 @@
 ``story_key`` (at index time) reduces a title to its sorted set of index
 terms (given by the indexer, which has just computed them), so "U.S. stocks fall" and "Stocks fall in U.S." or a copy with
 different punctuation share a key. ``story_ids`` (once per searcher, on
-arrays) numbers the stories: articles with one key, split wherever consecutive
-copies are more than ``WINDOW_DAYS`` apart -- a weekly "COCOA REVIEW" is a
-new story each week. ``collapse`` (per search) keeps the best-scoring copy
+arrays) numbers the stories: dated articles with one key, split wherever
+consecutive copies are more than ``WINDOW_DAYS`` apart -- a weekly "COCOA
+REVIEW" is a new story each week. Undated articles are never copies: without
+a date, two articles with one title may as well be two reviews or two papers. ``collapse`` (per search) keeps the best-scoring copy
 of each story among the matches, remembering the others.
 """
 
@@ -26,25 +27,22 @@ def story_key(title_terms) -> str | None:
 
 
 def story_ids(keys: np.ndarray, stamps: np.ndarray, dated: np.ndarray) -> np.ndarray:
-    """Per document, the number of the story it belongs to, for documents that
-    share their story key with another document (-1 for the rest). ``keys``
-    holds the story keys as numbers (``arrays.story_hash``; 0: none). Copies
-    with one key are split where consecutive copies are more than
-    ``WINDOW_DAYS`` apart; undated copies of a key are one story. Made once
-    per searcher, with one sort."""
+    """Per document, the number of the story it belongs to, for dated documents
+    that share their story key with another (-1 for the rest). ``keys`` holds
+    the story keys as numbers (``arrays.story_hash``; 0: none). Copies with one
+    key are split where consecutive copies are more than ``WINDOW_DAYS`` apart.
+    Made once per searcher, with one sort."""
     ids = np.full(len(keys), -1, dtype=np.int64)
-    keyed = np.flatnonzero(keys)
+    keyed = np.flatnonzero((keys != 0) & dated)
     if not len(keyed):
         return ids
-    key, undated = keys[keyed], ~dated[keyed]
-    stamp = np.where(undated, 0, stamps[keyed])
-    order = np.lexsort((keyed, stamp, undated, key))  # by key, dated first, then by date
-    key, undated, stamp, keyed = key[order], undated[order], stamp[order], keyed[order]
+    key, stamp = keys[keyed], stamps[keyed]
+    order = np.lexsort((keyed, stamp, key))  # by key, then by date
+    key, stamp, keyed = key[order], stamp[order], keyed[order]
     new_key = np.r_[True, key[1:] != key[:-1]]
     starts = np.flatnonzero(new_key)
     shared = np.repeat(np.diff(np.r_[starts, len(key)]) > 1, np.diff(np.r_[starts, len(key)]))
-    gap = np.r_[0, np.diff(stamp)]
-    new_story = new_key | np.r_[True, undated[1:] != undated[:-1]] | (~undated & (gap > WINDOW_DAYS * _DAY))
+    new_story = new_key | (np.r_[0, np.diff(stamp)] > WINDOW_DAYS * _DAY)
     number = np.cumsum(new_story)
     ids[keyed[shared]] = number[shared]
     return ids

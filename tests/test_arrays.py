@@ -117,7 +117,7 @@ def test_priors_are_the_python_formula_to_the_bit(engine):
 
 
 def _story_ids_in_python(keys, published):
-    """The per-document story numbering arrays replaced (None: undated)."""
+    """The per-document story numbering arrays replaced (None: undated, never a copy)."""
     by_key: dict = {}
     for docnum, key in enumerate(keys):
         if key:
@@ -126,7 +126,6 @@ def _story_ids_in_python(keys, published):
     for docnums in by_key.values():
         if len(docnums) < 2:
             continue
-        undated = [d for d in docnums if published[d] is None]
         dated = sorted((d for d in docnums if published[d] is not None), key=published.__getitem__)
         previous = None
         for docnum in dated:
@@ -134,9 +133,6 @@ def _story_ids_in_python(keys, published):
                 story += 1
             ids[docnum] = story
             previous = docnum
-        story += 1
-        for docnum in undated:
-            ids[docnum] = story
         story += 1
     return ids
 

@@ -20,7 +20,7 @@ from search.analysis import index_terms
 from search.stories import story_key
 from search.vocabulary import load_counts
 
-from helpers import P, build_index, ids, search_for, write_archive
+from helpers import P, build_index, ids, search_for, write_archive, write_article
 
 ENV_VARS = ("NEWSEARCH_DATA", "NEWSEARCH_INDEX", "NEWSEARCH_SYNONYMS", "NEWSEARCH_RECENCY_WEIGHT",
             "NEWSEARCH_RECENCY_HALF_LIFE_DAYS")
@@ -866,3 +866,24 @@ def test_cli_long_question(index):
     assert result.exit_code == 0, result.output
     first = next(line for line in result.stdout.splitlines() if line.strip().startswith("1."))
     assert "Frost damages coffee crops in Brazil" in first
+
+
+def test_undated_articles_with_one_title_are_not_copies(tmp_path):
+    # Without dates there is no telling a re-published copy from another paper or review
+    # with the same title (the Cranfield abstracts have several such pairs).
+    data, index = tmp_path / "data", tmp_path / "index"
+    for name, body in (("a.md", "Creep buckling of columns under load."), ("b.md", "Creep buckling of shells.")):
+        write_article(data, name, title="Creep buckling of structures", body=body)
+    write_article(data, "c.md", title="Creep buckling of structures", body="Creep buckling of plates.",
+                  published="2021-01-01T00:00:00Z")
+    write_article(data, "d.md", title="Creep buckling of structures", body="Creep buckling of beams.",
+                  published="2021-01-02T00:00:00Z")
+    build_index(data, index)
+    eng = Engine(index, recheck_seconds=0)
+    try:
+        response = search_for(eng, "creep buckling")
+        assert response.total == 3 and response.articles == 4
+        by_id = {hit.id: {copy["id"] for copy in hit.duplicates} for hit in response.hits}
+        assert by_id["a"] == by_id["b"] == set() and by_id.get("c", by_id.get("d")) == {"c", "d"} - set(by_id)
+    finally:
+        eng.close()
