@@ -433,11 +433,8 @@ def parse(text: str, state: SearcherState, *, now: dt.datetime | None = None,
                    since=tidied.since, until=tidied.until)
 
 
-def loosen(reading: Reading) -> Q.Query | None:
-    """The same query with its required words OR-ed, so documents matching
-    more of them rank higher (as Whoosh's ``OrGroup.factory`` does), and
-    neighbouring words near each other rank higher still; excluded words stay
-    excluded. None when there is nothing to loosen."""
+def _wanted_and_excluded(reading: Reading) -> tuple[list[Q.Query], list[Q.Query]] | None:
+    """A query of required parts -> (its wanted parts, its excluded ones); None unless two or more are wanted."""
     q, excluded = reading.query, []
     if isinstance(q, Q.AndNot):
         q, excluded = q.a, [q.b]
@@ -445,8 +442,17 @@ def loosen(reading: Reading) -> Q.Query | None:
         return None
     wanted = [sub for sub in q.subqueries if not isinstance(sub, Q.Not)]
     excluded += [sub.query for sub in q.subqueries if isinstance(sub, Q.Not)]
-    if len(wanted) < 2:
+    return (wanted, excluded) if len(wanted) >= 2 else None
+
+
+def loosen(reading: Reading) -> Q.Query | None:
+    """The same query with its required words OR-ed, so documents matching
+    more of them rank higher (as Whoosh's ``OrGroup.factory`` does), and
+    neighbouring words near each other rank higher still; excluded words stay
+    excluded. None when there is nothing to loosen."""
+    if (parts := _wanted_and_excluded(reading)) is None:
         return None
+    wanted, excluded = parts
     loose = Q.Or(wanted, scale=0.9)
     # Neighbouring words found close together earn a small bonus (tuned with the evaluation).
     words = [sub.text for sub in wanted if isinstance(sub, Q.Term) and sub.fieldname == DEFAULT_FIELD]
@@ -467,15 +473,9 @@ def verbose(reading: Reading) -> Q.Query | None:
     more words); neighbouring words found close together earn a small bonus; excluded
     words stay excluded. None when there is nothing to read this way (fewer than two
     wanted parts). The engine then adds feedback words (``feedback``)."""
-    q, excluded = reading.query, []
-    if isinstance(q, Q.AndNot):
-        q, excluded = q.a, [q.b]
-    if not isinstance(q, Q.And):
+    if (parts := _wanted_and_excluded(reading)) is None:
         return None
-    wanted = [sub for sub in q.subqueries if not isinstance(sub, Q.Not)]
-    excluded += [sub.query for sub in q.subqueries if isinstance(sub, Q.Not)]
-    if len(wanted) < 2:
-        return None
+    wanted, excluded = parts
     typed = Counter(term for term, *_ in analyze(cut_text(reading.text), mode="query"))
     parts = []
     for sub in wanted:
