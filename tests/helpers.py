@@ -161,6 +161,22 @@ def run_cli(*args, env=None):
     return CliRunner().invoke(main, [str(a) for a in args], env=base, catch_exceptions=False)
 
 
+def at_once_and_walked(q, state, context=None):
+    """Per segment of ``state``'s searcher: (the segment's searcher, the (docnum, score) pairs
+    ``engine._scored_at_once`` gives or None, the pairs walking Whoosh's matcher gives)."""
+    from search.engine import _scored_at_once
+
+    context = context or state.searcher.context()
+    for sub, offset in state.searcher.leaf_searchers():
+        live = state.facets.live[offset:offset + sub.reader().doc_count_all()]
+        found = _scored_at_once(q, sub, context, live)
+        matcher, walked = q.matcher(sub, context), []
+        while matcher.is_active():
+            walked.append((matcher.id(), matcher.score()))
+            matcher.next()
+        yield sub, None if found is None else list(zip(found[0].tolist(), found[1].tolist())), walked
+
+
 def build_index(data: Path, index: Path) -> indexer.Report:
     return indexer.build(data, indexer.IndexHome(index), workers=1)
 

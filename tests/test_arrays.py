@@ -20,7 +20,7 @@ from search.ranking import DAY_MICROSECONDS, TIE_BREAK, priors
 from search.state import SearcherState
 from search.store import IndexHome
 
-from helpers import build_index, search_for, write_archive, write_article
+from helpers import at_once_and_walked, build_index, search_for, write_archive, write_article
 
 QUERIES = [dict(text="bank"), dict(text="oil", sort="newest"), dict(text="oil", sort="oldest"),
            dict(text="rates", since="2021"), dict(text="", topics=["Markets"]), dict(text="bank", collapse=False),
@@ -307,16 +307,8 @@ def test_any_of_several_words_is_scored_at_once_to_the_same_bits(built, words, n
         for q in (Q.Or([Q.Term("text", w) for w in words]),
                   Q.And([Q.Or([Q.Term("text", w) for w in words]), Q.Term("text", "oil")]),
                   Q.Or([Q.Phrase("text", ["oil", "price"]), Q.Term("text", words[-1])])):
-            context = state.searcher.context(needs_current=needs_current)
-            for sub, offset in state.searcher.leaf_searchers():
-                live = state.facets.live[offset:offset + sub.reader().doc_count_all()]
-                at_once = _scored_at_once(q, sub, context, live)
-                walked, matcher = [], q.matcher(sub, context)
-                while matcher.is_active():
-                    walked.append((matcher.id(), matcher.score()))
-                    matcher.next()
-                assert at_once is not None
-                assert list(zip(at_once[0].tolist(), at_once[1].tolist())) == walked
+            for _, at_once, walked in at_once_and_walked(q, state, state.searcher.context(needs_current=needs_current)):
+                assert at_once == walked
                 found += len(walked)
     finally:
         state.close()
@@ -379,20 +371,13 @@ def test_long_queries_weighted_and_expanded_are_scored_at_once_to_the_same_bits(
         assert any(weight != 1.0 for weight in query_weights(expanded).values())
         for query in (q, expanded):
             compared = 0
-            for sub, offset in state.searcher.leaf_searchers():
-                live = state.facets.live[offset:offset + sub.reader().doc_count_all()]
-                at_once = _scored_at_once(query, sub, state.searcher.context(), live)
-                walked, matcher = [], query.matcher(sub, state.searcher.context())
-                while matcher.is_active():
-                    walked.append((matcher.id(), matcher.score()))
-                    matcher.next()
+            for sub, at_once, walked in at_once_and_walked(query, state):
                 if isinstance(query, Q.AndNot):
                     # Whoosh's AndNotMatcher keeps a's first match when b's first is before it
                     # (its _find_first only looks at equal ids); at once, b excludes every match.
                     excluded = set(query.b.matcher(sub, state.searcher.boolean_context()).all_ids())
                     walked = [(docnum, score) for docnum, score in walked if docnum not in excluded]
-                assert at_once is not None
-                assert list(zip(at_once[0].tolist(), at_once[1].tolist())) == walked
+                assert at_once == walked
                 compared += len(walked)
             assert compared
     finally:

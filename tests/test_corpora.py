@@ -12,7 +12,7 @@ from search.engine import Engine
 from search.indexer import build, update
 from search.store import IndexHome
 
-from helpers import search_for
+from helpers import at_once_and_walked, search_for
 
 CORPORA = Path(os.environ.get("NEWSEARCH_CORPORA", Path(__file__).resolve().parents[2] / "shared" / "corpora"))
 
@@ -144,7 +144,6 @@ REUTERS_QUERIES = [
 @pytest.mark.parametrize("text", REUTERS_QUERIES)
 def test_reuters_queries_scored_at_once_match_whoosh_to_the_bit(reuters, text) -> None:
     # Real postings, where the order of adding several words' scores changes the last bits.
-    from search.engine import _scored_at_once
     from search.querying import loosen, parse
 
     engine, _ = reuters
@@ -153,14 +152,8 @@ def test_reuters_queries_scored_at_once_match_whoosh_to_the_bit(reuters, text) -
     loose = loosen(reading)  # the reading of a long query, or of one whose words are never all together
     at_once = 0
     for q in [reading.query] + ([loose] if loose is not None else []):
-        for sub, offset in state.searcher.leaf_searchers():
-            live = state.facets.live[offset:offset + sub.reader().doc_count_all()]
-            found = _scored_at_once(q, sub, state.searcher.context(), live)
-            matcher, walked = q.matcher(sub, state.searcher.context()), []
-            while matcher.is_active():
-                walked.append((matcher.id(), matcher.score()))
-                matcher.next()
+        for _, found, walked in at_once_and_walked(q, state):
             if found is not None:
-                assert list(zip(found[0].tolist(), found[1].tolist())) == walked
+                assert found == walked
                 at_once += bool(walked)
     assert at_once, f"{text!r} was not scored at once anywhere"

@@ -14,12 +14,12 @@ from click.testing import CliRunner
 from whoosh import query as Q
 
 from search.cli import main
-from search.engine import Engine, _scored_at_once
+from search.engine import Engine
 from search.querying import DEFAULT_SYNONYMS, SYNONYM_WEIGHT, Synonyms, parse
 from search.request import SearchRequest
 from web import create_app
 
-from helpers import build_index, write_article
+from helpers import at_once_and_walked, build_index, write_article
 
 DOTS, CAPS, SPELLED, PRONOUN, OTHER = "us/dots", "us/caps", "us/spelled", "us/pronoun", "us/other"
 ARTICLES = {
@@ -115,15 +115,8 @@ def test_boosted_synonyms_are_scored_at_once_to_the_same_bits(engine):
     for text in ("U.S. trade deficit", "United States", "US OR japan"):
         q = parse(text, state, synonyms=engine._synonyms()).query
         assert any(leaf.boost != 1 for leaf in q.leaves()), q
-        for sub, offset in state.searcher.leaf_searchers():
-            live = state.facets.live[offset:offset + sub.reader().doc_count_all()]
-            at_once = _scored_at_once(q, sub, context, live)
-            walked, matcher = [], q.matcher(sub, context)
-            while matcher.is_active():
-                walked.append((matcher.id(), matcher.score()))
-                matcher.next()
-            assert at_once is not None, text
-            assert list(zip(at_once[0].tolist(), at_once[1].tolist())) == walked, text
+        for _, at_once, walked in at_once_and_walked(q, state, context):
+            assert at_once == walked, text
 
 
 # ---------------------------------------------------------------- exactly the typed words
