@@ -52,6 +52,7 @@ from .querying import (LONG_QUERY_WORDS, Note, Synonyms, cut_text, filter_query,
 from .request import SearchRequest
 from .results import SNIPPET_SOURCE_CHARS, Hit, SearchResponse, hit_of, iso_utc
 from .state import Lane, SearcherState
+from .turns import checkpoint, taking_turns
 from .store import IndexHome, IndexUnreadable
 
 
@@ -128,6 +129,7 @@ class Engine:
         slows a request down."""
         self._shared, self._generation = state, state.generation
 
+    @taking_turns
     def warm(self) -> int:
         """Open the searcher now (with its caches); returns the document count."""
         return self.searcher().doc_count()
@@ -154,6 +156,7 @@ class Engine:
 
     # ------------------------------------------------------------ search
 
+    @taking_turns
     def search(self, request: SearchRequest) -> SearchResponse:
         """Answer ``request`` (already checked when it was made; typed text is never an error).
 
@@ -162,6 +165,7 @@ class Engine:
         (it is still offered as a suggestion when ``correct`` is False)."""
         return self._answer(request)[0]
 
+    @taking_turns
     def stream(self, request: SearchRequest, chunk: int = STREAM_CHUNK) -> tuple[SearchResponse, "Iterator[Hit]"]:
         """Every result of ``request`` in rank order, without the page cap: the response
         (total, notes, facets...; its ``hits`` empty) and an iterator of its hits. Matches
@@ -225,6 +229,7 @@ class Engine:
             # matches lend it the words its answers use (pseudo-relevance feedback).
             shown = q = verbose(reading) or q
             q = _expanded(searcher, q, scope, self._state.facets.live, deadline)
+            checkpoint()
             response.notes.append(Note("long_query", "A long query: articles need not have all of its words, "
                                                      "and words from the best matches help rank them."))
         run = functools.partial(self._run, searcher, scope=scope, sort=sort, page=page, page_size=page_size,
@@ -260,6 +265,7 @@ class Engine:
             response.fallback = True
             response.notes.append(Note("fallback",
                                         "No article has all of the words; showing articles that match most of them."))
+        checkpoint()
         response.total = results.total
         response.articles = results.articles
         terms = highlighting.query_terms(q if shown is None or fell_back else shown)
@@ -337,6 +343,7 @@ class Engine:
 
     # ------------------------------------------------------------ articles and stats
 
+    @taking_turns
     def article(self, doc_id: str) -> dict | None:
         stored = self.searcher().document(id=doc_id)
         if stored is None:
@@ -355,6 +362,7 @@ class Engine:
             "extra": details.get("extra", {}),
         }
 
+    @taking_turns
     def similar(self, doc_id: str, limit: int = 5) -> list[Hit] | None:
         """Articles like ``doc_id`` by its key terms (Whoosh's more-like-this), without
         the article itself or its copies (the same story); None if the id is unknown."""
@@ -371,6 +379,7 @@ class Engine:
                 if hit.docnum != docnum and (story < 0 or table.stories[hit.docnum] != story)]
         return [self._hit(searcher, number, score, frozenset()) for number, score in hits[:limit]]
 
+    @taking_turns
     def suggest(self, prefix: str, limit: int = 8) -> list[dict]:
         """Completions for what has been typed so far: topics, sources, titles and words."""
         text = suggestions.typed(prefix)
@@ -380,6 +389,7 @@ class Engine:
         return suggestions.complete(text, limit, labels={kind: state.labels(kind) for kind in ("topic", "source")},
                                     table=state.facets, vocabulary=state.vocabulary)
 
+    @taking_turns
     def explain_empty(self, request: SearchRequest, response: SearchResponse) -> list:
         """Why ``response`` (to ``request``) found nothing (``explain.empty_result``: the filters in
         force, the archive's date span, the way out); [] when it found something. When filters
@@ -399,11 +409,13 @@ class Engine:
                                     labels={kind: state.labels(kind) for kind in ("topic", "source", "domain")},
                                     total_without_filters=without, now=request.now)
 
+    @taking_turns
     def health(self) -> dict:
         """For monitoring: is there an index, how big, how fresh."""
         lane = self.state()
         return status.health(lane.searcher, lane.generation)
 
+    @taking_turns
     def stats(self, top: int = 10) -> dict:
         lane = self.state()
         table = lane.facets
@@ -455,6 +467,7 @@ def _score_all(searcher, q: Q.Query, scope: _Scope, live: np.ndarray | None = No
     whole: list[tuple[np.ndarray, np.ndarray]] = []  # segments scored at once (one or two words)
     partial = False
     for sub, offset in searcher.leaf_searchers():
+        checkpoint()
         if time.monotonic() > deadline:
             partial = True
             break
@@ -521,8 +534,10 @@ def _walk(matcher, offset: int, allowed: bytes | None, deadline: float, found: l
             note(score())
             advance()
             walked += 1
-            if not walked % CLOCK_EVERY and time.monotonic() > deadline:
-                return False
+            if not walked % CLOCK_EVERY:
+                checkpoint()
+                if time.monotonic() > deadline:
+                    return False
         return True
     while is_active():
         docnum = current() + offset
@@ -531,8 +546,10 @@ def _walk(matcher, offset: int, allowed: bytes | None, deadline: float, found: l
             note(score())
         advance()
         walked += 1
-        if not walked % CLOCK_EVERY and time.monotonic() > deadline:
-            return False
+        if not walked % CLOCK_EVERY:
+            checkpoint()
+            if time.monotonic() > deadline:
+                return False
     return True
 
 
@@ -581,6 +598,7 @@ def _added_as_whoosh_adds(weights: list[int], parts: list[np.ndarray]) -> np.nda
 
 
 def _part_scores(q: Q.Query, sub, context, live: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    checkpoint()  # a query of hundreds of words is long work: give others their turn between parts
     term_scores_of = lambda term: _live_term_scores(term.matcher(sub, context), live)  # noqa: E731
     if isinstance(q, (Q.Term, Q.Phrase)) and q.boost != 1:
         # A boosted word or phrase (a synonym): Whoosh wraps its matcher, scoring it times the boost.
