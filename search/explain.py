@@ -50,9 +50,16 @@ def _stamp(value) -> dt.datetime | None:
     return value
 
 
-def day(stamp: dt.datetime) -> str:
-    """A date as people read it: 20 Oct 1987."""
-    return f"{stamp.day} {stamp:%b %Y}"
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def day(stamp: dt.datetime | None) -> str:
+    """A date as people read it, the day in UTC, in any locale: 20 Oct 1987 ('' for none)."""
+    if stamp is None:
+        return ""
+    if stamp.tzinfo is not None:
+        stamp = stamp.astimezone(dt.timezone.utc)
+    return f"{stamp.day} {MONTHS[stamp.month - 1]} {stamp.year}"
 
 
 def empty_result(request, response, span=None, *, documents: int | None = None,

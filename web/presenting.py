@@ -13,12 +13,12 @@ from urllib.parse import urlsplit
 
 from markupsafe import Markup
 
+from search.explain import MONTHS, day as day_label  # one way to write a day, for both faces
 from search.highlighting import Segments, repeats
 from search.results import highlight_html
 
 CHART_WIDTH = 640
 CHART_HEIGHT = 80
-MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 
 
 def safe_url(url: str | None) -> str | None:
@@ -77,16 +77,7 @@ def when(value: str | None, now: dt.datetime | None = None) -> str:
         return _ago(int(seconds // 3600), "hour")
     if 0 <= age.days < 30:
         return _ago(age.days, "day")
-    return f"{stamp.day} {MONTHS[stamp.month - 1]} {stamp.year}"
-
-
-def day_label(stamp: dt.datetime | None) -> str:
-    """``20 Oct 1987`` (the day in UTC)."""
-    if stamp is None:
-        return ""
-    if stamp.tzinfo is not None:
-        stamp = stamp.astimezone(dt.timezone.utc)
-    return f"{stamp.day} {MONTHS[stamp.month - 1]} {stamp.year}"
+    return day_label(stamp)
 
 
 def date_inputs(since_at: dt.datetime | None, until_at: dt.datetime | None) -> tuple[str, str]:
