@@ -304,3 +304,22 @@ def test_the_home_page_renders_without_an_index(tmp_path):
     response = client.get("/")
     assert response.status_code == 200
     assert page_of(response).article_ids() == []
+
+
+def test_the_home_page_is_worked_out_once_for_every_server_thread(tmp_path, monkeypatch):
+    # Each thread searches with a lane of its own; the cache belongs to the index state they share.
+    from concurrent.futures import ThreadPoolExecutor
+
+    from web import archive
+
+    data = write_archive(tmp_path / "data", OLD)
+    index = tmp_path / "index"
+    build_index(data, index)
+    client = create_app(index, data, engine=Engine(index, recheck_seconds=60)).test_client()
+    computed = []
+    real_front = archive._front
+    monkeypatch.setattr(archive, "_front", lambda: computed.append(1) or real_front())
+    first = get(client, "/")  # get() asserts a 200
+    with ThreadPoolExecutor(4) as pool:
+        pages = list(pool.map(lambda _: get(client, "/"), range(8)))
+    assert len(computed) == 1 and all(page.article_ids() == first.article_ids() for page in pages)

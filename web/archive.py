@@ -85,8 +85,9 @@ def _cached(name: str, compute, *, stale_ok: bool = False):
     """``compute()``, remembered until the engine's searcher changes (a build or update).
 
     With ``stale_ok``, a value computed for an earlier searcher is returned at once while a
-    thread computes the new one, so only the very first request waits for it."""
-    state = engine().state()
+    thread computes the new one, so only the very first request waits for it. The key is the
+    searcher state every thread's lane shares, not the thread's own lane."""
+    state = engine().state().state
     app = current_app._get_current_object()
     cache = app.extensions.setdefault("newsearch_archive", {})
     with _lock:
