@@ -4,7 +4,8 @@ The moving parts:
 
 * ``span`` (the first and last publication dates, from ``Engine.stats``)
   and ``front`` (stats, the newest stories and example searches for the
-  home page) are cached per searcher: ``Engine.state()`` is a new object
+  home page) are cached per index state: ``Engine.state().state`` (the
+  ``SearcherState`` every thread's lane shares) is a new object
   whenever a build or update changed the index, so a cached value is
   recomputed exactly then, by the first request that needs it (the home
   page keeps showing the previous one while a thread computes it). They
