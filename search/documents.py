@@ -27,6 +27,7 @@ import math
 import os
 import re
 import stat
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
@@ -855,3 +856,74 @@ def iter_articles(root: Path, relpaths: list[str], max_bytes: int = DEFAULT_MAX_
     for relpath in relpaths:
         article, problems = read_article(root, relpath, max_bytes, follow_links=follow_links)
         yield relpath, article, problems
+
+
+READ_AHEAD_FILES = 64
+READ_AHEAD_PAUSE = 0.002  # seconds the read-ahead thread sleeps while far enough ahead
+
+
+class ReadAhead:
+    """Asks the kernel to start reading the next ``READ_AHEAD_FILES`` files of
+    ``relpaths`` while the current one is parsed, from a thread of its own.
+
+    A build is CPU-bound once the files are in the page cache; the first
+    build of a big archive is not (1M articles are 4 GB of small files), and
+    a worker that waits for each file's pages leaves its core idle. The
+    thread only opens regular files and calls ``posix_fadvise(WILLNEED)``
+    (it never reads them, so no bytes are held twice); where that call does
+    not exist it does nothing. Use as a context manager and call ``next()``
+    after each file is read: it only counts, because a lock or semaphore
+    handed between the threads for every file cost the reader 7% of a build.
+    The thread advises a batch, then sleeps until the reader is half-way
+    through it.
+    """
+
+    def __init__(self, root: Path, relpaths: list[str], ahead: int = READ_AHEAD_FILES) -> None:
+        self._root, self._relpaths, self._ahead = str(root), relpaths, ahead
+        self.done = 0  # files the reader has read
+        self._stop = threading.Event()
+        self._thread = None
+        if hasattr(os, "posix_fadvise") and len(relpaths) > 1:
+            self._thread = threading.Thread(target=self._run, name="read-ahead", daemon=True)
+
+    def __enter__(self) -> "ReadAhead":
+        if self._thread is not None:
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+
+    def next(self) -> None:
+        """One more file was read."""
+        self.done += 1
+
+    def _run(self) -> None:
+        advised = 0
+        while advised < len(self._relpaths):
+            if advised - self.done > self._ahead // 2:
+                if self._stop.wait(READ_AHEAD_PAUSE):
+                    return
+                continue
+            for relpath in self._relpaths[advised:self.done + self._ahead]:
+                if self._stop.is_set():
+                    return
+                _advise_will_need(os.path.join(self._root, relpath))
+                advised += 1
+
+
+def _advise_will_need(path: str) -> None:
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return  # opening a FIFO or a device may block or do something
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError:
+        return  # the reader will say what is wrong with it
+    try:
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_WILLNEED)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

@@ -55,7 +55,8 @@ from whoosh.util.filelock import FileLock
 from whoosh.codec.whoosh3 import W3Codec
 from whoosh.writing import MERGE_SMALL, SegmentWriter
 
-from .documents import DEFAULT_MAX_BYTES, ERROR, Problem, article_id, read_article, shown_path, survey_archive
+from .documents import (DEFAULT_MAX_BYTES, ERROR, Problem, ReadAhead, article_id, read_article, shown_path,
+                        survey_archive)
 from . import arrays, processes, vocabulary
 from .changes import Changes, Scope, ScopeProblem, find_changes, scan_workers  # noqa: F401 (ScopeProblem: for the CLI)
 from .manifest import Entry, Manifest, write as write_manifest
@@ -283,23 +284,31 @@ def _index_files(writer, data: Path, relpaths: list[str], max_bytes: int, tick,
     returns (manifest entries, problems)."""
     manifest: dict[str, list] = {}
     problems: list[Problem] = []
-    for number, relpath in enumerate(relpaths, 1):
-        stamp = _stat(data / relpath)
-        article, found = read_article(data, relpath, max_bytes, follow_links=follow_links)
-        problems.extend(found)
-        if article is not None:
-            try:
-                writer.add_document(**index_fields(article, words))
-            except OSError:
-                raise  # the disk, not the article: it would fail every article after it
-            except Exception as exc:  # a value Whoosh refuses must not stop the build
-                problems.append(Problem(relpath, ERROR, f"could not be indexed: {exc}"))
-            else:
-                manifest[article.id] = (stamp or [0, 0]) + [article.fingerprint]
-        if number % 200 == 0:
-            tick(200)
+    with ReadAhead(data, relpaths) as ahead:
+        for number, relpath in enumerate(relpaths, 1):
+            stamp = _stat(data / relpath)
+            article, found = read_article(data, relpath, max_bytes, follow_links=follow_links)
+            ahead.next()
+            problems.extend(found)
+            _add_article(writer, article, stamp, relpath, words, manifest, problems)
+            if number % 200 == 0:
+                tick(200)
     tick(len(relpaths) % 200)
     return manifest, problems
+
+
+def _add_article(writer, article, stamp, relpath: str, words: dict[str, int], manifest: dict,
+                 problems: list[Problem]) -> None:
+    if article is None:
+        return
+    try:
+        writer.add_document(**index_fields(article, words))
+    except OSError:
+        raise  # the disk, not the article: it would fail every article after it
+    except Exception as exc:  # a value Whoosh refuses must not stop the build
+        problems.append(Problem(relpath, ERROR, f"could not be indexed: {exc}"))
+    else:
+        manifest[article.id] = (stamp or [0, 0]) + [article.fingerprint]
 
 
 _progress_counter = None

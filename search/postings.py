@@ -69,17 +69,18 @@ class TermPostings:
         self.count += added
         return length
 
-    def add_positions(self, fieldname: str, docnum: int, items) -> int:
-        """Add one document's ``(text, freq, weight, positions)`` items of a field
-        (``WeightedText.index_positions``), positions kept as numbers until
+    def add_positions(self, fieldname: str, docnum: int, found: dict) -> int:
+        """Add one document's terms of a field as ``WeightedText.term_positions``
+        gives them (term: (positions, weight)), positions kept as numbers until
         ``sorted_terms`` encodes them; returns the sum of their freqs."""
         terms = self._fields.get(fieldname)
         if terms is None:
             terms = self._fields[fieldname] = {}
-        length = added = 0
-        for tbytes, freq, weight, positions in items:
+        length = 0
+        for term, (positions, weight) in found.items():
+            tbytes = term.encode("utf-8")
+            freq = len(positions)
             length += freq
-            added += 1
             postings = terms.get(tbytes)
             if postings is None:
                 terms[tbytes] = (array("I", (docnum,)), array("d", (weight,)), array("I", (freq,)), array("I", positions))
@@ -91,7 +92,7 @@ class TermPostings:
                 weights.append(weight)
                 counts.append(freq)
                 located.extend(positions)
-        self.count += added
+        self.count += len(found)
         return length
 
     def iter_postings(self) -> Iterator[Posting]:
@@ -119,7 +120,7 @@ class TermPostings:
         self.count = 0
         for fieldname in sorted(fields):
             field = schema[fieldname] if schema is not None and fieldname in schema else None
-            encode = encoder(field.format) if field is not None and hasattr(field, "index_positions") else None
+            encode = encoder(field.format) if field is not None and hasattr(field, "term_positions") else None
             yield fieldname, self._field_terms(fieldname, fields.pop(fieldname), unordered, encode)
 
     @staticmethod
@@ -193,8 +194,8 @@ class BuildSegmentWriter(SegmentWriter):
                 field = schema[fieldname]
                 length = 0
                 if field.indexed:
-                    index_positions = getattr(field, "index_positions", None)
-                    length = (self.pool.add_positions(fieldname, docnum, index_positions(value)) if index_positions
+                    term_positions = getattr(field, "term_positions", None)
+                    length = (self.pool.add_positions(fieldname, docnum, term_positions(value)) if term_positions
                               else self.pool.add_field(fieldname, docnum, field.index(value)))
                     if not field.scorable:
                         length = 0

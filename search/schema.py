@@ -60,17 +60,18 @@ class WeightedText(NewsText):
 
     def index(self, value, **kwargs):
         encode = encoder(self.format)
-        for tbytes, freq, weight, positions in self.index_positions(value):
-            yield tbytes, freq, weight, encode(positions)
+        for term, (positions, weight) in self.term_positions(value).items():
+            yield term.encode("utf-8"), len(positions), weight, encode(positions)
 
-    def index_positions(self, value):
-        """``index``, each term's positions given as a list rather than encoded
-        (the build writer encodes them when it writes the segment)."""
+    @staticmethod
+    def term_positions(value) -> dict[str, tuple[list[int], float]]:
+        """term: (positions, weight) of ``value`` (the build writer encodes
+        the positions when it writes the segment)."""
+        if isinstance(value, dict):
+            return value
         if isinstance(value, str):  # plain text, e.g. from Whoosh's more-like-this
             value = [(value, 1.0)]
-        found = value if isinstance(value, dict) else weighted_term_positions(value)
-        for term, (positions, weight) in found.items():
-            yield term.encode("utf-8"), len(positions), weight, positions
+        return weighted_term_positions(value)
 
 
 def encoder(format_):

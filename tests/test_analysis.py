@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import os
+import re
 from pathlib import Path
 
 import pytest
@@ -433,3 +435,20 @@ def test_index_terms_counts_words_in_the_callers_tally():
     analysis.index_terms("Oil exports", words)
     assert words == {"oil": 3, "prices": 1, "rises": 1, "index": 1, "exports": 1}  # words as typed, stop words not
     assert analysis.index_terms("Oil exports") == analysis.index_terms("Oil exports", {})  # counting changes no term
+
+
+BACKTRACKING_TOKEN = re.compile(  # analysis.TOKEN as first written, before its possessive quantifiers
+    r"(?P<acronym>(?:[^\W\d_]\.){2,})"
+    r"|(?P<joined>\w+(?:[-\u2010\u2011&]\w+)+)"
+    r"|(?P<number>\d+(?:[.,]\d+)+)"
+    r"|(?P<word>\w+(?:['\u2019]\w+)*)"
+)
+CORPORA = Path(os.environ.get("NEWSEARCH_CORPORA", Path(__file__).resolve().parents[2] / "shared" / "corpora"))
+
+
+def test_possessive_tokenizer_finds_the_tokens_the_backtracking_one_did():
+    texts = ["U.S.-Japan AT&T's co-op 1,000.5 don't e-commerce-- -x 3.5. a.b.c ab&&cd l'été U.K. 12-", "ÉTÉ-2020 x\u2019y"]
+    texts += [path.read_text("utf-8", errors="replace") for path in sorted(CORPORA.rglob("*.md"))[:3000]]
+    for text in texts:
+        for source in (text, text.lower()):
+            assert analysis.TOKEN.findall(source) == BACKTRACKING_TOKEN.findall(source)

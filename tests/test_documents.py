@@ -7,6 +7,7 @@ what the test says. The last part reads the real sample archive in ``data/``.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 import time
 from pathlib import Path
@@ -902,3 +903,32 @@ def test_sample_syndicated_copies_have_distinct_ids():
     a, b = (read_article(DATA, i + ".md")[0] for i in ids)
     assert a.title == b.title
     assert {a.provider, b.provider} == {"Reuters", "The Guardian"}
+
+
+# ---------------------------------------------------------------- ReadAhead
+
+
+def test_read_ahead_stays_a_bounded_number_of_files_ahead(tmp_path, monkeypatch):
+    names = [f"a{number}.md" for number in range(40)]
+    for name in names:
+        (tmp_path / name).write_text("---\ntitle: t\n---\n")
+    advised: list[str] = []
+    monkeypatch.setattr(documents, "_advise_will_need", lambda path: advised.append(Path(path).name))
+    with documents.ReadAhead(tmp_path, names, ahead=5) as ahead:
+        for done in range(10):
+            time.sleep(0.01)  # room for the thread to run as far as it may
+            assert len(advised) <= done + 5
+            ahead.next()
+        time.sleep(0.05)
+    assert advised == names[:len(advised)]  # in the reader's order
+    assert 1 <= len(advised) <= 15  # stopped with the reader, not at the end of the list
+
+
+def test_read_ahead_skips_what_is_not_a_regular_file(tmp_path):
+    os.mkfifo(tmp_path / "pipe.md")  # opening it for reading would block
+    (tmp_path / "ok.md").write_text("---\ntitle: t\n---\n")
+    names = ["pipe.md", "missing.md", "ok.md"]
+    with documents.ReadAhead(tmp_path, names) as ahead:
+        for _ in names:
+            ahead.next()
+    assert not ahead._thread.is_alive()
