@@ -45,6 +45,7 @@ from . import highlighting, stories, status, suggestions
 from .phrases import phrase_scores
 from .ranking import priors, term_scores
 from .schema import DEFAULT_FIELD
+from .sorted_sets import common, common_at, isin_sorted, union
 from .analysis import STOP_WORDS, analyze, fold
 from . import feedback
 from .querying import (LONG_QUERY_WORDS, Note, Synonyms, cut_text, filter_query, loosen, parse, query_weights,
@@ -481,8 +482,9 @@ def _score_all(searcher, q: Q.Query, scope: _Scope, live: np.ndarray | None = No
     docnums = np.concatenate([np.array(found, dtype=np.int64)] + [d for d, _ in whole])
     scores = np.concatenate([np.array(scored, dtype=np.float64)] + [s for _, s in whole])
     if whole:
-        order = np.argsort(docnums, kind="stable")
-        docnums, scores = docnums[order], scores[order]
+        if found:  # else the segments' numbers, in segment order, are ascending already
+            order = np.argsort(docnums, kind="stable")
+            docnums, scores = docnums[order], scores[order]
         if scope.mask is not None:
             inside = scope.mask[docnums]
             docnums, scores = docnums[inside], scores[inside]
@@ -577,7 +579,7 @@ def _scored_at_once(q: Q.Query, sub, context, live: np.ndarray) -> tuple[np.ndar
     parts = [_part_scores(part, sub, context, live) for part in q.subqueries]
     if any(part is None for part in parts):
         return None
-    docnums = functools.reduce(lambda a, b: np.intersect1d(a, b, assume_unique=True), [found for found, _ in parts])
+    docnums = functools.reduce(lambda a, b: common(a, b, len(live)), [found for found, _ in parts])
     scores = [part_scores[np.searchsorted(found, docnums)] for found, part_scores in parts]
     weights = [-part.estimate_size(sub.reader()) for part in q.subqueries]
     return docnums, _added_as_whoosh_adds(weights, scores)
@@ -627,7 +629,7 @@ def _all_but(q: Q.AndNot, sub, context, live: np.ndarray) -> tuple[np.ndarray, n
     kept, excluded = _part_scores(q.a, sub, context, live), _part_scores(q.b, sub, context, live)
     if kept is None or excluded is None:
         return None
-    outside = ~np.isin(kept[0], excluded[0], assume_unique=True)
+    outside = ~isin_sorted(kept[0], excluded[0], len(live))
     return kept[0][outside], kept[1][outside]
 
 
@@ -638,7 +640,7 @@ def _maybe_also(q: Q.AndMaybe, sub, context, live: np.ndarray) -> tuple[np.ndarr
     if first is None or second is None:
         return None
     docnums, scores = first
-    both, in_first, in_second = np.intersect1d(docnums, second[0], assume_unique=True, return_indices=True)
+    both, in_first, in_second = common_at(docnums, second[0], len(live))
     scores = scores.copy()
     scores[in_first] = scores[in_first] + second[1][in_second]
     return docnums, scores
@@ -653,7 +655,7 @@ def _any_of(q: Q.Or, sub, context, live: np.ndarray) -> tuple[np.ndarray, np.nda
     parts = [_part_scores(part, sub, context, live) for part in q.subqueries]
     if any(part is None for part in parts):
         return None
-    docnums = np.unique(np.concatenate([found for found, _ in parts]))  # one union of them all
+    docnums = union([found for found, _ in parts], len(live))
     leaves = []
     for found, scores in parts:
         leaf = np.zeros(len(docnums), dtype=np.float64)
@@ -700,14 +702,14 @@ def _words_matching(q: Q.Query, sub, context, live: np.ndarray,
         if isinstance(matcher, NullMatcherClass):
             return 0, np.zeros(len(docnums), dtype=np.int64)
         found = _live_term_scores(matcher, live)
-        return None if found is None else (1, np.isin(docnums, found[0]).astype(np.int64))
+        return None if found is None else (1, isin_sorted(docnums, found[0], len(live)).astype(np.int64))
     if isinstance(q, Q.Phrase):
         found = _part_scores(q, sub, context, live)
         if found is None:
             return None
         if isinstance(q.matcher(sub, context), NullMatcherClass):  # a word the segment lacks
             return 0, np.zeros(len(docnums), dtype=np.int64)
-        return len(q.words), np.isin(docnums, found[0]).astype(np.int64) * len(q.words)
+        return len(q.words), isin_sorted(docnums, found[0], len(live)).astype(np.int64) * len(q.words)
     if type(q) is Q.Or and q.subqueries:
         counted = [_words_matching(part, sub, context, live, docnums) for part in q.subqueries]
         if any(found is None for found in counted):

@@ -30,6 +30,8 @@ from whoosh import query as Q
 from whoosh.codec.whoosh3 import W3LeafMatcher
 from whoosh.matching import FilterMatcher
 
+from .sorted_sets import common, isin_sorted
+
 Scored = tuple[np.ndarray, np.ndarray]  # (segment docnums ascending, scores)
 
 
@@ -54,7 +56,7 @@ def phrase_scores(q: Q.Phrase, sub, context, term_scores_of: Callable[[Q.Term], 
         return None
     candidates = scored[0][0]
     for docnums, _ in scored[1:]:
-        candidates = np.intersect1d(candidates, docnums, assume_unique=True)
+        candidates = common(candidates, docnums, sub.doc_count_all())
     located = {}
     for word in set(words):
         located[word] = _located(Q.Term(q.fieldname, word).matcher(sub, context), field.format, candidates)
@@ -121,12 +123,12 @@ def _in_order(located: list[Located], slop: int, count: int) -> np.ndarray:
     if slop == 1:
         for step, (owners, positions) in enumerate(located[1:], 1):
             fits = positions >= step
-            starts = starts[np.isin(starts, (owners[fits] << 32) | (positions[fits] - step))]
+            starts = starts[isin_sorted(starts, (owners[fits] << 32) | (positions[fits] - step))]
         kept = starts >> 32
     else:
         owners, positions = located[1]
-        kept = np.concatenate([starts[np.isin(starts, (owners[positions >= step] << 32)
-                                              | (positions[positions >= step] - step))]
+        kept = np.concatenate([starts[isin_sorted(starts, (owners[positions >= step] << 32)
+                                                  | (positions[positions >= step] - step))]
                                for step in range(1, slop + 1)]) >> 32
     inside = np.zeros(count, dtype=bool)
     inside[kept] = True
