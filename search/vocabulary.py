@@ -20,13 +20,16 @@ A correction must be a confident one, never an invention (issue 8):
 * words shorter than ``MIN_CORRECTED_CHARS`` are left alone (``uber`` is
   one letter from ``user``, ``wifi`` from ``wife``);
 * Whoosh's Levenshtein-automaton ``ListCorrector`` finds the candidates
-  within two edits; each is then measured with a swap of neighbouring
-  letters (``recieve``) or a doubling slip (``tarrif``, ``barells``)
-  counting as one edit, and a word of at most ``SHORT_WORD`` letters may be
-  one edit away only (``brexit`` is two from ``brent``, ``spotify`` from
-  ``specify``);
-* the correction is far commoner than what was typed (``RATIO`` times),
-  the nearest wins, then the commonest.
+  within two edits that are far commoner than what was typed (``RATIO``
+  times); ``misspelling_cost`` prices each by how people misspell (a swap,
+  a doubling slip, a letter left out, a vowel for a vowel cost 1; an
+  untypical edit more; a letter past the end of the intended word most);
+  the cheapest wins, then the commonest (``correction``);
+* it *replaces* the typed word only when it is confident: one typical slip
+  for a word of at most ``SHORT_WORD`` letters (two for longer ones) and no
+  rival as cheap and nearly as common; up to ``OFFERED_COST`` it is only
+  *offered* ("did you mean"); beyond that there is no correction
+  (``brexit`` is 2.5 from ``brent``, ``ronaldo`` 2 from ``ronald``).
 """
 
 from __future__ import annotations

@@ -15,15 +15,17 @@ offered, is what counts:
   a misspelling left alone whose index terms are the expected word's
   (``begining`` and ``beginning`` both stem to ``begin``) finds the same
   articles, and is counted apart ("found as intended" adds them);
-* real words: how many were replaced (the target is 0), and how many of those
-  the archive lacks got the "archive has nothing for" note.
+* real words: how many were replaced (results shown for another word; the
+  target is 0), how many were only offered a correction ("did you mean", the
+  typed word's results kept), and how many of those the archive lacks got the
+  "archive has nothing for" note.
 
 ``--set NAME=VALUE`` changes one of the corrector's settings in
 ``search/vocabulary.py`` for this run (``DICTIONARY=none``: no word list), to
 measure what each rule is worth.
 
-Over both lists, precision is right corrections / all corrections made (a
-replaced real word counts against it). Exits 1 if a real word was replaced or
+Over both halves of the list, precision is right corrections / all corrections
+made (one replaced or offered for a real word counts against it). Exits 1 if a real word was replaced or
 fewer than ``--target`` of the misspellings were corrected.
 """
 
