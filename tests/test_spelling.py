@@ -266,6 +266,20 @@ def test_the_page_shows_the_nothing_note_escaped(archive):
     assert "Showing results for" not in text
 
 
+def test_the_cli_and_the_page_offer_an_unsure_correction_beside_the_nothing_note(archive):
+    from click.testing import CliRunner
+
+    data, index = archive
+    env = {"NEWSEARCH_DATA": None, "NEWSEARCH_INDEX": None}
+    result = CliRunner().invoke(main, ["search", "--index", str(index), "bitlion"], env=env)
+    assert "Did you mean: billion?" in result.output and "The archive has nothing for 'bitlion'." in result.output
+    assert "showing results for" not in result.output.lower()
+    page = page_of(create_app(index, data).test_client().get("/?q=bitlion"))
+    text = " ".join(html.unescape(re.sub(r"<[^>]*>", " ", page.markup.split("<main", 1)[1])).split())
+    assert "Did you mean billion ?" in text or "Did you mean billion?" in text
+    assert "The archive has nothing for 'bitlion'." in text and "Showing results for" not in text
+
+
 # ================================================================ Reuters and the judged list
 
 
