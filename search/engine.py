@@ -236,8 +236,8 @@ class Engine:
         run = functools.partial(self._run, searcher, scope=scope, sort=sort, page=page, page_size=page_size,
                                 collapse=request.collapse, deadline=deadline, everything=everything)
         results, q, fell_back = self._with_fallback(run, q, reading)
-        corrected, missing = (self._correction(cut_text(text)) if text and time.monotonic() < deadline
-                              else (None, []))
+        corrected, missing, confident = (self._correction(cut_text(text)) if text and time.monotonic() < deadline
+                                         else (None, [], False))
         if corrected:
             better = parse(corrected, self._state, now=now, synonyms=synonyms)
             first = better_shown = better.query
@@ -245,9 +245,13 @@ class Engine:
                 better_shown = verbose(better) or first
                 first = _expanded(searcher, better_shown, scope, self._state.facets.live, deadline)
             found, better_q, better_fell_back = self._with_fallback(run, first, better)
-            if _standing(found, better_fell_back) > _standing(results, fell_back):
-                # Applied only when the typed query found nothing with all its words.
-                applied = request.correct and (results.total == 0 or (fell_back and not better_fell_back))
+            # A sure correction that reads as the same words (``developement``, ``development``:
+            # both ``develop``) finds the same articles: offered, so the reader sees the spelling.
+            same_words = confident and found.total > 0 and better.query == reading.query
+            if same_words or _standing(found, better_fell_back) > _standing(results, fell_back):
+                # Applied only when every change is a confident one and the typed query found
+                # nothing with all its words; otherwise only offered ("did you mean").
+                applied = request.correct and confident and (results.total == 0 or (fell_back and not better_fell_back))
                 response.spelling = {"corrected": corrected, "applied": applied}
                 if applied:
                     results, q, fell_back = found, better_q, better_fell_back
@@ -287,29 +291,33 @@ class Engine:
                 return fallback, loose, True
         return results, q, False
 
-    def _correction(self, text: str) -> tuple[str | None, list[str]]:
-        """``text`` with unknown or rare words replaced by confident corrections (None if none is),
-        and the typed words that no article has and that have no correction."""
+    def _correction(self, text: str) -> tuple[str | None, list[str], bool]:
+        """``text`` with unknown or rare words replaced by their likeliest corrections (None if
+        none is), the typed words that no article has and that no confident correction replaces,
+        and whether every correction is confident enough to replace what was typed. A word
+        typed with a capital (``Nadal``, not ``NADAL``) is taken for a name: offered at most."""
         words = self._state.vocabulary
-        changed = False
+        changed, confident = False, True
         missing: list[str] = []
         said: set[str] = set()
 
         def fix(match: re.Match) -> str:
-            nonlocal changed
+            nonlocal changed, confident
             word = match.group()
             folded = fold(word)
             if folded in STOP_WORDS or word in ("AND", "OR", "NOT") or words.count(folded) >= RARE_WORD:
                 return word
-            better = words.correct(folded)
-            changed = changed or better is not None
-            if better is None and not words.count(folded) and folded not in said and not self._indexed(folded):
+            better = words.correction(folded)
+            sure = better is not None and better.confident and not (word[:1].isupper() and not word.isupper())
+            if better is not None:
+                changed, confident = True, confident and sure
+            if not sure and not words.count(folded) and folded not in said and not self._indexed(folded):
                 said.add(folded)
                 missing.append(word)
-            return better or word
+            return better.word if better else word
 
         corrected = _WORD.sub(fix, text)
-        return (corrected if changed else None), missing
+        return (corrected if changed else None), missing, changed and confident
 
     def _indexed(self, word: str) -> bool:
         """Does any article have ``word`` (as the index has it: ``elephants`` for ``elephant``)?"""

@@ -17,7 +17,7 @@ import pytest
 from search import vocabulary
 from search.cli import main
 from search.engine import Engine
-from search.vocabulary import Vocabulary, edit_distance, english_words
+from search.vocabulary import Correction, Vocabulary, edit_distance, english_words, misspelling_cost
 from tools import spelling_eval
 from web import create_app
 
@@ -27,6 +27,7 @@ from test_web_api import page_of
 
 JUDGED = Path(__file__).resolve().parent / "relevance" / "spelling.tsv"
 HELD_OUT = JUDGED.with_name("spelling-heldout.tsv")
+FRESH = JUDGED.with_name("spelling-fresh.tsv")
 NOTHING = "unknown_word"
 
 
@@ -120,6 +121,49 @@ def test_completions_never_offer_a_rare_typo():
     assert not words.trusted("billoin") and not words.trusted("opecna")
 
 
+def test_misspelling_cost_prices_typical_slips_at_one_and_others_higher():
+    for typed, intended in (("recieve", "receive"), ("tarrif", "tariff"), ("barells", "barrels"),
+                            ("goverment", "government"), ("seperate", "separate"), ("concensus", "consensus"),
+                            ("truely", "truly"), ("happend", "happened"), ("wheet", "wheat")):
+        assert misspelling_cost(typed, intended) == 1, typed
+    assert misspelling_cost("hangry", "hungry") == vocabulary.UNTYPICAL  # the first vowel is heard clearly
+    assert misspelling_cost("nadal", "naval") == vocabulary.UNTYPICAL  # d for v: neither alike nor typical
+    assert misspelling_cost("kante", "kane") == vocabulary.UNTYPICAL  # an extra consonant
+    assert misspelling_cost("sunak", "sunk") == vocabulary.UNTYPICAL  # an extra vowel in a short word
+    assert misspelling_cost("ronaldo", "ronald") == vocabulary.TRAILING  # a letter past the end
+    assert misspelling_cost("happend", "happen") == vocabulary.TRAILING
+    assert misspelling_cost("coffee", "coffee") == 0
+
+
+def test_a_name_one_untypical_edit_from_a_word_is_offered_not_replaced():
+    words = vocab({"kane": 500, "naval": 500, "ronald": 500, "modern": 900, "hungry": 300, "government": 900})
+    assert words.correction("goverment") == Correction("government", True)
+    assert words.correction("kante") == Correction("kane", False)
+    assert words.correction("nadal") == Correction("naval", False)
+    assert words.correction("hangry") == Correction("hungry", False)
+    assert words.correction("ronaldo") is None and words.correction("moderna") is None  # not even offered
+    assert words.correct("kante") == "kane"  # correct(): replaced or offered
+
+
+def test_the_slip_is_told_from_a_shorter_word():
+    assert vocab({"happen": 900, "happened": 300}).correction("happend") == Correction("happened", True)
+    assert vocab({"size": 900, "seize": 100}).correction("sieze") == Correction("seize", True)
+    assert vocab({"annual": 900, "annually": 100}).correct("annualy") == "annually"
+
+
+def test_a_replacement_is_the_clear_choice():
+    assert vocab({"modal": 100, "model": 80}).correction("modil") == Correction("modal", False)  # a rival
+    assert vocab({"modal": 1000, "model": 80}).correction("modil") == Correction("modal", True)
+
+
+def test_long_words_take_one_more_slip_to_replace_and_to_offer():
+    words = vocab({"government": 900, "announcement": 300})
+    assert words.correction("govenmant") == Correction("government", True)  # two slips, 9 letters
+    assert words.correction("anouncemant") == Correction("announcement", True)
+    assert words.correction("anountement") == Correction("announcement", False)  # 2.5: offered
+    assert vocab({"garment": 900}).correction("gaarmnt") is None  # 7 letters: two slips are too many
+
+
 # ================================================================ the engine, CLI and page
 
 
@@ -179,6 +223,19 @@ def test_the_archives_one_off_typo_is_neither_a_correction_nor_a_completion(engi
     assert [item["text"] for item in engine.suggest("wh", limit=20) if item["kind"] == "term"][0] == "wheat"
 
 
+def test_an_unsure_correction_is_offered_with_the_nothing_note(engine):
+    response = search_for(engine, "bitlion")  # t for l: not a slip people make
+    assert response.spelling == {"corrected": "billion", "applied": False}
+    assert response.total == 0 and notes(response) == ["The archive has nothing for 'bitlion'."]
+
+
+def test_a_word_typed_with_a_capital_is_taken_for_a_name_and_not_replaced(engine):
+    response = search_for(engine, "Goverment")
+    assert response.spelling == {"corrected": "government", "applied": False} and response.total == 0
+    assert notes(response) == ["The archive has nothing for 'Goverment'."]
+    assert search_for(engine, "GOVERMENT").spelling == {"corrected": "government", "applied": True}
+
+
 def test_no_correct_searches_as_typed_and_still_says_what_is_missing(engine):
     response = search_for(engine, "goverment", correct=False)
     assert response.total == 0 and response.spelling == {"corrected": "government", "applied": False}
@@ -209,6 +266,20 @@ def test_the_page_shows_the_nothing_note_escaped(archive):
     assert "Showing results for" not in text
 
 
+def test_the_cli_and_the_page_offer_an_unsure_correction_beside_the_nothing_note(archive):
+    from click.testing import CliRunner
+
+    data, index = archive
+    env = {"NEWSEARCH_DATA": None, "NEWSEARCH_INDEX": None}
+    result = CliRunner().invoke(main, ["search", "--index", str(index), "bitlion"], env=env)
+    assert "Did you mean: billion?" in result.output and "The archive has nothing for 'bitlion'." in result.output
+    assert "showing results for" not in result.output.lower()
+    page = page_of(create_app(index, data).test_client().get("/?q=bitlion"))
+    text = " ".join(html.unescape(re.sub(r"<[^>]*>", " ", page.markup.split("<main", 1)[1])).split())
+    assert "Did you mean billion ?" in text or "Did you mean billion?" in text
+    assert "The archive has nothing for 'bitlion'." in text and "Showing results for" not in text
+
+
 # ================================================================ Reuters and the judged list
 
 
@@ -220,13 +291,38 @@ def reuters(tmp_path_factory) -> Engine:
     return Engine(index)
 
 
-def test_reuters_judged_list_meets_the_targets(reuters):
-    summary = spelling_eval.score(spelling_eval.judge(reuters, spelling_eval.read_list(JUDGED)))
+@pytest.mark.parametrize("judged", [JUDGED, HELD_OUT])
+def test_reuters_judged_lists_meet_the_targets(reuters, judged):
+    summary = spelling_eval.score(spelling_eval.judge(reuters, spelling_eval.read_list(judged)))
     misspelled, real = summary["misspellings"], summary["real_words"]
     assert misspelled["words"] >= 40 and real["words"] >= 40
     assert real["replaced"] == 0, real["replaced_words"]
     assert misspelled["recall"] >= 0.9 and misspelled["corrected_wrong"] == 0
     assert real["said_nothing_found"] == real["finding_nothing"] > 0
+
+
+def test_reuters_fresh_list_corrects_nine_in_ten_and_says_what_is_missing(reuters):
+    # Reported, not chosen on (tests/relevance/README.md): the recall target and the note only.
+    summary = spelling_eval.score(spelling_eval.judge(reuters, spelling_eval.read_list(FRESH)))
+    misspelled, real = summary["misspellings"], summary["real_words"]
+    assert misspelled["words"] >= 40 and real["words"] >= 40
+    assert misspelled["recall"] >= 0.9 and misspelled["corrected_wrong"] == 0
+    assert real["said_nothing_found"] == real["finding_nothing"] > 0
+
+
+@pytest.mark.parametrize("text", ["ronaldo", "moderna", "nadal", "Nadal", "kante", "hangry"])
+def test_reuters_names_near_archive_words_are_not_replaced(reuters, text):
+    response = search_for(reuters, text)
+    assert response.total == 0 and not (response.spelling or {}).get("applied")
+    assert notes(response) == [f"The archive has nothing for '{text}'."]
+
+
+def test_reuters_slips_are_corrected_to_the_intended_form(reuters):
+    assert search_for(reuters, "happend").spelling == {"corrected": "happened", "applied": True}
+    assert search_for(reuters, "sieze").spelling["corrected"] == "seize"
+    typed = search_for(reuters, "developement")  # indexed as "develop", like the intended word
+    assert typed.spelling == {"corrected": "development", "applied": False}
+    assert typed.total == search_for(reuters, "development").total > 0
 
 
 @pytest.mark.parametrize("text, missing", [

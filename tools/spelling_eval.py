@@ -15,15 +15,17 @@ offered, is what counts:
   a misspelling left alone whose index terms are the expected word's
   (``begining`` and ``beginning`` both stem to ``begin``) finds the same
   articles, and is counted apart ("found as intended" adds them);
-* real words: how many were replaced (the target is 0), and how many of those
-  the archive lacks got the "archive has nothing for" note.
+* real words: how many were replaced (results shown for another word; the
+  target is 0), how many were only offered a correction ("did you mean", the
+  typed word's results kept), and how many of those the archive lacks got the
+  "archive has nothing for" note.
 
 ``--set NAME=VALUE`` changes one of the corrector's settings in
 ``search/vocabulary.py`` for this run (``DICTIONARY=none``: no word list), to
 measure what each rule is worth.
 
-Over both lists, precision is right corrections / all corrections made (a
-replaced real word counts against it). Exits 1 if a real word was replaced or
+Over both halves of the list, precision is right corrections / all corrections
+made (one replaced or offered for a real word counts against it). Exits 1 if a real word was replaced or
 fewer than ``--target`` of the misspellings were corrected.
 """
 
@@ -78,7 +80,10 @@ def score(rows: list[dict]) -> dict:
     right = sum(r["corrected"] is not None and r["corrected"].casefold() == r["expected"].casefold()
                 for r in misspelled)
     made = sum(r["corrected"] is not None for r in misspelled)
-    replaced = [r["typed"] for r in real if r["corrected"] is not None]
+    # Replaced: results shown for another word. Offered: "did you mean", the typed word's
+    # (empty) results kept and the "archive has nothing" note given.
+    replaced = [r["typed"] for r in real if r["corrected"] is not None and r["applied"]]
+    offered = [f'{r["typed"]}/{r["corrected"]}' for r in real if r["corrected"] is not None and not r["applied"]]
     # Left alone, but indexed as the intended word (begining, occured: begin, occur): same results.
     same = sum(r["corrected"] is None and r["same_terms"] for r in misspelled)
     absent = [r for r in real if r["total"] == 0]
@@ -89,9 +94,11 @@ def score(rows: list[dict]) -> dict:
                          "recall": _ratio(right, len(misspelled)), "precision": _ratio(right, made),
                          "found_as_intended": _ratio(right + same, len(misspelled))},
         "real_words": {"words": len(real), "replaced": len(replaced), "replaced_words": replaced,
+                       "offered": len(offered), "offered_words": offered,
                        "kept": len(real) - len(replaced), "kept_share": _ratio(len(real) - len(replaced), len(real)),
                        "finding_nothing": len(absent), "said_nothing_found": sum(r["nothing_note"] for r in absent)},
-        "overall": {"precision": _ratio(right, made + len(replaced)), "recall": _ratio(right, len(misspelled))},
+        "overall": {"precision": _ratio(right, made + len(replaced) + len(offered)),
+                    "recall": _ratio(right, len(misspelled))},
     }
 
 
@@ -111,13 +118,16 @@ def report(summary: dict) -> str:
         f"recall {_pct(m['recall'])}  precision {_pct(m['precision'])}",
         f"              left alone but indexed as the intended word (same results): {m['left_alone_same_terms']}; "
         f"found as intended {_pct(m['found_as_intended'])}",
-        f"real words:   {r['words']}  replaced {r['replaced']}, kept {r['kept']} ({_pct(r['kept_share'])}); "
+        f"real words:   {r['words']}  replaced {r['replaced']}, offered a correction {r['offered']}, "
+        f"kept {r['kept']} ({_pct(r['kept_share'])}); "
         f"{r['said_nothing_found']} of the {r['finding_nothing']} that find nothing say the archive has nothing for them",
-        f"overall:      precision {_pct(o['precision'])} (right corrections / all corrections made)  "
+        f"overall:      precision {_pct(o['precision'])} (right corrections / all corrections made or offered)  "
         f"recall {_pct(o['recall'])}",
     ]
     if r["replaced_words"]:
         lines.append("replaced real words: " + ", ".join(r["replaced_words"]))
+    if r["offered_words"]:
+        lines.append("offered for real words: " + ", ".join(r["offered_words"]))
     return "\n".join(lines)
 
 

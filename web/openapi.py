@@ -72,8 +72,8 @@ SCHEMAS = {
                                  "description": "True when no article had every word and these match most of them."},
                     "spelling": {
                         "type": ["object", "null"], "required": ["corrected", "applied"], "additionalProperties": False,
-                        "description": "A spelling correction that finds more: applied (these results are for it) "
-                                       "or only suggested. Null when there is none.",
+                        "description": "A spelling correction: applied (these results are for it) when it is sure and "
+                                       "nothing matched as typed, or only suggested. Null when there is none.",
                         "properties": {"corrected": {"type": "string"}, "applied": {"type": "boolean"}},
                     },
                     "filters": {
