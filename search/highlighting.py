@@ -10,6 +10,7 @@ own way (HTML ``<mark>``, terminal bold).
 
 from __future__ import annotations
 
+import itertools
 import re
 from typing import Iterable
 
@@ -157,10 +158,12 @@ def repeats(text: str, title: str) -> bool:
     punctuation aside) are the title's, or the title's first ones, the last
     maybe cut short (a wire flash's excerpt is its headline; an excerpt is
     often the body's opening, cut). ``title`` may be a whole body."""
-    words = _WORDS.findall(text.casefold())
+    heading = _WORDS.findall(title.casefold(), 0, len(text) + 1_000)  # no more than the text can repeat
+    # Only as many of the text's words as the heading has, and one more: a text with more words
+    # than the heading says something else, however long it is (a body need not be split whole).
+    words = [match.group() for match in itertools.islice(_WORDS.finditer(text.casefold()), len(heading) + 1)]
     if not words:
         return True
-    heading = _WORDS.findall(title.casefold(), 0, len(text) + 1_000)  # no more than the text can repeat
     if len(words) > len(heading):
         return False
     *first, last = words
@@ -173,8 +176,11 @@ def hit_snippet(title: str, excerpt: str, body: str, terms: frozenset[str]) -> S
     the title (``repeats``) is never used: the title is shown already, so a
     title-only wire flash has no snippet rather than its headline twice."""
     excerpt = "" if repeats(excerpt, title) else excerpt
+    found = snippet(excerpt, terms)
+    if found:  # the body is not looked at: most results match in their excerpt
+        return found
     body = "" if repeats(body, title) else body
-    return snippet(excerpt, terms) or snippet(body, terms) or shorten(excerpt or body)
+    return snippet(body, terms) or shorten(excerpt or body)
 
 
 def to_text(segments: Segments) -> str:
