@@ -115,10 +115,27 @@ def _hit_snippet_reading_the_body(title: str, excerpt: str, body: str, terms: fr
     return snippet(excerpt, terms) or snippet(body, terms) or shorten(excerpt or body)
 
 
+def _analyzed_spans(text: str, wanted: frozenset[str]):
+    """``highlighting._spans`` as it was, from ``analyze``'s terms."""
+    span, matched = None, False
+    for term, _pos, start, end in analyze(text, mode="index"):
+        if span is None or start != span[0] or end != span[1]:
+            if span is not None:
+                yield span[0], span[1], matched
+            span, matched = (start, end), False
+        matched = matched or term in wanted
+    if span is not None:
+        yield span[0], span[1], matched
+
+
 def _same_snippets(articles, queries) -> int:
     checked = 0
     for article in articles:
         title, excerpt, body = article.title, article.excerpt, article.body[:20_000]
+        every_term = terms(f"{title} {excerpt} {body}") | {term for term, *_ in analyze(title)}
+        for text in (title, excerpt, body):
+            for wanted in (every_term, terms(" ".join(queries)), frozenset()):
+                assert list(highlighting._spans(text, wanted)) == list(_analyzed_spans(text, wanted))
         for text in (excerpt, body, title.lower(), (title + " and more")[:len(title)], ""):
             assert repeats(text, title) is _repeats_reading_every_word(text, title), (title, text)
         for query in (*queries, title):
@@ -143,6 +160,19 @@ def test_snippets_are_as_they_were_on_the_fixture_archives(tmp_path):
         Article(id="same", path="same.md", title="Gold", excerpt="gold", body="Gold"),
     ]
     assert _same_snippets(articles, QUERIES) > 100
+
+
+@pytest.mark.parametrize("text", [
+    "The U.S. and US officials met us in the US-Japan talks; U.S.-made cars.",
+    "COVID-19 e-commerce AT&T don't Volcker's chairman’s 3.5 1,000 tonnes",
+    "Société Générale's Zürich ÉTATS-UNIS naïve café US and us, ＵＳ",
+    "of the and -- a-the & the-of", "", "   ", "Ünïcödé-wörds’ ß straße STRASSE",
+])
+def test_spans_are_the_analyzers(text):
+    every_term = frozenset(term for term, *_ in analyze(text))
+    for wanted in (every_term, frozenset(list(every_term)[::2]), terms("us u.s japan cafe strasse"), frozenset()):
+        assert list(highlighting._spans(text, wanted)) == list(_analyzed_spans(text, wanted))
+    assert [span for span in highlighting._spans(text, every_term) if not span[2]] == []
 
 
 def test_snippets_are_as_they_were_on_reuters():
