@@ -56,7 +56,16 @@ class FirstComeLock:
             ticket = threading.Lock()
             ticket.acquire()
             self._waiting.append(ticket)
-        ticket.acquire()  # released by the holder's ``release``: the lock is ours now
+        try:
+            ticket.acquire()  # released by the holder's ``release``: the lock is ours now
+        except BaseException:  # interrupted while waiting: leave the queue, or pass on a lock just handed over
+            with self._guard:
+                handed = ticket not in self._waiting
+                if not handed:
+                    self._waiting.remove(ticket)
+            if handed:
+                self.release()
+            raise
         return True
 
     def release(self) -> None:
