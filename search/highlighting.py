@@ -10,6 +10,7 @@ own way (HTML ``<mark>``, terminal bold).
 
 from __future__ import annotations
 
+import itertools
 import re
 from typing import Iterable
 
@@ -17,7 +18,7 @@ from whoosh import query as Q
 from whoosh.analysis import Token
 from whoosh.highlight import BasicFragmentScorer, ContextFragmenter, Formatter, top_fragments
 
-from .analysis import analyze
+from .analysis import _PARTS, _STEMS, CAPITAL_US, STOP_WORDS, TOKEN, US_ACRONYM, _normalise, fold, stem
 
 Segments = list[tuple[str, bool]]
 ELLIPSIS = "…"
@@ -46,16 +47,36 @@ def query_terms(q: Q.Query) -> frozenset[str]:
 
 
 def _spans(text: str, terms: frozenset[str]) -> Iterable[tuple[int, int, bool]]:
-    """``(start, end, matched)`` for each span of text the analyzer indexes."""
-    span, matched = None, False
-    for term, _pos, start, end in analyze(text, mode="index"):
-        if span is None or start != span[0] or end != span[1]:
-            if span is not None:
-                yield span[0], span[1], matched
-            span, matched = (start, end), False
-        matched = matched or term in terms
-    if span is not None:
-        yield span[0], span[1], matched
+    """``(start, end, matched)`` for each span of text the analyzer indexes.
+
+    The spans and terms are ``analyze(text, mode="index")``'s (one span per token; a
+    joined word's parts share its span), read here without positions, tuples or a
+    generator per term: a page's titles and snippets are most of what a search spends
+    after scoring. tests/test_highlighting.py holds it to spans made from ``analyze``."""
+    ascii_only = text.isascii()
+    source = text.lower() if ascii_only else text
+    stems, stop = _STEMS, STOP_WORDS
+    for match in TOKEN.finditer(source):
+        kind = match.lastgroup
+        word = match.group()
+        if not ascii_only:
+            word = fold(word)
+        if kind == "word":
+            if "'" in word or "\u2019" in word:
+                word = _normalise(kind, word)
+            if not word or word in stop:
+                continue
+            if word == "us" and text[match.start():match.end()] == CAPITAL_US:
+                yield match.start(), match.end(), US_ACRONYM in terms
+            else:
+                yield match.start(), match.end(), (stems.get(word) or stem(word)) in terms
+        elif kind == "joined":
+            yield match.start(), match.end(), word in terms or any(
+                stem(part) in terms for part in _PARTS.split(word) if part and part not in stop)
+        else:  # an acronym or a number: indexed as it is
+            word = _normalise(kind, word)
+            if word and word not in stop:
+                yield match.start(), match.end(), word in terms
 
 
 def _tokens(text: str, terms: frozenset[str]) -> Iterable[Token]:
@@ -157,10 +178,12 @@ def repeats(text: str, title: str) -> bool:
     punctuation aside) are the title's, or the title's first ones, the last
     maybe cut short (a wire flash's excerpt is its headline; an excerpt is
     often the body's opening, cut). ``title`` may be a whole body."""
-    words = _WORDS.findall(text.casefold())
+    heading = _WORDS.findall(title.casefold(), 0, len(text) + 1_000)  # no more than the text can repeat
+    # Only as many of the text's words as the heading has, and one more: a text with more words
+    # than the heading says something else, however long it is (a body need not be split whole).
+    words = [match.group() for match in itertools.islice(_WORDS.finditer(text.casefold()), len(heading) + 1)]
     if not words:
         return True
-    heading = _WORDS.findall(title.casefold(), 0, len(text) + 1_000)  # no more than the text can repeat
     if len(words) > len(heading):
         return False
     *first, last = words
@@ -173,8 +196,11 @@ def hit_snippet(title: str, excerpt: str, body: str, terms: frozenset[str]) -> S
     the title (``repeats``) is never used: the title is shown already, so a
     title-only wire flash has no snippet rather than its headline twice."""
     excerpt = "" if repeats(excerpt, title) else excerpt
+    found = snippet(excerpt, terms)
+    if found:  # the body is not looked at: most results match in their excerpt
+        return found
     body = "" if repeats(body, title) else body
-    return snippet(excerpt, terms) or snippet(body, terms) or shorten(excerpt or body)
+    return snippet(body, terms) or shorten(excerpt or body)
 
 
 def to_text(segments: Segments) -> str:

@@ -37,8 +37,8 @@ MAX_COPIES_LISTED = 5  # a wire story can have dozens of copies; each listed one
 def iso_utc(stamp: dt.datetime | None) -> str | None:
     if stamp is None:
         return None
-    if stamp.tzinfo is None:
-        stamp = stamp.replace(tzinfo=dt.timezone.utc)
+    if stamp.tzinfo is None:  # the index's dates: naive UTC, written as they are (each hit and copy has one)
+        return stamp.isoformat() + "Z"
     return stamp.astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z")
 
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 import threading
 import time
 
+import pytest
+
 from search import turns
 
 
@@ -92,3 +94,59 @@ def test_a_search_inside_a_search_is_in_the_same_turn():
             assert turns._turn.locked()
         assert turns._turn.locked() and turns._mine.holding
     assert not turns._turn.locked()
+
+
+def _wait_for(condition, seconds: float = 5.0) -> None:
+    give_up_at = time.monotonic() + seconds
+    while not condition() and time.monotonic() < give_up_at:
+        time.sleep(0.001)
+    assert condition()
+
+
+def test_waiting_threads_get_the_lock_in_the_order_they_asked():
+    lock, order = turns.FirstComeLock(), []
+    lock.acquire()
+
+    def waiter(name):
+        lock.acquire()
+        order.append(name)
+        lock.release()
+
+    threads = []
+    for number in range(6):
+        thread = threading.Thread(target=waiter, args=(number,))
+        thread.start()
+        _wait_for(lambda: lock.waiting() == number + 1)  # queued before the next one asks
+        threads.append(thread)
+    lock.release()
+    for thread in threads:
+        thread.join(10)
+    assert order == list(range(6))
+    assert not lock.locked() and lock.waiting() == 0
+
+
+def test_a_thread_asking_as_the_lock_is_released_queues_behind_those_waiting():
+    # With threading.Lock the releasing thread (which holds the GIL) usually takes it back first.
+    lock, order = turns.FirstComeLock(), []
+    lock.acquire()
+
+    def waiter():
+        lock.acquire()
+        order.append("waited")
+        time.sleep(0.01)
+        lock.release()
+
+    thread = threading.Thread(target=waiter)
+    thread.start()
+    _wait_for(lambda: lock.waiting() == 1)
+    lock.release()
+    lock.acquire()  # asks again at once: behind the waiter
+    order.append("asked again")
+    lock.release()
+    thread.join(10)
+    assert order == ["waited", "asked again"]
+
+
+def test_releasing_a_lock_nobody_holds_is_an_error():
+    with pytest.raises(RuntimeError):
+        turns.FirstComeLock().release()

@@ -8,6 +8,7 @@ tests/test_web_pages.py and tests/test_web_security.py; the fixtures
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import re
 from html.parser import HTMLParser
@@ -18,6 +19,7 @@ from jsonschema import Draft202012Validator
 from werkzeug.datastructures import MultiDict
 
 from search.engine import Engine
+from search.results import iso_utc
 from web import create_app
 from web.params import parse_params
 
@@ -691,3 +693,15 @@ def test_suggest_bounds_its_input(client):
     assert api_error(client.get("/api/suggest", query_string={"q": "x" * 101}), 400)["message"]
     assert client.get("/api/suggest", query_string={"q": "x" * 100}).status_code == 200
     assert "/api/suggest" in client.get("/api/openapi.json").get_json()["paths"]
+
+
+@pytest.mark.parametrize("stamp", [
+    dt.datetime(2023, 3, 15, 12, 0), dt.datetime(1987, 10, 20, 0, 0, 0, 123456), dt.datetime(1, 1, 1),
+    dt.datetime(2023, 3, 15, 12, 0, tzinfo=dt.timezone.utc),
+    dt.datetime(2023, 3, 15, 12, 0, tzinfo=dt.timezone(dt.timedelta(hours=5, minutes=30))),
+])
+def test_dates_in_the_json_are_utc_with_a_z(stamp):
+    # The index's dates are naive UTC and now skip the round trip through a time zone: same text.
+    aware = stamp if stamp.tzinfo else stamp.replace(tzinfo=dt.timezone.utc)
+    assert iso_utc(stamp) == aware.astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z")
+    assert iso_utc(stamp).endswith("Z") and dt.datetime.fromisoformat(iso_utc(stamp)[:-1] + "+00:00") == aware

@@ -500,3 +500,22 @@ def test_lede_of_article_fields():
     assert presenting.lede({"title": "T", "excerpt": "A body.", "body": "A body. More."}) == ""
     assert presenting.lede({"title": "Flash NEWS", "excerpt": "FLASH news", "body": ""}) == ""
     assert presenting.lede({"title": "T", "excerpt": "", "body": "A body."}) == ""
+
+
+@pytest.mark.parametrize("script_root", ["", "/news"])
+def test_search_links_are_built_once_per_request_and_the_same(app, script_root):
+    # search_url builds the page's URL once per request; every link must still be what
+    # url_for gives, under a mount point too, and a new request builds it anew.
+    from flask import url_for
+
+    from web.pages import search_url
+    from web.params import SearchParams
+
+    params = SearchParams(q="harbor", topics=("Weather",))
+    for root in (script_root, "/elsewhere"):
+        with app.test_request_context("/?q=harbor", base_url=f"http://localhost{root}/"):
+            base = url_for("pages.search")
+            assert base == root + "/"
+            for changes, query in (({}, "q=harbor&topic=Weather"), ({"page": 3}, "q=harbor&topic=Weather&page=3"),
+                                   ({"q": "", "topics": ()}, "")):
+                assert search_url(params, **changes) == base + (f"?{query}" if query else "")

@@ -9,8 +9,10 @@ searches drawn from a fixed keyword set for ``--seconds`` (bounded: it always
 stops by itself). ``--hostile N`` of the clients send the costliest queries
 the fuzz tests know of instead (``HOSTILE``), as a careless crowd or an
 attacker would. Prints requests/s, latency p50/p95/max and errors, the
-ordinary and the hostile clients apart. Not part of the test run: these are
-figures to read.
+ordinary and the hostile clients apart, and the server's CPU time per answered
+request (user + system, from ``/proc``; the figure that sets how many searches 2 cores
+can serve, and the least noisy one on a shared machine). Not part of the test run:
+these are figures to read.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import os
 import random
 import socket
 import subprocess
@@ -58,6 +61,15 @@ HOSTILE = [
     '"the of and" title:"oil prices" gas', "zepelin quarterli " * 5000, "oil " * 20000,
     "said AND year AND mln AND pct AND billion AND company AND share AND market",
 ]
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU seconds the process ``pid`` has used so far (None where ``/proc`` is missing)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime: fields 14 and 15
 
 
 def client(port: int, path: str, stop_at: float, seed: int, timings: list, errors: list,
@@ -107,12 +119,14 @@ def main(argv: list[str] | None = None) -> None:
                        for n in range(args.clients - args.hostile)]
             workers += [threading.Thread(target=client, args=(port, path, stop_at, n, hostile, errors, HOSTILE))
                         for n in range(args.hostile)]
+            cpu_before = cpu_seconds(server.pid)
             started = time.perf_counter()
             for worker in workers:
                 worker.start()
             for worker in workers:
                 worker.join(args.seconds + 60)
             elapsed = time.perf_counter() - started
+            cpu_after = cpu_seconds(server.pid)
         finally:
             server.terminate()
             server.wait(10)
@@ -122,6 +136,9 @@ def main(argv: list[str] | None = None) -> None:
         if timings:
             print(f"{name:9s} {len(timings) / elapsed:,.0f} searches/s   p50 {percentile(timings, 50):.1f} ms   "
                   f"p95 {percentile(timings, 95):.1f} ms   max {max(timings):.1f} ms")
+    if cpu_before is not None and cpu_after is not None and ordinary + hostile:
+        print(f"server CPU {(cpu_after - cpu_before) * 1000 / len(ordinary + hostile):.2f} ms per answered request "
+              f"({(cpu_after - cpu_before) / elapsed:.2f} cores busy)")
     print(f"errors {len(errors)}")
     for error in errors[:10]:
         print("  error:", error)

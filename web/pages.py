@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, render_template, request, url_for
+from flask import Blueprint, current_app, g, render_template, request, url_for
 
 from search.facets import FACET_SIZE
 from search.request import MAX_PAGE
@@ -25,7 +25,15 @@ def search_url(params: SearchParams, **changes) -> str:
     """The URL of the search page with ``params`` changed (filters, sort, page)."""
     changed = params.changed(**changes) if changes else params
     query = changed.query_string()
-    return url_for("pages.search") + (f"?{query}" if query else "")
+    return _search_page() + (f"?{query}" if query else "")
+
+
+def _search_page() -> str:
+    """``url_for("pages.search")``, built once per request: a results page links to it some
+    fifty times (facets, timeline, sorting, paging), and building a URL is most of a link's cost."""
+    if (url := g.get("search_page_url")) is None:
+        url = g.search_page_url = url_for("pages.search")
+    return url
 
 
 @blueprint.app_template_global()
