@@ -481,7 +481,13 @@ def _score_all(searcher, q: Q.Query, scope: _Scope, live: np.ndarray | None = No
             partial = True
             break
         segment_live = live[offset:offset + sub.reader().doc_count_all()] if live is not None else None
-        if segment_live is not None and (at_once := _scored_at_once(q, sub, context, segment_live)) is not None:
+        try:
+            _searching.deadline = deadline
+            at_once = _scored_at_once(q, sub, context, segment_live) if segment_live is not None else None
+        except _OutOfTime:
+            partial = True
+            break
+        if at_once is not None:
             whole.append((at_once[0] + offset, at_once[1]))
             continue
         if not _walk(q.matcher(sub, context), offset, allowed, deadline, found, scored):
@@ -607,8 +613,18 @@ def _added_as_whoosh_adds(weights: list[int], parts: list[np.ndarray]) -> np.nda
     return pending[0][1]
 
 
+class _OutOfTime(Exception):
+    """A segment scored at once ran past the search's deadline (a partial answer)."""
+
+
+# The deadline of the search this thread is scoring, for ``_part_scores`` (set by ``_score_all``).
+_searching = threading.local()
+
+
 def _part_scores(q: Q.Query, sub, context, live: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     checkpoint()  # a query of hundreds of words is long work: give others their turn between parts
+    if time.monotonic() > getattr(_searching, "deadline", math.inf):
+        raise _OutOfTime  # a search in the background pauses at each part: it must still end in its budget
     term_scores_of = lambda term: _live_term_scores(term.matcher(sub, context), live)  # noqa: E731
     if isinstance(q, (Q.Term, Q.Phrase)) and q.boost != 1:
         # A boosted word or phrase (a synonym): Whoosh wraps its matcher, scoring it times the boost.

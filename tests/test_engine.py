@@ -7,6 +7,7 @@ import datetime as dt
 import html
 import json
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -587,3 +588,22 @@ def test_a_search_past_its_time_budget_answers_with_what_it_has_marked_partial(t
     roomy = Engine(tmp_path / "index", time_budget=60)
     full = search_for(roomy, "title:harbor", now=NOW)
     assert not full.partial and full.total == 40 and "partial" not in [note.code for note in full.notes]
+
+
+def test_a_query_of_many_parts_stops_at_its_deadline_between_parts(tmp_path, monkeypatch):
+    """A search in the background pauses at every part's checkpoint: past its budget it
+    must answer with what it has instead of scoring the rest of its parts."""
+    from search import engine as engine_module
+
+    data = tmp_path / "data"
+    words = [f"word{number}" for number in range(12)]
+    for number, word in enumerate(words):
+        write_article(data, f"2022/01/a-{number:02d}.md", title=f"{word} report", excerpt="Weekly.",
+                      published="2022-01-03T10:00:00Z")
+    build_index(data, tmp_path / "index")
+    monkeypatch.setattr(engine_module, "checkpoint", lambda: time.sleep(0.03))  # as if paused for others
+    query = " OR ".join(words)
+    hurried = search_for(Engine(tmp_path / "index", time_budget=0.1), query, now=NOW)
+    assert hurried.partial and "partial" in [note.code for note in hurried.notes]
+    roomy = search_for(Engine(tmp_path / "index", time_budget=60), query, now=NOW)
+    assert not roomy.partial and roomy.total == 12
