@@ -130,8 +130,10 @@ def test_relevance_model_weighs_words_by_document_score_and_drops_common_ones():
     assert list(model) == ["cocoa", "crop", "bahia"]
     assert model == pytest.approx({term: weight / sum(raw.values()) for term, weight in raw.items()})
     assert list(relevance_model(documents, lambda term: 0.01, terms=2, power=1, min_documents=1)) == ["cocoa", "said"]
-    # By default a word must be in two of the feedback documents: only cocoa is.
-    assert relevance_model(documents, lambda term: shares.get(term, 0.01), power=1) == {"cocoa": 1.0}
+    # With min_documents=2 a word must be in two of the feedback documents: only cocoa is.
+    assert relevance_model(documents, lambda term: shares.get(term, 0.01), power=1, min_documents=2) == {"cocoa": 1.0}
+    # By default (plain RM3) any word of any feedback document may be chosen.
+    assert relevance_model(documents, lambda term: shares.get(term, 0.01), terms=3, max_share=0.1) == model
     # A power above 1 leans on the best documents: scores 3 and 1 weigh 9 to 1 at power 2.
     squared = relevance_model(documents, lambda term: shares.get(term, 0.01), terms=3, max_share=0.1, power=2,
                               min_documents=1)
