@@ -78,7 +78,9 @@ class Bm25:
     field of title, excerpt and body (newsearch's analyzer: English stop words and
     Snowball stems), k1 1.2 and b 0.75, each word of the query weighted by how often
     it is typed (no query syntax). With ``rm3``, pseudo-relevance feedback as
-    ``feedback`` computes it, from the first pass's best documents."""
+    ``feedback`` computes it, from the first pass's best documents, each weighing
+    by its score, any word of any of them a candidate (plain RM3: ``power=1``,
+    ``min_documents=1``, whatever newsearch's ``SCORE_POWER`` and ``MIN_DOCUMENTS``)."""
 
     name = "bm25"
 
@@ -120,7 +122,8 @@ class Bm25:
             archive = max(self.searcher.doc_count(), 1)
             model = feedback.relevance_model(
                 [(feedback.document_terms(hit.fields()), hit.score) for hit in first],
-                lambda term: self.searcher.doc_frequency("text", term) / archive)
+                lambda term: self.searcher.doc_frequency("text", term) / archive, power=1.0,
+                min_documents=1)
             weights = feedback.interpolate(weights, model)
         return [hit["id"] for hit in self.searcher.search(self._query(weights), limit=depth)]
 

@@ -123,13 +123,29 @@ def test_relevance_model_weighs_words_by_document_score_and_drops_common_ones():
     documents = [(Counter({"cocoa": 3, "bahia": 1, "said": 4}), 3.0), (Counter({"cocoa": 1, "crop": 1}), 1.0),
                  (Counter(), 5.0), (Counter({"ignored": 1}), 0.0)]
     shares = {"said": 0.5}  # in half the archive: tells nothing
-    model = relevance_model(documents, lambda term: shares.get(term, 0.01), terms=3, max_share=0.1)
+    model = relevance_model(documents, lambda term: shares.get(term, 0.01), terms=3, max_share=0.1, power=1,
+                            min_documents=1)
     # cocoa: 0.75 * 3/8 + 0.25 * 1/2; bahia: 0.75 * 1/8; crop: 0.25 * 1/2; then scaled to sum to 1.
     raw = {"cocoa": 0.75 * 3 / 8 + 0.25 / 2, "bahia": 0.75 / 8, "crop": 0.25 / 2}
     assert list(model) == ["cocoa", "crop", "bahia"]
     assert model == pytest.approx({term: weight / sum(raw.values()) for term, weight in raw.items()})
-    assert list(relevance_model(documents, lambda term: 0.01, terms=2)) == ["cocoa", "said"]
-    assert relevance_model([(Counter({"x1": 1, "7": 3}), 1.0)], lambda term: 0.0) == {"x1": 1.0}  # no numbers
+    assert list(relevance_model(documents, lambda term: 0.01, terms=2, power=1, min_documents=1)) == ["cocoa", "said"]
+    # With min_documents=2 a word must be in two of the feedback documents: only cocoa is.
+    assert relevance_model(documents, lambda term: shares.get(term, 0.01), power=1, min_documents=2) == {"cocoa": 1.0}
+    # By default (plain RM3) any word of any feedback document may be chosen.
+    assert relevance_model(documents, lambda term: shares.get(term, 0.01), terms=3, max_share=0.1) == model
+    # A power above 1 leans on the best documents: scores 3 and 1 weigh 9 to 1 at power 2.
+    squared = relevance_model(documents, lambda term: shares.get(term, 0.01), terms=3, max_share=0.1, power=2,
+                              min_documents=1)
+    raw = {"cocoa": 0.9 * 3 / 8 + 0.1 / 2, "bahia": 0.9 / 8, "crop": 0.1 / 2}
+    assert list(squared) == ["cocoa", "bahia", "crop"]
+    assert squared == pytest.approx({term: weight / sum(raw.values()) for term, weight in raw.items()})
+    # Only the ratios of the scores count, not their scale.
+    scaled = [(counts, score * 7) for counts, score in documents]
+    assert relevance_model(scaled, lambda term: 0.01, power=3, min_documents=1) == pytest.approx(
+        relevance_model(documents, lambda term: 0.01, power=3, min_documents=1))
+    # No numbers; one feedback document is all there is, so its words are in all of them.
+    assert relevance_model([(Counter({"x1": 1, "7": 3}), 1.0)], lambda term: 0.0) == {"x1": 1.0}
     assert relevance_model([], lambda term: 0.0) == {}
 
 
