@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -430,7 +431,11 @@ def _engine_call(call):
 @index_option
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
-@click.option("--threads", type=click.IntRange(1, 64), default=8, show_default=True, help="Worker threads.")
+@click.option("--threads", type=click.IntRange(1, 64), default=8, show_default=True,
+              help="Worker threads of each process.")
+@click.option("--processes", type=click.IntRange(1, 16), default=None,
+              help="Processes answering on the same port (Linux; elsewhere 1). A search holds Python's GIL, "
+                   "so one process uses one core.  [default: the cores, at most 4]")
 @click.option("--base-url", envvar="NEWSEARCH_BASE_URL", show_envvar=True, metavar="URL",
               callback=lambda ctx, param, value: _web_setting("parse_base_url", value) if value else None,
               help="The site's public address (e.g. https://news.example.org): the feed, OpenSearch and "
@@ -441,14 +446,13 @@ def _engine_call(call):
                                    "subdomains too). Always answered: localhost, 127.0.0.1, ::1 and --host.")
 @click.option("--thumbnails/--no-thumbnails", default=None, envvar="NEWSEARCH_THUMBNAILS", show_envvar=True,
               help="Show article thumbnails, which browsers load from the publishers' sites  [default: off]")
-def serve(data: Path, index: Path, host: str, port: int, threads: int, base_url: str | None,
-          trusted_hosts: tuple[str, ...], thumbnails: bool | None) -> None:
+def serve(data: Path, index: Path, host: str, port: int, threads: int, processes: int | None,
+          base_url: str | None, trusted_hosts: tuple[str, ...], thumbnails: bool | None) -> None:
     """Serve the search page and JSON API (building the index first if there is none).
 
     Only requests for the trusted host names are answered (others get 400),
     so that no absolute link is made from a Host header a client chose."""
-    from web import create_app
-    from web.serving import create_server
+    from web import create_app, serving
 
     from . import indexer
 
@@ -459,17 +463,39 @@ def serve(data: Path, index: Path, host: str, port: int, threads: int, base_url:
         click.echo(f"No index at {index}; building it from {data} first.")
         _writer_command(lambda progress: indexer.build(data, indexer.IndexHome(index), progress=progress),
                         as_json=False, strict=False)
-    engine = _engine(index)
-    documents = _engine_call(engine.warm)
-    app = create_app(index, data, engine=engine, base_url=base_url, trusted_hosts=trusted_hosts, thumbnails=thumbnails)
-    server = create_server(app, host=host, port=port, threads=threads, ident="newsearch")
-    shown = f"[{host}]" if ":" in host else host
-    click.echo(f"Serving {documents:,} articles at {app.config['BASE_URL'] or f'http://{shown}:{port}'}/  "
-               "(Ctrl+C to stop)")
-    click.echo("Answering requests for: " + ", ".join(app.config["NEWSEARCH_TRUSTED_HOSTS"]))
-    if wildcard and not (base_url or trusted_hosts):
-        click.echo("Requests for other names get 400: add --trusted-host NAME or --base-url URL.")
-    server.run()
+    try:
+        sockets = serving.listen(host, port)
+    except OSError as exc:
+        raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+
+    def make_app():
+        return create_app(index, data, engine=_engine(index), base_url=base_url, trusted_hosts=trusted_hosts,
+                          thumbnails=thumbnails)
+
+    def answer(app) -> None:
+        serving.create_server(app, sockets=sockets, threads=threads, ident="newsearch").run()
+
+    def answer_in_another_process() -> None:
+        app = make_app()
+        app.config["ENGINE"].warm()
+        answer(app)
+
+    count = processes or min(os.cpu_count() or 1, 4)
+    others = serving.start_processes(count - 1, answer_in_another_process)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # ``finally`` stops the other processes
+    try:
+        app = make_app()  # each process opens the index itself, after the fork
+        documents = _engine_call(app.config["ENGINE"].warm)
+        shown = f"[{host}]" if ":" in host else host
+        bound = sockets[0].getsockname()[1]
+        click.echo(f"Serving {documents:,} articles at {app.config['BASE_URL'] or f'http://{shown}:{bound}'}/  "
+                   f"({len(others) + 1} process{'es' if others else ''}; Ctrl+C to stop)")
+        click.echo("Answering requests for: " + ", ".join(app.config["NEWSEARCH_TRUSTED_HOSTS"]))
+        if wildcard and not (base_url or trusted_hosts):
+            click.echo("Requests for other names get 400: add --trusted-host NAME or --base-url URL.")
+        answer(app)
+    finally:
+        serving.stop_processes(others)
 
 
 def _web_setting(parser: str, value):

@@ -41,15 +41,16 @@ def test_benchmark_times_newsearch_and_both_baselines():
 
 def test_loadcheck_serves_searches_without_errors():
     out = run_tool("tools.loadcheck", "--data", str(CORPUS), "--clients", "3", "--hostile", "1", "--seconds", "1",
-                   "--threads", "2")
-    assert out.startswith("10 documents, 3 clients (1 hostile), 2 server threads,")
+                   "--threads", "2", "--processes", "2")
+    assert out.startswith("10 documents, 3 clients (1 hostile), 2 server process(es) of 2 threads,")
     assert "\nordinary " in out and "\nhostile " in out  # each kind of client's figures, apart
     assert "GET /api/search" in out and out.rstrip().endswith("errors 0")
 
 
 SCALE_FIGURES = {"articles", "build_s", "build_articles_per_s", "build_peak_rss_mb", "build_largest_process_mb",
                  "build_processes", "index_mb", "update_s", "open_s", "p50_ms", "p95_ms", "max_ms", "warm_p50_ms",
-                 "warm_p95_ms", "server_rss_open_mb", "server_rss_mb", "cli_search_s", "cli_help_s"}
+                 "warm_p95_ms", "server_rss_open_mb", "server_rss_mb", "server_pss_mb", "server_processes", "cli_search_s",
+                 "cli_help_s"}
 
 
 def test_scale_reports_every_figure_and_leaves_the_archive_untouched(tmp_path):

@@ -32,6 +32,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 from tools.benchmark import QUERIES, percentile
+from tools.processes import process_tree
 
 
 def free_port() -> int:
@@ -64,12 +65,16 @@ HOSTILE = [
 
 
 def cpu_seconds(pid: int) -> float | None:
-    """User + system CPU seconds the process ``pid`` has used so far (None where ``/proc`` is missing)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime: fields 14 and 15
+    """User + system CPU seconds the process ``pid`` and its serving processes have used so
+    far (None where ``/proc`` is missing)."""
+    total = None
+    for each in process_tree(pid):
+        try:
+            fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total = (total or 0.0) + (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+    return total
 
 
 def client(port: int, path: str, stop_at: float, seed: int, timings: list, errors: list,
@@ -101,15 +106,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--hostile", type=int, default=0, help="how many of the clients send the costliest queries")
     parser.add_argument("--seconds", type=float, default=20.0)
-    parser.add_argument("--threads", type=int, default=8, help="server worker threads")
+    parser.add_argument("--threads", type=int, default=8, help="server worker threads (of each process)")
+    parser.add_argument("--processes", type=int, help="server processes (default: newsearch serve's)")
     parser.add_argument("--page", action="store_true", help="load the HTML page instead of /api/search")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="newsearch-load-") as scratch:
         index = args.index or Path(scratch) / "index"
         port = free_port()
+        processes = ["--processes", str(args.processes)] if args.processes else []
         server = subprocess.Popen([sys.executable, "-m", "search.cli", "serve", "--data", str(args.data),
-                                   "--index", str(index), "--port", str(port), "--threads", str(args.threads)],
-                                  stdout=subprocess.DEVNULL)
+                                   "--index", str(index), "--port", str(port), "--threads", str(args.threads),
+                                   *processes], stdout=subprocess.DEVNULL)
         try:
             health = wait_until_up(port)
             ordinary, hostile, errors = [], [], []
@@ -119,6 +126,7 @@ def main(argv: list[str] | None = None) -> None:
                        for n in range(args.clients - args.hostile)]
             workers += [threading.Thread(target=client, args=(port, path, stop_at, n, hostile, errors, HOSTILE))
                         for n in range(args.hostile)]
+            serving = len(process_tree(server.pid))
             cpu_before = cpu_seconds(server.pid)
             started = time.perf_counter()
             for worker in workers:
@@ -131,7 +139,7 @@ def main(argv: list[str] | None = None) -> None:
             server.terminate()
             server.wait(10)
     print(f"{health['documents']:,} documents, {args.clients} clients ({args.hostile} hostile), "
-          f"{args.threads} server threads, {elapsed:.1f} s, GET {path}")
+          f"{serving} server process(es) of {args.threads} threads, {elapsed:.1f} s, GET {path}")
     for name, timings in (("ordinary", ordinary), ("hostile", hostile)):
         if timings:
             print(f"{name:9s} {len(timings) / elapsed:,.0f} searches/s   p50 {percentile(timings, 50):.1f} ms   "

@@ -50,6 +50,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 from search.store import IndexHome
+from tools.processes import memory_kb, process_tree, proportional_kb
 from tools.benchmark import (QUERIES, change_thirty_files, folder_size, newsearch_cli, newsearch_command, percentile,
                              settle)
 from tools.loadcheck import free_port
@@ -63,40 +64,6 @@ REQUEST_TIMEOUT = 120.0
 
 
 # ---------------------------------------------------------------- memory of a process tree
-
-
-def _children_by_parent() -> dict[int, list[int]]:
-    children: dict[int, list[int]] = defaultdict(list)
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = Path("/proc", entry.name, "stat").read_text()
-        except OSError:  # the process ended while we looked
-            continue
-        parent = int(stat.rpartition(")")[2].split()[1])  # after "(comm)": state, ppid, ...
-        children[parent].append(int(entry.name))
-    return children
-
-
-def process_tree(root: int) -> list[int]:
-    """``root`` and every process descended from it."""
-    children = _children_by_parent()
-    found, todo = [], [root]
-    while todo:
-        pid = todo.pop()
-        found.append(pid)
-        todo.extend(children.get(pid, ()))
-    return found
-
-
-def memory_kb(pid: int) -> dict[str, int]:
-    """``VmRSS`` and ``VmHWM`` (peak RSS) of one process in kB; empty if it is gone."""
-    try:
-        lines = Path(f"/proc/{pid}/status").read_text().splitlines()
-    except OSError:
-        return {}
-    return {line.split(":")[0]: int(line.split()[1]) for line in lines if line.startswith(("VmRSS:", "VmHWM:"))}
 
 
 class TreeMemory:
@@ -247,7 +214,12 @@ class Server:
         return [ms for ms, _ in done], [answer for _, answer in done]
 
     def rss_mb(self) -> float:
-        return memory_kb(self.process.pid).get("VmRSS", 0) / 1024
+        """The summed RSS of the server's processes (pages they share counted in each)."""
+        return sum(memory_kb(pid).get("VmRSS", 0) for pid in process_tree(self.process.pid)) / 1024
+
+    def pss_mb(self) -> float:
+        """The summed PSS of the server's processes: each shared page divided among its sharers."""
+        return sum(proportional_kb(pid) for pid in process_tree(self.process.pid)) / 1024
 
     def stop(self) -> None:
         self.connection.close()
@@ -275,7 +247,8 @@ def measure_serving(data: Path, index: Path, searches: int, open_timeout: float)
                 "max_ms": max(served), "warm_searches": len(warm),
                 "warm_p50_ms": percentile(warm, 50) if warm else None,
                 "warm_p95_ms": percentile(warm, 95) if warm else None,
-                "server_rss_open_mb": rss_open, "server_rss_mb": server.rss_mb(),
+                "server_rss_open_mb": rss_open, "server_rss_mb": server.rss_mb(), "server_pss_mb": server.pss_mb(),
+                "server_processes": len(process_tree(server.process.pid)),
                 "errors": len(server.errors), "error_examples": server.errors[:10]}
     finally:
         server.stop()
@@ -316,6 +289,7 @@ COLUMNS = [  # heading, key, width, format
     ("1proc MB", "build_largest_process_mb", 9, ".0f"), ("index MB", "index_mb", 9, ".0f"),
     ("update s", "update_s", 9, ".2f"), ("open s", "open_s", 7, ".2f"), ("p50 ms", "p50_ms", 7, ".0f"),
     ("p95 ms", "p95_ms", 7, ".0f"), ("max ms", "max_ms", 7, ".0f"), ("RSS MB", "server_rss_mb", 7, ".0f"),
+    ("PSS MB", "server_pss_mb", 7, ".0f"),
     ("search s", "cli_search_s", 9, ".2f"), ("help s", "cli_help_s", 7, ".2f"),
 ]
 

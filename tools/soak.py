@@ -25,16 +25,26 @@ from pathlib import Path
 
 from tools.benchmark import change_thirty_files
 from tools.loadcheck import client, free_port, wait_until_up
-from tools.scale import hard_link_copy, memory_kb
+from tools.processes import memory_kb, process_tree
+from tools.scale import hard_link_copy
 
 SAMPLE_SECONDS = 10
 
 
 def open_descriptors(pid: int) -> int:
-    try:
-        return len(os.listdir(f"/proc/{pid}/fd"))
-    except OSError:
-        return 0
+    """Open file descriptors of the server's processes, summed."""
+    total = 0
+    for each in process_tree(pid):
+        try:
+            total += len(os.listdir(f"/proc/{each}/fd"))
+        except OSError:
+            pass
+    return total
+
+
+def rss_kb(pid: int) -> int:
+    """RSS of the server's processes, summed."""
+    return sum(memory_kb(each).get("VmRSS", 0) for each in process_tree(pid))
 
 
 def newsearch(*args: str) -> subprocess.CompletedProcess:
@@ -82,7 +92,7 @@ def soak(pid: int, port: int, data: Path, index: Path, args: argparse.Namespace)
     while time.monotonic() < stop_at:
         now = time.monotonic()
         if now >= next_sample:
-            samples.append((now - started, memory_kb(pid).get("VmRSS", 0), open_descriptors(pid)))
+            samples.append((now - started, rss_kb(pid), open_descriptors(pid)))
             next_sample += SAMPLE_SECONDS
         if now >= next_update:
             change_thirty_files(data)
@@ -94,7 +104,7 @@ def soak(pid: int, port: int, data: Path, index: Path, args: argparse.Namespace)
         time.sleep(0.2)
     for thread in clients:
         thread.join(30)
-    samples.append((time.monotonic() - started, memory_kb(pid).get("VmRSS", 0), open_descriptors(pid)))
+    samples.append((time.monotonic() - started, rss_kb(pid), open_descriptors(pid)))
     return {"samples": samples, "searches": len(timings), "errors": errors, "updates": updates,
             "failed_updates": failed_updates}
 

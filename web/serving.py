@@ -10,14 +10,33 @@ middleware never sees and which has no option for extra headers. So
 class attributes of waitress 3 (``BaseWSGIServer.channel_class``,
 ``HTTPChannel.error_task_class``), checked by tests/test_web_security.py
 over a real socket.
+
+Several processes (``newsearch serve --processes N``): a search is Python
+holding the GIL, so one process answers on one core at most. ``listen``
+opens the listening sockets first (every address a host name has, as
+waitress would); ``start_processes`` forks the other processes before
+anything opens the index, so that none shares a Whoosh file's read position
+with another; each then makes its own app and engine and runs its own
+waitress server on the same sockets, and the kernel hands each new
+connection to one of them. The forked processes die with the first
+(``processes.start_worker``) and are stopped by it (``stop_processes``).
 """
 
 from __future__ import annotations
 
+import os
+import signal
+import socket
+import sys
+from typing import Callable
+
+import waitress.adjustments
 import waitress.channel
 import waitress.server
 import waitress.task
 from flask import Flask
+
+from search import processes
 
 from .security import security_headers
 
@@ -51,3 +70,71 @@ def _listeners(server) -> list:
     if isinstance(server, waitress.server.BaseWSGIServer):
         return [server]
     return [each for each in server.map.values() if isinstance(each, waitress.server.BaseWSGIServer)]
+
+
+def listen(host: str, port: int) -> list[socket.socket]:
+    """Listening sockets on ``host``:``port``, one per address waitress would listen on
+    (``port`` 0: a free port, the same for all). Raises OSError if one cannot be opened."""
+    sockets: list[socket.socket] = []
+    try:
+        for family, kind, proto, address in waitress.adjustments.Adjustments(host=host, port=port).listen:
+            if port == 0 and sockets:
+                address = (address[0], sockets[0].getsockname()[1], *address[2:])
+            sock = socket.socket(family, kind, proto)
+            sockets.append(sock)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            sock.bind(address)
+            sock.listen(waitress.adjustments.Adjustments.backlog)
+    except BaseException:
+        for sock in sockets:
+            sock.close()
+        raise
+    return sockets
+
+
+def can_fork() -> bool:
+    return hasattr(os, "fork") and sys.platform.startswith("linux")
+
+
+def start_processes(count: int, run: Callable[[], None]) -> list[int]:
+    """Fork ``count`` processes that each call ``run()`` and exit; their pids (none
+    where forking is not available: see ``can_fork``)."""
+    if not can_fork():
+        return []
+    parent = os.getpid()
+    pids = []
+    for _ in range(count):
+        pid = os.fork()
+        if pid == 0:  # the new process: never returns
+            status = 0
+            try:
+                processes.start_worker(parent)
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
+                run()
+            except KeyboardInterrupt:
+                pass
+            except BaseException as exc:  # e.g. the index cannot be opened: the first process says why
+                print(f"newsearch: a serving process stopped: {type(exc).__name__}: {exc}", file=sys.stderr)
+                status = 1
+            finally:
+                sys.stdout.flush()
+                sys.stderr.flush()
+                os._exit(status)
+        pids.append(pid)
+    return pids
+
+
+def stop_processes(pids: list[int]) -> None:
+    """Stop the processes ``start_processes`` started and wait for them."""
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    for pid in pids:
+        try:
+            os.waitpid(pid, 0)
+        except ChildProcessError:
+            pass
