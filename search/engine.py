@@ -487,6 +487,8 @@ def _score_all(searcher, q: Q.Query, scope: _Scope, live: np.ndarray | None = No
         except _OutOfTime:
             partial = True
             break
+        finally:
+            _searching.deadline = math.inf  # only while this search scores
         if at_once is not None:
             whole.append((at_once[0] + offset, at_once[1]))
             continue
