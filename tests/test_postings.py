@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import random
+from pathlib import Path
+
+import pytest
 
 from whoosh.filedb.filestore import RamStorage
 from whoosh.writing import PostingPool, SegmentWriter
@@ -89,3 +93,81 @@ def test_the_build_writer_writes_the_same_segment_files_as_whoosh(tmp_path) -> N
     assert set(ours) == set(whoosh) and {".pst", ".trm"} <= set(ours)
     for extension in whoosh:
         assert ours[extension] == whoosh[extension], extension
+
+
+# ---------------------------------------------------------------- the same files as the code before issue 11's speed-ups
+
+BEFORE_SPEEDUPS = "a658cb8"  # main before the build's CPU per article was cut (issue 11)
+A20K = Path("/work/archives/a20k")
+
+SEGMENT_SCRIPT = r"""
+import sys
+from pathlib import Path
+from whoosh import index as whoosh_index
+from search.documents import find_article_files, read_article
+from search.indexer import writer_options
+from search.postings import BuildSegmentWriter
+from search.schema import build_schema, index_fields
+
+data, out, count = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3])
+relpaths = find_article_files(data)
+if count < len(relpaths):
+    relpaths = [relpaths[len(relpaths) * n // count] for n in range(count)]
+(out / "index").mkdir(parents=True)
+ix = whoosh_index.create_in(out / "index", build_schema())
+writer = BuildSegmentWriter(ix, _lk=False, **writer_options())
+words = {}
+for relpath in relpaths:
+    article = read_article(data, relpath)[0]
+    if article is not None:
+        writer.add_document(**index_fields(article, words))
+segment = writer._finalize_segment()
+prefix = "MAIN_" + segment.segid
+for name in ix.storage.list():
+    if name.startswith(prefix):
+        (out / name[len(prefix):]).write_bytes(ix.storage.open_file(name).read())
+(out / "words").write_text(repr(sorted(words.items())))
+"""
+
+
+def built_segment(root: Path, data: Path, out: Path, count: int) -> dict[str, bytes]:
+    """The files of one build segment of ``count`` articles of ``data`` (spread
+    over it), written by the ``search`` package found under ``root``, by extension."""
+    import subprocess
+    import sys
+
+    subprocess.run([sys.executable, "-c", SEGMENT_SCRIPT, str(data), str(out), str(count)], cwd=root, check=True,
+                   env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin"}, timeout=600)
+    return {path.name: path.read_bytes() for path in out.iterdir() if path.is_file()}
+
+
+def code_before_speedups(tmp_path: Path) -> Path:
+    """The ``search`` package of ``BEFORE_SPEEDUPS``, from git (skips without git or that commit)."""
+    import subprocess
+    import tarfile
+
+    repo = Path(__file__).parent.parent
+    try:
+        archive = subprocess.run(["git", "-C", str(repo), "archive", BEFORE_SPEEDUPS, "search"],
+                                 capture_output=True, check=True, timeout=60).stdout
+    except (OSError, subprocess.SubprocessError):
+        pytest.skip(f"no git or no commit {BEFORE_SPEEDUPS} here")
+    root = tmp_path / "before"
+    root.mkdir()
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(root, filter="data")
+    return root
+
+
+@pytest.mark.parametrize("data, count", [(Path(__file__).parent.parent / "data", 10_000), (A20K, 400)],
+                         ids=["data", "a20k"])
+def test_a_build_segment_has_the_same_files_as_before_the_speedups(tmp_path, data, count) -> None:
+    if not data.is_dir():
+        pytest.skip(f"{data} is absent")
+    before = built_segment(code_before_speedups(tmp_path), data, tmp_path / "out-before", count)
+    now = built_segment(Path(__file__).parent.parent, data, tmp_path / "out-now", count)
+    # postings, terms, stored fields, columns (one per sortable field and the lengths), the vocabulary tally
+    assert {".trm", ".pst", "._stored.col", ".id.col", ".published.col", "._text_len.col", "words"} <= set(now)
+    assert set(now) == set(before)
+    for name in before:
+        assert now[name] == before[name], name
