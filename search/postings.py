@@ -40,6 +40,7 @@ class TermPostings:
         # field -> term -> (document numbers, weights, encoded values), in arrival order
         self._fields: dict[str, dict[bytes, tuple[array, array, list]]] = {}
         self._unordered: set[tuple[str, bytes]] = set()
+        self._last: dict[str, int] = {}  # field -> the highest document given to it
         self.count = 0
 
     def add(self, item: Posting) -> None:
@@ -52,6 +53,8 @@ class TermPostings:
         terms = self._fields.get(fieldname)
         if terms is None:
             terms = self._fields[fieldname] = {}
+        if docnum > self._last.get(fieldname, -1):
+            self._last[fieldname] = docnum
         length = added = 0
         for tbytes, freq, weight, vbytes in items:
             length += freq
@@ -77,6 +80,10 @@ class TermPostings:
         if terms is None:
             terms = self._fields[fieldname] = {}
         length = 0
+        # Documents come in order: past the field's last document, no term can be out of order.
+        in_order = docnum > self._last.get(fieldname, -1)
+        if in_order:
+            self._last[fieldname] = docnum
         for term, (positions, weight) in found.items():
             tbytes = term.encode("utf-8")
             freq = len(positions)
@@ -86,7 +93,7 @@ class TermPostings:
                 terms[tbytes] = (array("I", (docnum,)), array("d", (weight,)), array("I", (freq,)), array("I", positions))
             else:
                 docnums, weights, counts, located = postings
-                if docnum <= docnums[-1]:
+                if not in_order and docnum <= docnums[-1]:
                     self._unordered.add((fieldname, tbytes))
                 docnums.append(docnum)
                 weights.append(weight)
@@ -107,6 +114,7 @@ class TermPostings:
     def cleanup(self) -> None:
         self._fields.clear()
         self._unordered.clear()
+        self._last.clear()
         self.count = 0
 
     def sorted_terms(self, schema=None) -> Iterator[tuple[str, Iterator[tuple]]]:
@@ -117,6 +125,7 @@ class TermPostings:
         None. Terms are released as they go."""
         fields, self._fields = self._fields, {}
         unordered, self._unordered = self._unordered, set()
+        self._last = {}
         self.count = 0
         for fieldname in sorted(fields):
             field = schema[fieldname] if schema is not None and fieldname in schema else None

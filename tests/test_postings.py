@@ -171,3 +171,18 @@ def test_a_build_segment_has_the_same_files_as_before_the_speedups(tmp_path, dat
     assert set(now) == set(before)
     for name in before:
         assert now[name] == before[name], name
+
+
+def test_positions_of_a_document_out_of_order_are_sorted_with_their_term() -> None:
+    from search.schema import build_schema
+
+    pool = TermPostings()
+    pool.add_positions("text", 4, {"oil": ([1, 5], 2.0), "gas": ([2], 1.0)})
+    pool.add_field("topic", 9, [(b"oil", 1, 1.0, b"x")])  # another field's order is its own
+    pool.add_positions("text", 6, {"oil": ([0], 1.0)})
+    pool.add_positions("text", 5, {"oil": ([3], 1.0)})  # before the last one: oil is out of order
+    pool.add_positions("text", 7, {"gas": ([0], 4.0)})
+    fields = {fieldname: {tbytes: (list(docnums), list(weights)) for tbytes, docnums, weights, _, _ in terms}
+              for fieldname, terms in pool.sorted_terms(build_schema())}
+    found = fields["text"]
+    assert found == {b"gas": ([4, 7], [1.0, 4.0]), b"oil": ([4, 5, 6], [2.0, 1.0, 1.0])}
