@@ -20,15 +20,17 @@ its term's others, as the pool would.
 from __future__ import annotations
 
 from array import array
+from itertools import chain
+from operator import sub
 from typing import Iterator
 
 import numpy as np
-from whoosh.codec.whoosh3 import LENGTHS_COLUMN
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3PostingsWriter
 from whoosh.util.numeric import byte_to_length
 from whoosh.writing import SegmentWriter
 
 from . import termarrays
-from .schema import DEFAULT_FIELD, encoder
+from .schema import _SINGLE_POSITIONS, DEFAULT_FIELD, encoder
 
 Posting = tuple[str, bytes, int, float, "bytes | None"]
 
@@ -153,13 +155,47 @@ class TermPostings:
 
 
 def _encode_each(encode, counts: array, positions: array) -> list[bytes]:
-    """Each posting's positions (``counts[i]`` of them, in turn) encoded by ``encode``."""
+    """Each posting's positions (``counts[i]`` of them, in turn) encoded by ``encode``
+    (an ``encoder``); a single position's bytes are looked up here, without a call."""
+    get = _SINGLE_POSITIONS.get
+    if len(counts) == len(positions):  # one position in each document, as for most terms
+        values = list(map(get, positions))
+        if None in values:
+            values = [vbytes if vbytes is not None else encode((position,))
+                      for vbytes, position in zip(values, positions)]
+        return values
     values = []
+    add = values.append
     at = 0
     for count in counts:
-        values.append(encode(positions[at:at + count]))
+        if count == 1:
+            add(get(positions[at]) or encode((positions[at],)))
+        else:
+            add(encode(positions[at:at + count]))
         at += count
     return values
+
+
+class _BlockWriter(W3PostingsWriter):
+    """Whoosh's postings writer with the same minified ids and weights, made
+    without a Python-level step per posting (``delta_encode``'s generator and
+    ``all`` over the weights); the blocks are byte-identical."""
+
+    def _mini_ids(self):
+        ids = self._ids
+        if self._byteids:
+            return tuple(ids)
+        return tuple(map(sub, ids, chain((0,), ids)))
+
+    def _mini_weights(self):
+        weights = self._weights
+        count = len(weights)
+        if weights.count(1.0) == count:
+            return None
+        first = weights[0]
+        if weights.count(first) == count:
+            return first
+        return tuple(weights)
 
 
 class BuildSegmentWriter(SegmentWriter):
@@ -222,6 +258,8 @@ class BuildSegmentWriter(SegmentWriter):
         self.perdocwriter.close()
         pdr = self.per_document_reader() if self.codec.length_stats else None
         fieldwriter = self.fieldwriter
+        if type(fieldwriter._postwriter) is W3PostingsWriter:
+            fieldwriter._postwriter.__class__ = _BlockWriter
         frequent: list[tuple] = []  # the scored field's frequent words, for termarrays
         try:
             for fieldname, terms in self.pool.sorted_terms(self.schema):
