@@ -15,13 +15,21 @@ already in document order. ``TermPostings`` keeps them per term in arrays
 (about 25 bytes a posting) and sorts only the terms. It yields exactly what
 the pool yields; a posting that does arrive out of order is sorted with
 its term's others, as the pool would.
+
+The postings of the positions field (``add_positions``, most of a build's)
+are not even held per term while the segment fills: each document's go to
+the end of a few flat arrays (term number, document, weight, count,
+positions: about 20 bytes a posting and 4 a position) in one call per
+array, and the flush sorts them by term and document with numpy
+(``_located_terms``). Appending to four arrays of each term cost the
+writer half of its time per article.
 """
 
 from __future__ import annotations
 
 from array import array
-from itertools import chain
-from operator import sub
+from itertools import chain, repeat
+from operator import itemgetter, sub
 from typing import Iterator
 
 import numpy as np
@@ -42,7 +50,7 @@ class TermPostings:
         # field -> term -> (document numbers, weights, encoded values), in arrival order
         self._fields: dict[str, dict[bytes, tuple[array, array, list]]] = {}
         self._unordered: set[tuple[str, bytes]] = set()
-        self._last: dict[str, int] = {}  # field -> the highest document given to it
+        self._located: dict[str, _Located] = {}  # field -> its postings with positions (``add_positions``)
         self.count = 0
 
     def add(self, item: Posting) -> None:
@@ -55,8 +63,6 @@ class TermPostings:
         terms = self._fields.get(fieldname)
         if terms is None:
             terms = self._fields[fieldname] = {}
-        if docnum > self._last.get(fieldname, -1):
-            self._last[fieldname] = docnum
         length = added = 0
         for tbytes, freq, weight, vbytes in items:
             length += freq
@@ -77,32 +83,31 @@ class TermPostings:
     def add_positions(self, fieldname: str, docnum: int, found: dict) -> int:
         """Add one document's terms of a field as ``WeightedText.term_positions``
         gives them (term: (positions, weight)), positions kept as numbers until
-        ``sorted_terms`` encodes them; returns the sum of their freqs."""
-        terms = self._fields.get(fieldname)
-        if terms is None:
-            terms = self._fields[fieldname] = {}
-        length = 0
-        # Documents come in order: past the field's last document, no term can be out of order.
-        in_order = docnum > self._last.get(fieldname, -1)
-        if in_order:
-            self._last[fieldname] = docnum
-        for term, (positions, weight) in found.items():
-            tbytes = term.encode("utf-8")
-            freq = len(positions)
-            length += freq
-            postings = terms.get(tbytes)
-            if postings is None:
-                terms[tbytes] = (array("I", (docnum,)), array("d", (weight,)), array("I", (freq,)), array("I", positions))
-            else:
-                docnums, weights, counts, located = postings
-                if not in_order and docnum <= docnums[-1]:
-                    self._unordered.add((fieldname, tbytes))
-                docnums.append(docnum)
-                weights.append(weight)
-                counts.append(freq)
-                located.extend(positions)
-        self.count += len(found)
-        return length
+        ``sorted_terms`` encodes them; returns the sum of their freqs.
+
+        The postings go to the end of flat arrays, a term as a number
+        (``_Located``), in a few calls that each take the whole document:
+        no Python step per term beyond its number's lookup."""
+        located = self._located.get(fieldname)
+        if located is None:
+            located = self._located[fieldname] = _Located()
+        numbers = list(map(located.numbers.get, found))
+        if None in numbers:
+            terms, known = located.terms, located.numbers
+            for at, term in enumerate(found):
+                if numbers[at] is None:
+                    numbers[at] = known[term] = len(terms)
+                    terms.append(term)
+        entries = list(found.values())
+        lists = list(map(_first, entries))
+        before = len(located.positions)
+        located.tids.extend(numbers)
+        located.docs.extend(repeat(docnum, len(numbers)))
+        located.weights.extend(map(_second, entries))
+        located.counts.extend(map(len, lists))
+        located.positions.extend(chain.from_iterable(lists))
+        self.count += len(numbers)
+        return len(located.positions) - before
 
     def iter_postings(self) -> Iterator[Posting]:
         """Every posting, sorted as Whoosh's pool sorts them (Whoosh's pool protocol,
@@ -116,63 +121,134 @@ class TermPostings:
     def cleanup(self) -> None:
         self._fields.clear()
         self._unordered.clear()
-        self._last.clear()
+        self._located.clear()
         self.count = 0
 
     def sorted_terms(self, schema=None) -> Iterator[tuple[str, Iterator[tuple]]]:
         """``(field, terms)`` in field order, each term ``(text, docnums, weights,
         values, located)`` in term order with its postings in document order,
         ``values`` encoded; ``located`` is ``(counts, positions)`` for terms added
-        with ``add_positions`` (positions encoded with ``schema``'s format), else
-        None. Terms are released as they go."""
+        with ``add_positions`` (positions encoded with ``schema``'s format) in
+        ``termarrays.FREQUENT`` documents or more, else None. Terms are released
+        as they go."""
         fields, self._fields = self._fields, {}
+        located, self._located = self._located, {}
         unordered, self._unordered = self._unordered, set()
-        self._last = {}
         self.count = 0
-        for fieldname in sorted(fields):
+        for fieldname in sorted(fields.keys() | located.keys()):
             field = schema[fieldname] if schema is not None and fieldname in schema else None
             encode = encoder(field.format) if field is not None and hasattr(field, "term_positions") else None
+            if fieldname not in fields:
+                yield fieldname, _located_terms(located.pop(fieldname), encode)
+                continue
+            if fieldname in located:  # both ways in one field (not a build's): as plain postings
+                _add_as_plain(fieldname, fields[fieldname], located.pop(fieldname), unordered, encode)
             yield fieldname, self._field_terms(fieldname, fields.pop(fieldname), unordered, encode)
 
     @staticmethod
     def _field_terms(fieldname: str, terms: dict, unordered: set, encode):
         for tbytes in sorted(terms):
-            entry = terms.pop(tbytes)
-            located = None
-            if len(entry) == 4:
-                docnums, weights, counts, positions = entry
-                values = _encode_each(encode, counts, positions)
-                located = (counts, positions)
-            else:
-                docnums, weights, values = entry
+            docnums, weights, values = terms.pop(tbytes)
             if (fieldname, tbytes) in unordered:
                 triples = sorted(zip(docnums, weights, values))
                 docnums = array("I", (t[0] for t in triples))
                 weights = array("d", (t[1] for t in triples))
                 values = [t[2] for t in triples]
-                located = None
-            yield tbytes, docnums, weights, values, located
+            yield tbytes, docnums, weights, values, None
 
 
-def _encode_each(encode, counts: array, positions: array) -> list[bytes]:
-    """Each posting's positions (``counts[i]`` of them, in turn) encoded by ``encode``
-    (an ``encoder``); a single position's bytes are looked up here, without a call."""
+_first, _second = itemgetter(0), itemgetter(1)
+
+
+class _Located:
+    """One field's postings with positions in arrival order: each posting's term
+    number, document, weight and count of positions, and all the positions."""
+
+    __slots__ = ("numbers", "terms", "tids", "docs", "weights", "counts", "positions")
+
+    def __init__(self) -> None:
+        self.numbers: dict[str, int] = {}  # term -> its number
+        self.terms: list[str] = []  # number -> term
+        self.tids, self.docs, self.counts, self.positions = array("I"), array("I"), array("I"), array("I")
+        self.weights = array("d")
+
+
+def _located_terms(located: _Located, encode) -> Iterator[tuple]:
+    """``_field_terms`` for a ``_Located`` field: the postings put in order of
+    term (as UTF-8 bytes, as Whoosh sorts them) and document with numpy, then
+    handed out a term at a time. The positions stay where they are: each
+    posting's are read at its offset when encoded, and gathered into one
+    array only for terms in ``termarrays.FREQUENT`` documents or more (the
+    others' ``located`` is None). (Two postings of one term and document,
+    which a writer never makes, stay in arrival order.)"""
+    texts = [term.encode("utf-8") for term in located.terms]
+    count = len(texts)
+    if not count:
+        return
+    rank = np.empty(count, np.int32)
+    rank[sorted(range(count), key=texts.__getitem__)] = np.arange(count, dtype=np.int32)
+    texts.sort()
+    ranks = rank[np.frombuffer(located.tids, np.uint32)]
+    del rank, located.tids
+    order = np.lexsort((np.frombuffer(located.docs, np.uint32), ranks))
+    bounds = np.concatenate(([0], np.cumsum(np.bincount(ranks, minlength=count)))).tolist()
+    del ranks
+    # As Python arrays, whose slices are cheaper than numpy's for the many short terms.
+    docs = array("I", np.frombuffer(located.docs, np.uint32)[order].tobytes())
+    del located.docs
+    weights = array("d", np.frombuffer(located.weights, np.float64)[order].tobytes())
+    del located.weights
+    counts = np.frombuffer(located.counts, np.uint32)
+    starts = np.cumsum(counts, dtype=np.int64)
+    starts -= counts
+    offsets = array("q", starts[order].tobytes())
+    counts = array("I", counts[order].tobytes())
+    del located.counts, starts, order
+    positions = located.positions
+    for number, tbytes in enumerate(texts):
+        start, end = bounds[number], bounds[number + 1]
+        term_counts, term_offsets = counts[start:end], offsets[start:end]
+        located_term = None
+        if end - start >= termarrays.FREQUENT:
+            located_term = (term_counts, array("I", chain.from_iterable(
+                positions[at:at + n] for at, n in zip(term_offsets, term_counts))))
+        yield (tbytes, docs[start:end], weights[start:end], _encode_at(encode, term_counts, term_offsets, positions),
+               located_term)
+
+
+def _add_as_plain(fieldname: str, terms: dict, located: _Located, unordered: set, encode) -> None:
+    """Put a ``_Located`` field's postings into ``terms``, a plain field's
+    postings (``add_field``'s), to be sorted with them."""
+    for tbytes, docnums, weights, values, _ in _located_terms(located, encode):
+        entry = terms.get(tbytes)
+        if entry is None:
+            terms[tbytes] = (docnums, weights, values)
+        else:
+            entry[0].extend(docnums)
+            entry[1].extend(weights)
+            entry[2].extend(values)
+            unordered.add((fieldname, tbytes))
+
+
+def _encode_at(encode, counts: array, offsets: array, positions: array) -> list[bytes]:
+    """Each posting's positions (``counts[i]`` of them from ``positions[offsets[i]]``)
+    encoded by ``encode`` (an ``encoder``); a single position's bytes are looked
+    up here, without a call."""
     get = _SINGLE_POSITIONS.get
-    if len(counts) == len(positions):  # one position in each document, as for most terms
-        values = list(map(get, positions))
+    if counts.count(1) == len(counts):  # one position in each document, as for most terms
+        firsts = list(map(positions.__getitem__, offsets))
+        values = list(map(get, firsts))
         if None in values:
             values = [vbytes if vbytes is not None else encode((position,))
-                      for vbytes, position in zip(values, positions)]
+                      for vbytes, position in zip(values, firsts)]
         return values
     values = []
     add = values.append
-    at = 0
-    for count in counts:
+    for at, count in zip(offsets, counts):
         if count == 1:
             add(get(positions[at]) or encode((positions[at],)))
         else:
             add(encode(positions[at:at + count]))
-        at += count
     return values
 
 

@@ -127,6 +127,9 @@ for name in ix.storage.list():
     if name.startswith(prefix):
         (out / name[len(prefix):]).write_bytes(ix.storage.open_file(name).read())
 (out / "words").write_text(repr(sorted(words.items())))
+terms = out / "index" / "terms" / segment.segment_id()  # the frequent words' arrays (termarrays)
+for path in sorted(terms.iterdir()) if terms.is_dir() else ():
+    (out / ("terms-" + path.name)).write_bytes(path.read_bytes())
 """
 
 
@@ -159,7 +162,7 @@ def code_before_speedups(tmp_path: Path) -> Path:
     return root
 
 
-@pytest.mark.parametrize("data, count", [(Path(__file__).parent.parent / "data", 10_000), (A20K, 400)],
+@pytest.mark.parametrize("data, count", [(Path(__file__).parent.parent / "data", 10_000), (A20K, 1500)],
                          ids=["data", "a20k"])
 def test_a_build_segment_has_the_same_files_as_before_the_speedups(tmp_path, data, count) -> None:
     if not data.is_dir():
@@ -168,6 +171,8 @@ def test_a_build_segment_has_the_same_files_as_before_the_speedups(tmp_path, dat
     now = built_segment(Path(__file__).parent.parent, data, tmp_path / "out-now", count)
     # postings, terms, stored fields, columns (one per sortable field and the lengths), the vocabulary tally
     assert {".trm", ".pst", "._stored.col", ".id.col", ".published.col", "._text_len.col", "words"} <= set(now)
+    if data == A20K:  # enough articles for words in termarrays.FREQUENT of them
+        assert any(name.startswith("terms-") for name in now)
     assert set(now) == set(before)
     for name in before:
         assert now[name] == before[name], name
@@ -186,3 +191,19 @@ def test_positions_of_a_document_out_of_order_are_sorted_with_their_term() -> No
               for fieldname, terms in pool.sorted_terms(build_schema())}
     found = fields["text"]
     assert found == {b"gas": ([4, 7], [1.0, 4.0]), b"oil": ([4, 5, 6], [2.0, 1.0, 1.0])}
+
+
+def test_a_field_given_both_ways_comes_out_as_one_sorted_list_of_postings() -> None:
+    from whoosh.formats import Positions
+
+    from search.schema import build_schema
+
+    pool = TermPostings()
+    pool.add_positions("text", 1, {"oil": [[3, 7], 2.0], "gas": [[1], 1.0]})
+    pool.add_field("text", 0, [(b"oil", 1, 1.0, b"x")])  # as Whoosh's own writer adds, e.g. a document with a boost
+    pool.add_positions("text", 2, {"oil": [[0], 4.0]})
+    fields = {fieldname: {tbytes: (list(docnums), list(weights), values) for tbytes, docnums, weights, values, _ in terms}
+              for fieldname, terms in pool.sorted_terms(build_schema())}
+    encode = Positions().encode
+    assert fields == {"text": {b"gas": ([1], [1.0], [encode([1])]),
+                               b"oil": ([0, 1, 2], [1.0, 2.0, 4.0], [b"x", encode([3, 7]), encode([0])])}}
