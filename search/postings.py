@@ -190,20 +190,28 @@ def _located_terms(located: _Located, encode) -> Iterator[tuple]:
     texts.sort()
     ranks = rank[np.frombuffer(located.tids, np.uint32)]
     del rank, located.tids
-    order = np.lexsort((np.frombuffer(located.docs, np.uint32), ranks))
     bounds = np.concatenate(([0], np.cumsum(np.bincount(ranks, minlength=count)))).tolist()
-    del ranks
-    # As Python arrays, whose slices are cheaper than numpy's for the many short terms.
-    docs = array("I", np.frombuffer(located.docs, np.uint32)[order].tobytes())
-    del located.docs
-    weights = array("d", np.frombuffer(located.weights, np.float64)[order].tobytes())
-    del located.weights
     counts = np.frombuffer(located.counts, np.uint32)
     starts = np.cumsum(counts, dtype=np.int64)
     starts -= counts
-    offsets = array("q", starts[order].tobytes())
+    offset_type = "I" if len(located.positions) < 2 ** 32 else "q"
+    starts = starts.astype(np.uint32 if offset_type == "I" else np.int64)
+    docs = np.frombuffer(located.docs, np.uint32)
+    if len(docs) < 2 or bool((docs[1:] >= docs[:-1]).all()):  # documents added in order: sort by term alone
+        order = np.argsort(ranks, kind="stable")
+    else:
+        order = np.lexsort((docs, ranks))
+    del ranks
+    # As Python arrays, whose slices are cheaper than numpy's for the many short terms;
+    # each source array released as soon as it is reordered (the flush's peak of memory).
+    docs = array("I", docs[order].tobytes())
+    del located.docs
+    weights = array("d", np.frombuffer(located.weights, np.float64)[order].tobytes())
+    del located.weights
     counts = array("I", counts[order].tobytes())
-    del located.counts, starts, order
+    del located.counts
+    offsets = array(offset_type, starts[order].tobytes())
+    del starts, order
     positions = located.positions
     for number, tbytes in enumerate(texts):
         start, end = bounds[number], bounds[number + 1]
