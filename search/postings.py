@@ -342,13 +342,13 @@ class BuildSegmentWriter(SegmentWriter):
         self.perdocwriter.close()
         pdr = self.per_document_reader() if self.codec.length_stats else None
         fieldwriter = self.fieldwriter
-        if type(fieldwriter._postwriter) is W3PostingsWriter:
-            fieldwriter._postwriter.__class__ = _BlockWriter
         frequent: list[tuple] = []  # the scored field's frequent words, for termarrays
         try:
             for fieldname, terms in self.pool.sorted_terms(self.schema):
                 lengths = _field_lengths(pdr, fieldname)
                 fieldwriter.start_field(fieldname, self.schema[fieldname])
+                if type(fieldwriter._postwriter) is W3PostingsWriter:  # a new one for each field
+                    fieldwriter._postwriter.__class__ = _BlockWriter
                 for tbytes, docnums, weights, values, located in terms:
                     fieldwriter.start_term(tbytes)
                     _fill_blocks(fieldwriter._postwriter, docnums, weights, values, lengths)
