@@ -173,6 +173,10 @@ class _Located:
         self.weights = array("d")
 
 
+def _offsets_dtype(typecode: str) -> type:
+    return np.uint32 if typecode == "I" else np.int64
+
+
 def _located_terms(located: _Located, encode) -> Iterator[tuple]:
     """``_field_terms`` for a ``_Located`` field: the postings put in order of
     term (as UTF-8 bytes, as Whoosh sorts them) and document with numpy, then
@@ -195,7 +199,7 @@ def _located_terms(located: _Located, encode) -> Iterator[tuple]:
     starts = np.cumsum(counts, dtype=np.int64)
     starts -= counts
     offset_type = "I" if len(located.positions) < 2 ** 32 else "q"
-    starts = starts.astype(np.uint32 if offset_type == "I" else np.int64)
+    starts = starts.astype(_offsets_dtype(offset_type))
     docs = np.frombuffer(located.docs, np.uint32)
     if len(docs) < 2 or bool((docs[1:] >= docs[:-1]).all()):  # documents added in order: sort by term alone
         order = np.argsort(ranks, kind="stable")
@@ -213,13 +217,18 @@ def _located_terms(located: _Located, encode) -> Iterator[tuple]:
     offsets = array(offset_type, starts[order].tobytes())
     del starts, order
     positions = located.positions
+    all_counts, all_offsets = np.frombuffer(counts, np.uint32), np.frombuffer(offsets, _offsets_dtype(offset_type))
+    all_positions = np.frombuffer(positions, np.uint32)
     for number, tbytes in enumerate(texts):
         start, end = bounds[number], bounds[number + 1]
         term_counts, term_offsets = counts[start:end], offsets[start:end]
         located_term = None
-        if end - start >= termarrays.FREQUENT:
-            located_term = (term_counts, array("I", chain.from_iterable(
-                positions[at:at + n] for at, n in zip(term_offsets, term_counts))))
+        if end - start >= termarrays.FREQUENT:  # its positions gathered in one array
+            some = all_counts[start:end].astype(np.int64)
+            ends = np.cumsum(some)
+            gather = np.repeat(all_offsets[start:end].astype(np.int64) - (ends - some), some)
+            gather += np.arange(int(ends[-1]))
+            located_term = (term_counts, array("I", all_positions[gather].tobytes()))
         yield (tbytes, docs[start:end], weights[start:end], _encode_at(encode, term_counts, term_offsets, positions),
                located_term)
 
