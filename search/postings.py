@@ -173,6 +173,16 @@ class _Located:
         self.weights = array("d")
 
 
+def _stable_order(keys: np.ndarray) -> np.ndarray:
+    """``np.argsort(keys, kind="stable")`` for keys in [0, 2**32): two radix sorts of
+    16-bit halves (numpy sorts 16-bit keys by radix, wider ones by timsort: twice the time)."""
+    order = np.argsort((keys & 0xFFFF).astype(np.uint16), kind="stable")
+    high = (keys >> 16).astype(np.uint16)[order]
+    if high.any():
+        order = order[np.argsort(high, kind="stable")]
+    return order
+
+
 def _offsets_dtype(typecode: str) -> type:
     return np.uint32 if typecode == "I" else np.int64
 
@@ -202,7 +212,7 @@ def _located_terms(located: _Located, encode) -> Iterator[tuple]:
     starts = starts.astype(_offsets_dtype(offset_type))
     docs = np.frombuffer(located.docs, np.uint32)
     if len(docs) < 2 or bool((docs[1:] >= docs[:-1]).all()):  # documents added in order: sort by term alone
-        order = np.argsort(ranks, kind="stable")
+        order = _stable_order(ranks)
     else:
         order = np.lexsort((docs, ranks))
     del ranks

@@ -207,3 +207,13 @@ def test_a_field_given_both_ways_comes_out_as_one_sorted_list_of_postings() -> N
     encode = Positions().encode
     assert fields == {"text": {b"gas": ([1], [1.0], [encode([1])]),
                                b"oil": ([0, 1, 2], [1.0, 2.0, 4.0], [b"x", encode([3, 7]), encode([0])])}}
+
+
+@pytest.mark.parametrize("top", [5, 70_000, 2**31])
+def test_the_stable_order_of_term_numbers_is_numpys(top) -> None:
+    import numpy as np
+
+    from search.postings import _stable_order
+
+    keys = np.random.default_rng(top).integers(0, top, 50_000).astype(np.int64)
+    assert (_stable_order(keys) == np.argsort(keys, kind="stable")).all()
