@@ -34,6 +34,9 @@ from typing import Iterator
 
 import numpy as np
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3PostingsWriter
+from whoosh.analysis import IDTokenizer
+from whoosh.fields import FieldType
+from whoosh.formats import Existence
 from whoosh.util.numeric import byte_to_length
 from whoosh.writing import SegmentWriter
 
@@ -322,6 +325,12 @@ class BuildSegmentWriter(SegmentWriter):
         super().__init__(ix, **kwargs)
         self.pool = TermPostings()
         self._plain = all(not field.vector and not field.separate_spelling() for field in self.schema)
+        # Fields whose one term is the value itself: Whoosh's own ``index`` with an
+        # ``IDTokenizer`` and the ``Existence`` format gives, for a string, only
+        # (its UTF-8, 1, field boost, b"") (``id``, ``source``, ``year``...).
+        self._whole_values = {name: field.format.field_boost for name, field in self.schema.items()
+                              if type(field.analyzer if hasattr(field, "analyzer") else None) is IDTokenizer
+                              and type(field.format) is Existence and type(field).index is FieldType.index}
 
     def add_document(self, **fields) -> None:
         """``SegmentWriter.add_document`` for documents without boosts or
@@ -331,6 +340,7 @@ class BuildSegmentWriter(SegmentWriter):
             return super().add_document(**fields)
         self._check_state()
         perdocwriter, schema, docnum = self.perdocwriter, self.schema, self.docnum
+        whole_values = self._whole_values
         fieldnames = sorted(fields)
         self._check_fields(schema, fieldnames)
         perdocwriter.start_doc(docnum)
@@ -343,8 +353,13 @@ class BuildSegmentWriter(SegmentWriter):
                 length = 0
                 if field.indexed:
                     term_positions = getattr(field, "term_positions", None)
-                    length = (self.pool.add_positions(fieldname, docnum, term_positions(value)) if term_positions
-                              else self.pool.add_field(fieldname, docnum, field.index(value)))
+                    if term_positions:
+                        length = self.pool.add_positions(fieldname, docnum, term_positions(value))
+                    elif fieldname in whole_values and type(value) is str:  # ``field.index`` without Tokens
+                        length = self.pool.add_field(fieldname, docnum,
+                                                     ((value.encode("utf-8"), 1, whole_values[fieldname], b""),))
+                    else:
+                        length = self.pool.add_field(fieldname, docnum, field.index(value))
                     if not field.scorable:
                         length = 0
                 perdocwriter.add_field(fieldname, field, value if field.stored else None, length)

@@ -217,3 +217,19 @@ def test_the_stable_order_of_term_numbers_is_numpys(top) -> None:
 
     keys = np.random.default_rng(top).integers(0, top, 50_000).astype(np.int64)
     assert (_stable_order(keys) == np.argsort(keys, kind="stable")).all()
+
+
+@pytest.mark.parametrize("value", ["reuters-123", "Zürich AG", "", "a b  c", "日本"])
+def test_a_whole_value_field_gets_the_term_whoosh_would_index(tmp_path, value) -> None:
+    from whoosh import index as whoosh_index
+
+    from search.schema import build_schema
+
+    ix = whoosh_index.create_in(tmp_path, build_schema())
+    writer = BuildSegmentWriter(ix, _lk=False)
+    try:
+        assert {"id", "source", "year"} <= set(writer._whole_values)
+        for name, boost in writer._whole_values.items():
+            assert list(ix.schema[name].index(value)) == [(value.encode("utf-8"), 1, boost, b"")], name
+    finally:
+        writer.cancel()
