@@ -201,18 +201,44 @@ def analyze(text: str, mode: str = "index", chars: bool = False) -> Iterator[tup
             pos += 1
 
 
+# Each plain token seen at index time -> (term, or None for a stop word or nothing
+# left; the word counted in the vocabulary tally). One lookup instead of folding,
+# the apostrophe check, the stop-word check and the stem lookup per token. Keyed
+# by the token as found: lower-cased already in ASCII text, as written otherwise
+# (``fold`` of a lower-case ASCII word is the word itself, so the keys agree).
+_WORDS: dict[str, tuple[str | None, str]] = {}
+
+
+def _word_entry(raw: str) -> tuple[str | None, str]:
+    word = fold(raw)
+    if "'" in word or "\u2019" in word:
+        word = _normalise("word", word)
+    entry = (None, word) if not word or word in STOP_WORDS else (stem(word), word)
+    if len(_WORDS) >= MAX_CACHED_STEMS:
+        _WORDS.clear()
+    _WORDS[raw] = entry
+    return entry
+
+
 def index_terms(text: str, words: dict[str, int] | None = None) -> list[tuple[str, int]]:
     """``analyze(text)`` without character offsets, as a list: the indexer's
-    fast path (``findall`` tuples instead of match objects, stems from the
-    cache dict). It must give exactly the terms and positions ``analyze`` does.
+    fast path (``findall`` tuples instead of match objects, each word's term
+    from a cache dict). It must give exactly the terms and positions ``analyze`` does.
 
     Each plain word (before stemming) is counted in ``words``, the writer's
     own tally for the ``vocabulary``."""
+    terms, positions = _index_lists(text, words)
+    return list(zip(terms, positions))
+
+
+def _index_lists(text: str, words: dict[str, int] | None = None) -> tuple[list[str], list[int]]:
+    """``index_terms`` as two lists, terms and their positions (no tuple per token)."""
     whole = text.isascii()
     source = text.lower() if whole else text
-    found: list[tuple[str, int]] = []
-    add = found.append
-    stems, stop, counts = _STEMS, STOP_WORDS, {} if words is None else words
+    terms: list[str] = []
+    positions: list[int] = []
+    add, at = terms.append, positions.append
+    cache, entry_of, stop, counts = _WORDS, _word_entry, STOP_WORDS, {} if words is None else words
     pos = 0
     tokens = TOKEN.findall(source)
     if CAPITAL_US in text:  # rare: find which ``us`` tokens are the capital ``US`` (same tokens, original case)
@@ -221,30 +247,31 @@ def index_terms(text: str, words: dict[str, int] | None = None) -> list[tuple[st
                 tokens[number] = (US_ACRONYM, "", "", "")
     for acronym, joined, number, word in tokens:
         if word:
-            if not whole:
-                word = fold(word)
-            if "'" in word or "\u2019" in word:
-                word = _normalise("word", word)
-            if not word or word in stop:
+            term, word = cache.get(word) or entry_of(word)
+            if term is None:
                 continue
-            add((stems.get(word) or stem(word), pos))
+            add(term)
+            at(pos)
             counts[word] = counts.get(word, 0) + 1
         elif joined:
             if not whole:
                 joined = fold(joined)
-            add((joined, pos))
+            add(joined)
+            at(pos)
             for part in _PARTS.split(joined):
                 if part and part not in stop:
-                    add((stem(part), pos))
+                    add(stem(part))
+                    at(pos)
         else:
             token = acronym.rstrip(".") if acronym else number
             if not whole:
                 token = fold(token).rstrip(".")
             if not token or token in stop:
                 continue
-            add((token, pos))
+            add(token)
+            at(pos)
         pos += 1
-    return found
+    return terms, positions
 
 
 def term_positions(text: str) -> dict[str, list[int]]:
@@ -263,47 +290,51 @@ FIELD_GAP = 100  # positions between weighted parts: no phrase spans two, and th
 
 
 def weighted_term_positions(parts: list[tuple[str, float]],
-                            words: dict[str, int] | None = None) -> dict[str, tuple[list[int], float]]:
-    """Several texts with weights -> term: (positions, summed weight); the
+                            words: dict[str, int] | None = None) -> dict[str, list]:
+    """Several texts with weights -> term: [positions, summed weight]; the
     words read are counted in ``words`` (see ``index_terms``).
 
     Summing weighted term frequencies across fields before BM25's
     saturation is the BM25F of Robertson et al.: one posting list per term
     instead of one per field, which is also what makes searching fast.
+    (Each value is a two-item list, updated in place, rather than a tuple
+    made again for every repeated word.)
     """
-    found: dict[str, tuple[list[int], float]] = {}
+    found: dict[str, list] = {}
+    get = found.get
     offset = 0
-    analysed: list[tuple[str, list[tuple[str, int]]]] = []
+    analysed: list[tuple[str, list[str], list[int]]] = []
     for text, weight in parts:
-        terms = _terms_reusing(text, analysed, words)
-        analysed.append((text, terms))
-        last = None
-        for term, pos in terms:
+        terms, positions = _terms_reusing(text, analysed, words)
+        analysed.append((text, terms, positions))
+        for term, pos in zip(terms, positions):
             pos += offset
-            last = pos
-            entry = found.get(term)
+            entry = get(term)
             if entry is None:
-                found[term] = ([pos], weight)
-            elif entry[0][-1] != pos:
-                entry[0].append(pos)
-                found[term] = (entry[0], entry[1] + weight)
-        offset = (offset if last is None else last + 1) + FIELD_GAP
+                found[term] = [[pos], weight]
+            else:
+                located = entry[0]
+                if located[-1] != pos:
+                    located.append(pos)
+                    entry[1] += weight
+        offset = (offset if not positions else positions[-1] + offset + 1) + FIELD_GAP
     return found
 
 
-def _terms_reusing(text: str, analysed: list[tuple[str, list[tuple[str, int]]]],
-                   words: dict[str, int] | None) -> list[tuple[str, int]]:
-    """``index_terms(text, words)``, reusing an earlier part that ``text`` starts with.
+def _terms_reusing(text: str, analysed: list[tuple[str, list[str], list[int]]],
+                   words: dict[str, int] | None) -> tuple[list[str], list[int]]:
+    """``_index_lists(text, words)``, reusing an earlier part that ``text`` starts with.
 
     News bodies usually open with the excerpt; analysing it once saves a
     sixth of the indexing work and gives exactly the same terms (the
     reused words are not counted again).
     """
-    for earlier, terms in analysed:
+    for earlier, terms, positions in analysed:
         if terms and len(earlier) < len(text) and text.startswith(earlier) and text[len(earlier)].isspace():
-            shift = terms[-1][1] + 1
-            return terms + [(term, pos + shift) for term, pos in index_terms(text[len(earlier):], words)]
-    return index_terms(text, words)
+            shift = positions[-1] + 1
+            more_terms, more_positions = _index_lists(text[len(earlier):], words)
+            return terms + more_terms, positions + [pos + shift for pos in more_positions]
+    return _index_lists(text, words)
 
 
 class NewsAnalyzer(Composable):

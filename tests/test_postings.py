@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import random
+from pathlib import Path
+
+import pytest
 
 from whoosh.filedb.filestore import RamStorage
 from whoosh.writing import PostingPool, SegmentWriter
@@ -89,3 +93,143 @@ def test_the_build_writer_writes_the_same_segment_files_as_whoosh(tmp_path) -> N
     assert set(ours) == set(whoosh) and {".pst", ".trm"} <= set(ours)
     for extension in whoosh:
         assert ours[extension] == whoosh[extension], extension
+
+
+# ---------------------------------------------------------------- the same files as the code before issue 11's speed-ups
+
+BEFORE_SPEEDUPS = "a658cb8"  # main before the build's CPU per article was cut (issue 11)
+A20K = Path("/work/archives/a20k")
+
+SEGMENT_SCRIPT = r"""
+import sys
+from pathlib import Path
+from whoosh import index as whoosh_index
+from search.documents import find_article_files, read_article
+from search.indexer import writer_options
+from search.postings import BuildSegmentWriter
+from search.schema import build_schema, index_fields
+
+data, out, count = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3])
+relpaths = find_article_files(data)
+if count < len(relpaths):
+    relpaths = [relpaths[len(relpaths) * n // count] for n in range(count)]
+(out / "index").mkdir(parents=True)
+ix = whoosh_index.create_in(out / "index", build_schema())
+writer = BuildSegmentWriter(ix, _lk=False, **writer_options())
+words = {}
+for relpath in relpaths:
+    article = read_article(data, relpath)[0]
+    if article is not None:
+        writer.add_document(**index_fields(article, words))
+segment = writer._finalize_segment()
+prefix = "MAIN_" + segment.segid
+for name in ix.storage.list():
+    if name.startswith(prefix):
+        (out / name[len(prefix):]).write_bytes(ix.storage.open_file(name).read())
+(out / "words").write_text(repr(sorted(words.items())))
+terms = out / "index" / "terms" / segment.segment_id()  # the frequent words' arrays (termarrays)
+for path in sorted(terms.iterdir()) if terms.is_dir() else ():
+    (out / ("terms-" + path.name)).write_bytes(path.read_bytes())
+"""
+
+
+def built_segment(root: Path, data: Path, out: Path, count: int) -> dict[str, bytes]:
+    """The files of one build segment of ``count`` articles of ``data`` (spread
+    over it), written by the ``search`` package found under ``root``, by extension."""
+    import subprocess
+    import sys
+
+    subprocess.run([sys.executable, "-c", SEGMENT_SCRIPT, str(data), str(out), str(count)], cwd=root, check=True,
+                   env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin"}, timeout=600)
+    return {path.name: path.read_bytes() for path in out.iterdir() if path.is_file()}
+
+
+def code_before_speedups(tmp_path: Path) -> Path:
+    """The ``search`` package of ``BEFORE_SPEEDUPS``, from git (skips without git or that commit)."""
+    import subprocess
+    import tarfile
+
+    repo = Path(__file__).parent.parent
+    try:
+        archive = subprocess.run(["git", "-C", str(repo), "archive", BEFORE_SPEEDUPS, "search"],
+                                 capture_output=True, check=True, timeout=60).stdout
+    except (OSError, subprocess.SubprocessError):
+        pytest.skip(f"no git or no commit {BEFORE_SPEEDUPS} here")
+    root = tmp_path / "before"
+    root.mkdir()
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(root, filter="data")
+    return root
+
+
+@pytest.mark.parametrize("data, count", [(Path(__file__).parent.parent / "data", 10_000), (A20K, 1500)],
+                         ids=["data", "a20k"])
+def test_a_build_segment_has_the_same_files_as_before_the_speedups(tmp_path, data, count) -> None:
+    if not data.is_dir():
+        pytest.skip(f"{data} is absent")
+    before = built_segment(code_before_speedups(tmp_path), data, tmp_path / "out-before", count)
+    now = built_segment(Path(__file__).parent.parent, data, tmp_path / "out-now", count)
+    # postings, terms, stored fields, columns (one per sortable field and the lengths), the vocabulary tally
+    assert {".trm", ".pst", "._stored.col", ".id.col", ".published.col", "._text_len.col", "words"} <= set(now)
+    if data == A20K:  # enough articles for words in termarrays.FREQUENT of them
+        assert any(name.startswith("terms-") for name in now)
+    assert set(now) == set(before)
+    for name in before:
+        assert now[name] == before[name], name
+
+
+def test_positions_of_a_document_out_of_order_are_sorted_with_their_term() -> None:
+    from search.schema import build_schema
+
+    pool = TermPostings()
+    pool.add_positions("text", 4, {"oil": ([1, 5], 2.0), "gas": ([2], 1.0)})
+    pool.add_field("topic", 9, [(b"oil", 1, 1.0, b"x")])  # another field's order is its own
+    pool.add_positions("text", 6, {"oil": ([0], 1.0)})
+    pool.add_positions("text", 5, {"oil": ([3], 1.0)})  # before the last one: oil is out of order
+    pool.add_positions("text", 7, {"gas": ([0], 4.0)})
+    fields = {fieldname: {tbytes: (list(docnums), list(weights)) for tbytes, docnums, weights, _, _ in terms}
+              for fieldname, terms in pool.sorted_terms(build_schema())}
+    found = fields["text"]
+    assert found == {b"gas": ([4, 7], [1.0, 4.0]), b"oil": ([4, 5, 6], [2.0, 1.0, 1.0])}
+
+
+def test_a_field_given_both_ways_comes_out_as_one_sorted_list_of_postings() -> None:
+    from whoosh.formats import Positions
+
+    from search.schema import build_schema
+
+    pool = TermPostings()
+    pool.add_positions("text", 1, {"oil": [[3, 7], 2.0], "gas": [[1], 1.0]})
+    pool.add_field("text", 0, [(b"oil", 1, 1.0, b"x")])  # as Whoosh's own writer adds, e.g. a document with a boost
+    pool.add_positions("text", 2, {"oil": [[0], 4.0]})
+    fields = {fieldname: {tbytes: (list(docnums), list(weights), values) for tbytes, docnums, weights, values, _ in terms}
+              for fieldname, terms in pool.sorted_terms(build_schema())}
+    encode = Positions().encode
+    assert fields == {"text": {b"gas": ([1], [1.0], [encode([1])]),
+                               b"oil": ([0, 1, 2], [1.0, 2.0, 4.0], [b"x", encode([3, 7]), encode([0])])}}
+
+
+@pytest.mark.parametrize("top", [5, 70_000, 2**31])
+def test_the_stable_order_of_term_numbers_is_numpys(top) -> None:
+    import numpy as np
+
+    from search.postings import _stable_order
+
+    keys = np.random.default_rng(top).integers(0, top, 50_000).astype(np.int64)
+    assert (_stable_order(keys) == np.argsort(keys, kind="stable")).all()
+
+
+@pytest.mark.parametrize("value", ["reuters-123", "Zürich AG", "", "a b  c", "日本"])
+def test_a_whole_value_field_gets_the_term_whoosh_would_index(tmp_path, value) -> None:
+    from whoosh import index as whoosh_index
+
+    from search.schema import build_schema
+
+    ix = whoosh_index.create_in(tmp_path, build_schema())
+    writer = BuildSegmentWriter(ix, _lk=False)
+    try:
+        assert {"id", "source", "year"} <= set(writer._whole_values)
+        for name, boost in writer._whole_values.items():
+            assert list(ix.schema[name].index(value)) == [(value.encode("utf-8"), 1, boost, b"")], name
+    finally:
+        writer.cancel()
