@@ -25,7 +25,7 @@ from pathlib import Path
 
 from tools.benchmark import change_thirty_files
 from tools.loadcheck import client, free_port, wait_until_up
-from tools.processes import memory_kb, process_tree
+from tools.processes import memory_kb, process_tree, proportional_kb
 from tools.scale import hard_link_copy
 
 SAMPLE_SECONDS = 10
@@ -45,6 +45,11 @@ def open_descriptors(pid: int) -> int:
 def rss_kb(pid: int) -> int:
     """RSS of the server's processes, summed."""
     return sum(memory_kb(each).get("VmRSS", 0) for each in process_tree(pid))
+
+
+def pss_kb(pid: int) -> int:
+    """PSS of the server's processes, summed (pages they share divided among them)."""
+    return sum(proportional_kb(each) for each in process_tree(pid))
 
 
 def newsearch(*args: str) -> subprocess.CompletedProcess:
@@ -86,13 +91,13 @@ def soak(pid: int, port: int, data: Path, index: Path, args: argparse.Namespace)
                for n in range(args.clients)]
     for thread in clients:
         thread.start()
-    samples: list[tuple[float, int, int]] = []  # (seconds in, RSS kB, descriptors)
+    samples: list[tuple[float, int, int, int]] = []  # (seconds in, RSS kB, descriptors, PSS kB)
     updates, failed_updates = 0, []
     next_update, next_sample = started + args.update_every, started
     while time.monotonic() < stop_at:
         now = time.monotonic()
         if now >= next_sample:
-            samples.append((now - started, rss_kb(pid), open_descriptors(pid)))
+            samples.append((now - started, rss_kb(pid), open_descriptors(pid), pss_kb(pid)))
             next_sample += SAMPLE_SECONDS
         if now >= next_update:
             change_thirty_files(data)
@@ -104,7 +109,7 @@ def soak(pid: int, port: int, data: Path, index: Path, args: argparse.Namespace)
         time.sleep(0.2)
     for thread in clients:
         thread.join(30)
-    samples.append((time.monotonic() - started, rss_kb(pid), open_descriptors(pid)))
+    samples.append((time.monotonic() - started, rss_kb(pid), open_descriptors(pid), pss_kb(pid)))
     return {"samples": samples, "searches": len(timings), "errors": errors, "updates": updates,
             "failed_updates": failed_updates}
 
@@ -118,6 +123,9 @@ def report(figures: dict, args: argparse.Namespace) -> None:
     print(f"after warm-up ({warm[0]:.0f} s): RSS {warm[1] / 1024:.0f} MB, {warm[2]} descriptors")
     print(f"at the end ({last[0]:.0f} s): RSS {last[1] / 1024:.0f} MB, {last[2]} descriptors")
     print(f"RSS growth since warm-up {growth:+.1f}%, peak RSS {max(s[1] for s in samples) / 1024:.0f} MB")
+    if warm[3]:
+        print(f"PSS {warm[3] / 1024:.0f} MB after warm-up, {last[3] / 1024:.0f} MB at the end "
+              f"({(last[3] - warm[3]) / warm[3] * 100:+.1f}%)")
     print(f"searches {figures['searches']:,}, updates {figures['updates']} ({len(figures['failed_updates'])} failed), "
           f"errors {len(figures['errors'])}")
     for problem in (figures["errors"] + figures["failed_updates"])[:5]:
