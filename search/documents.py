@@ -907,6 +907,7 @@ class ReadAhead:
                 if self._stop.wait(READ_AHEAD_PAUSE):
                     return
                 continue
+            advised = max(advised, self.done)  # fell behind the reader: skip what it has read
             for relpath in self._relpaths[advised:self.done + self._ahead]:
                 if self._stop.is_set():
                     return
