@@ -452,3 +452,12 @@ def test_possessive_tokenizer_finds_the_tokens_the_backtracking_one_did():
     for text in texts:
         for source in (text, text.lower()):
             assert analysis.TOKEN.findall(source) == BACKTRACKING_TOKEN.findall(source)
+
+
+def test_index_terms_split_into_pieces_give_what_analyze_gives_over_the_corpora():
+    # ``index_terms`` analyses each ``PIECE`` of a text alone; that must not change a term or position.
+    texts = ["U.S.-Japan AT&T's co-op 1,000.5 don't e-commerce-- x.y.z u.s.-based US. US's US-led l'été ÉTÉ-2020 US"]
+    texts += [path.read_text("utf-8", errors="replace") for path in sorted(CORPORA.rglob("*.md"))[::7]]
+    for text in texts:
+        for source in (text, text.upper()):
+            assert analysis.index_terms(source) == [(term, pos) for term, pos, _, _ in analyze(source)]
