@@ -15,6 +15,7 @@ sortable date. Everything a result or an article page shows is stored.
 from __future__ import annotations
 
 import datetime as dt
+from itertools import takewhile
 from typing import TYPE_CHECKING
 
 from whoosh import fields
@@ -165,7 +166,8 @@ def index_fields(article: Article, words: dict[str, int] | None = None) -> dict:
         doc["source"] = article.provider
     if article.domain:
         doc["domain"] = article.domain
-    if key := story_key(term for term, (positions, _) in text.items() if positions[0] < FIELD_GAP):
+    # The first part's terms come first in ``text`` and are the only ones below FIELD_GAP.
+    if key := story_key(term for term, _ in takewhile(_first_part, text.items())):
         doc["story"] = key
     if article.published:
         # Whoosh's DATETIME stores naive UTC.
@@ -175,6 +177,10 @@ def index_fields(article: Article, words: dict[str, int] | None = None) -> dict:
         if (value := getattr(article, name)) is not None:
             doc[name] = value
     return doc
+
+
+def _first_part(item: tuple[str, list]) -> bool:
+    return item[1][0][0] < FIELD_GAP
 
 
 def details(article: Article) -> dict:
