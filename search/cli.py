@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import sys
 import time
 from pathlib import Path
@@ -468,34 +467,22 @@ def serve(data: Path, index: Path, host: str, port: int, threads: int, processes
     except OSError as exc:
         raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
 
-    def make_app():
+    def make_app():  # in each process, after the fork: each opens the index itself
         return create_app(index, data, engine=_engine(index), base_url=base_url, trusted_hosts=trusted_hosts,
                           thumbnails=thumbnails)
 
-    def answer(app) -> None:
-        serving.create_server(app, sockets=sockets, threads=threads, ident="newsearch").run()
-
-    def answer_in_another_process() -> None:
-        app = make_app()
-        app.config["ENGINE"].warm()
-        answer(app)
-
-    count = processes or min(os.cpu_count() or 1, 4)
-    others = serving.start_processes(count - 1, answer_in_another_process)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # ``finally`` stops the other processes
-    try:
-        app = make_app()  # each process opens the index itself, after the fork
+    def announce(app, count: int) -> None:
         documents = _engine_call(app.config["ENGINE"].warm)
         shown = f"[{host}]" if ":" in host else host
         bound = sockets[0].getsockname()[1]
         click.echo(f"Serving {documents:,} articles at {app.config['BASE_URL'] or f'http://{shown}:{bound}'}/  "
-                   f"({len(others) + 1} process{'es' if others else ''}; Ctrl+C to stop)")
+                   f"({count} process{'es' if count > 1 else ''}; Ctrl+C to stop)")
         click.echo("Answering requests for: " + ", ".join(app.config["NEWSEARCH_TRUSTED_HOSTS"]))
         if wildcard and not (base_url or trusted_hosts):
             click.echo("Requests for other names get 400: add --trusted-host NAME or --base-url URL.")
-        answer(app)
-    finally:
-        serving.stop_processes(others)
+
+    serving.serve(make_app, sockets, threads=threads, count=processes or serving.default_processes(),
+                  announce=announce)
 
 
 def _web_setting(parser: str, value):

@@ -11,8 +11,8 @@ class attributes of waitress 3 (``BaseWSGIServer.channel_class``,
 ``HTTPChannel.error_task_class``), checked by tests/test_web_security.py
 over a real socket.
 
-Several processes (``newsearch serve --processes N``): a search is Python
-holding the GIL, so one process answers on one core at most. ``listen``
+Several processes (``newsearch serve --processes N``, run by ``serve``): a
+search is Python holding the GIL, so one process answers on one core at most. ``listen``
 opens the listening sockets first (every address a host name has, as
 waitress would); ``start_processes`` forks the other processes before
 anything opens the index, so that none shares a Whoosh file's read position
@@ -92,6 +92,37 @@ def listen(host: str, port: int) -> list[socket.socket]:
             sock.close()
         raise
     return sockets
+
+
+def default_processes() -> int:
+    """Serving processes when none are asked for: one per core, at most 4."""
+    return min(os.cpu_count() or 1, 4)
+
+
+def serve(make_app: Callable[[], Flask], sockets: list[socket.socket], *, threads: int, count: int,
+          announce: Callable[[Flask, int], None]) -> None:
+    """Answer on ``sockets`` from ``count`` processes: this one and ``count - 1``
+    forked ones (fewer where ``can_fork`` is false), each running its own app
+    made by ``make_app()`` and warmed before it answers. ``announce(app,
+    processes)`` warms this process's app and says it is ready. Returns when
+    this process's server stops, having stopped the others."""
+
+    def answer(app: Flask) -> None:
+        create_server(app, sockets=sockets, threads=threads, ident="newsearch").run()
+
+    def answer_in_another_process() -> None:
+        app = make_app()
+        app.config["ENGINE"].warm()
+        answer(app)
+
+    others = start_processes(count - 1, answer_in_another_process)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # ``finally`` stops the other processes
+    try:
+        app = make_app()
+        announce(app, len(others) + 1)
+        answer(app)
+    finally:
+        stop_processes(others)
 
 
 def can_fork() -> bool:
