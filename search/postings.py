@@ -27,16 +27,24 @@ writer half of its time per article.
 
 from __future__ import annotations
 
+import zlib
 from array import array
+from hashlib import md5
 from itertools import chain, repeat
 from operator import itemgetter, sub
+from pickle import dumps
 from typing import Iterator
 
 import numpy as np
-from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3PostingsWriter
+from whoosh.codec import whoosh3
+from whoosh.codec.whoosh3 import (LENGTHS_COLUMN, WHOOSH3_HEADER_MAGIC, W3Codec, W3FieldWriter, W3PostingsWriter,
+                                  W3TermInfo)
+from whoosh.filedb import filetables
+from whoosh.system import pack_int, pack_long, pack_uint, pack_ushort
+from whoosh.util.numeric import length_to_byte
 from whoosh.analysis import IDTokenizer
 from whoosh.fields import FieldType
-from whoosh.formats import Existence
+from whoosh.formats import Existence, Positions
 from whoosh.util.numeric import byte_to_length
 from whoosh.writing import SegmentWriter
 
@@ -140,7 +148,8 @@ class TermPostings:
         self.count = 0
         for fieldname in sorted(fields.keys() | located.keys()):
             field = schema[fieldname] if schema is not None and fieldname in schema else None
-            encode = encoder(field.format) if field is not None and hasattr(field, "term_positions") else None
+            encode = _positions_encoder(field.format) if field is not None and hasattr(field, "term_positions") \
+                else None
             if fieldname not in fields:
                 yield fieldname, _located_terms(located.pop(fieldname), encode)
                 continue
@@ -260,6 +269,41 @@ def _add_as_plain(fieldname: str, terms: dict, located: _Located, unordered: set
             unordered.add((fieldname, tbytes))
 
 
+# BININT1 / BININT2 opcodes (pickle protocol 2) of the small numbers most position gaps are
+_GAP_OPCODES = {gap: (b"K" + bytes((gap,)) if gap < 256 else b"M" + gap.to_bytes(2, "little")) for gap in range(4096)}
+# the count of positions, then (pickle protocol 2) a list (memo 0) and a mark for its items
+_POSITIONS_HEADS = {count: pack_uint(count) + b"\x80\x02]q\x00(" for count in range(2, 1001)}
+
+
+def _positions_encoder(format_):
+    """``schema.encoder(format_)``, which for a ``Positions`` format also makes
+    the bytes of 2 to 1,000 positions whose gaps are under 4,096 directly:
+    ``Positions.encode`` packs the count and pickles the list of gaps, which
+    (protocol 2) is the list, a mark, each gap's opcode and ``APPENDS``;
+    the same bytes (tests/test_postings.py) at a third of the cost."""
+    encode = encoder(format_)
+    if type(format_) is not Positions:
+        return encode
+    opcodes, heads = _GAP_OPCODES, _POSITIONS_HEADS
+
+    def encoded(positions) -> bytes:
+        if 1 < len(positions) <= 1000:
+            parts = [heads[len(positions)]]
+            add = parts.append
+            previous = 0
+            try:
+                for position in positions:
+                    add(opcodes[position - previous])
+                    previous = position
+            except KeyError:  # a gap out of the table (or positions out of order)
+                return encode(positions)
+            add(b"e.")
+            return b"".join(parts)
+        return encode(positions)
+
+    return encoded
+
+
 def _encode_at(encode, counts: array, offsets: array, positions: array) -> list[bytes]:
     """Each posting's positions (``counts[i]`` of them from ``positions[offsets[i]]``)
     encoded by ``encode`` (an ``encoder``); a single position's bytes are looked
@@ -377,18 +421,23 @@ class BuildSegmentWriter(SegmentWriter):
         pdr = self.per_document_reader() if self.codec.length_stats else None
         fieldwriter = self.fieldwriter
         frequent: list[tuple] = []  # the scored field's frequent words, for termarrays
+        flat = _flat_writable(fieldwriter)
         try:
             for fieldname, terms in self.pool.sorted_terms(self.schema):
                 lengths = _field_lengths(pdr, fieldname)
                 fieldwriter.start_field(fieldname, self.schema[fieldname])
                 if type(fieldwriter._postwriter) is W3PostingsWriter:  # a new one for each field
                     fieldwriter._postwriter.__class__ = _BlockWriter
-                for tbytes, docnums, weights, values, located in terms:
-                    fieldwriter.start_term(tbytes)
-                    _fill_blocks(fieldwriter._postwriter, docnums, weights, values, lengths)
-                    fieldwriter.finish_term()
-                    if fieldname == DEFAULT_FIELD and located and len(docnums) >= termarrays.FREQUENT:
-                        frequent.append((tbytes, docnums, weights, located))
+                keep = frequent if fieldname == DEFAULT_FIELD else None
+                if flat:
+                    _write_terms(fieldwriter, terms, lengths, keep)
+                else:
+                    for tbytes, docnums, weights, values, located in terms:
+                        fieldwriter.start_term(tbytes)
+                        _fill_blocks(fieldwriter._postwriter, docnums, weights, values, lengths)
+                        fieldwriter.finish_term()
+                        if keep is not None and located and len(docnums) >= termarrays.FREQUENT:
+                            keep.append((tbytes, docnums, weights, located))
                 fieldwriter.finish_field()
             fieldwriter.close()
         finally:
@@ -432,3 +481,192 @@ def _fill_blocks(postwriter, docnums: array, weights: array, values: list, lengt
             if sizes:
                 postwriter._minlength = min(sizes)
                 postwriter._maxlength = max(sizes)
+
+
+# ---------------------------------------------------------------- the flat term writer
+
+_POSTINGS_HEADER = WHOOSH3_HEADER_MAGIC
+_TERM_INFO = W3TermInfo._struct
+_pack_key_lengths = filetables._lengths.pack
+_COMPRESSION_MIN_SIZE = getattr(whoosh3, "COMPRESSION_MIN_SIZE", None)  # blocks below it are not compressed
+_MANY_POSTINGS = 48  # from here on a term's block statistics come from numpy (``_block_stats``)
+_NO_SIZE = 2 ** 62
+_BATCH = 2048  # terms whose bytes are joined into one write of each file
+
+
+def _flat_writable(fieldwriter) -> bool:
+    """Whether ``_write_terms`` writes what ``fieldwriter`` would: Whoosh 3's
+    own field writer, postings writer and term table, with docnum ids and
+    terms never inlined (``inlinelimit`` 1 or less: every term has a posting)."""
+    if type(fieldwriter) is not W3FieldWriter or type(fieldwriter._tindex) is not filetables.OrderedHashWriter:
+        return False
+    codec = fieldwriter._codec
+    return (type(codec) is W3Codec and codec._inlinelimit <= 1 and codec._blocklimit >= 1
+            and (not codec._compression or _COMPRESSION_MIN_SIZE is not None))
+
+
+def _md5_hash(key: bytes) -> int:
+    """``filetables.md5_hash``: the low 32 bits of the key's MD5 as a number."""
+    return int.from_bytes(md5(key, usedforsecurity=False).digest()[12:], "big")
+
+
+def _write_terms(fieldwriter, terms, lengths: list | None, keep: list | None) -> None:
+    """Write a field's terms (``sorted_terms``' tuples) as ``start_term``,
+    ``add`` per posting and ``finish_term`` of a ``W3FieldWriter`` would
+    (``_flat_writable``): each block as ``W3PostingsWriter._write_block``
+    writes it, each term's info as ``W3TermInfo.to_bytes`` packs it, added to
+    the term table as ``OrderedHashWriter.add`` adds it; the same bytes
+    (tests/test_postings.py), without the layers of calls and objects per
+    term, the bytes of many terms joined into one write. A term's block
+    statistics (gaps of ids, 32-bit weights, highest weight, shortest and
+    longest document) come from numpy for a term of many postings
+    (``_block_stats``). Terms in ``termarrays.FREQUENT`` documents or more
+    that have ``located`` go to ``keep`` (if not None)."""
+    postwriter = fieldwriter._postwriter
+    limit, compression = postwriter._blocklimit, postwriter._compression
+    fixedsize = fieldwriter._format.fixed_value_size()
+    postfile, tindex = fieldwriter._postfile, fieldwriter._tindex
+    trmfile, buckets = tindex.dbfile, tindex.buckets
+    hashfn = _md5_hash if tindex.hashfn is filetables.md5_hash else tindex.hashfn
+    fieldkey = pack_ushort(fieldwriter._fieldid)
+    lastkey = tindex.lastkey
+    post_at, trm_at = postfile.tell(), trmfile.tell()
+    frequent = termarrays.FREQUENT
+    size_of = lengths.__getitem__ if lengths is not None else None
+    all_sizes = None  # the lengths as a numpy array, made for the first term of many postings
+    posts: list[bytes] = []
+    records: list[bytes] = []
+    keyats = array("q")
+    pending = 0
+    for tbytes, docnums, weights, values, located in terms:
+        count = len(docnums)
+        term_at = post_at
+        posts.append(_POSTINGS_HEADER)
+        post_at += 4
+        total = 0
+        minlength = None
+        maxlength = 0
+        maxweight = 0
+        many = count >= _MANY_POSTINGS and type(docnums) is array and docnums.typecode == "I" \
+            and type(weights) is array and weights.typecode == "d"
+        if many:
+            if lengths is not None and all_sizes is None:
+                all_sizes = np.array([size or 0 for size in lengths], np.int64)
+            gaps, all_floats, maxes, minimums, maximums = _block_stats(docnums, weights, all_sizes, limit)
+        for number, start in enumerate(range(0, count, limit)):
+            end = start + limit
+            if count > limit:
+                ids, block_values = docnums[start:end], values[start:end]
+            else:
+                ids, block_values = docnums, values
+            size = len(ids)
+            if many:
+                floats = all_floats[start:end]
+                mini_ids = tuple(gaps[start:end])
+                block_max = max(0, maxes[number])
+                block_min, block_maxlength = (minimums[number], maximums[number]) if minimums else (None, 0)
+            else:
+                block_weights = weights[start:end] if count > limit else weights
+                floats = array("f", block_weights)
+                mini_ids = tuple(map(sub, ids, chain((0,), ids)))
+                block_max = max(0, max(block_weights))
+                if size_of is not None:
+                    sizes = list(filter(None, map(size_of, ids)))
+                    block_min, block_maxlength = (min(sizes), max(sizes)) if sizes else (None, 0)
+                else:
+                    block_min, block_maxlength = None, 0
+            block_values = list(filter(None, block_values))
+            # W3TermInfo.add_block
+            total += sum(floats)
+            minlength = block_min if minlength is None else min(minlength, block_min)
+            maxlength = max(maxlength, block_maxlength)
+            maxweight = max(maxweight, block_max)
+            # W3PostingsWriter._write_block (with _BlockWriter's minifying)
+            if floats.count(1.0) == size:
+                mini_weights = None
+            elif floats.count(floats[0]) == size:
+                mini_weights = floats[0]
+            else:
+                mini_weights = tuple(floats)
+            if fixedsize is None or fixedsize < 0:
+                mini_values = tuple(block_values)
+            elif fixedsize == 0:
+                mini_values = None
+            else:
+                mini_values = b"".join(block_values)
+            databytes = dumps((mini_ids, mini_weights, mini_values), 2)
+            comp = 0
+            if compression and len(databytes) >= _COMPRESSION_MIN_SIZE:
+                comp = compression
+                databytes = zlib.compress(databytes, comp)
+            infobytes = dumps((size, ids[-1], block_max, comp, length_to_byte(block_min),
+                               length_to_byte(block_maxlength)), 2)
+            blocklength = len(infobytes) + len(databytes)
+            posts.append(pack_int(-blocklength if end >= count else blocklength))
+            posts.append(infobytes)
+            posts.append(databytes)
+            post_at += 4 + blocklength
+        # W3TermInfo.to_bytes, W3FieldWriter.finish_term, OrderedHashWriter.add
+        value = _TERM_INFO.pack(False, total, count, 0 if minlength is None else length_to_byte(minlength),
+                                length_to_byte(maxlength), maxweight, docnums[0], docnums[-1]) \
+            + pack_long(term_at) + pack_int(post_at - term_at)
+        key = fieldkey + tbytes
+        if key <= lastkey:
+            raise ValueError(f"Keys must increase: {lastkey!r}..{key!r}")
+        lastkey = key
+        keyats.append(trm_at)
+        records.append(_pack_key_lengths(len(key), len(value)))
+        records.append(key)
+        records.append(value)
+        h = hashfn(key)
+        buckets[h & 255].append((h, trm_at))
+        trm_at += 8 + len(key) + len(value)
+        if keep is not None and located and count >= frequent:
+            keep.append((tbytes, docnums, weights, located))
+        pending += 1
+        if pending >= _BATCH:
+            _write_out(postfile, posts, trmfile, records, tindex, keyats)
+            pending = 0
+    _write_out(postfile, posts, trmfile, records, tindex, keyats)
+    tindex.lastkey = lastkey
+
+
+def _block_stats(docnums: array, weights: array, all_sizes: np.ndarray | None, limit: int) -> tuple:
+    """For a term's postings in blocks of ``limit``, what ``_write_terms``
+    computes per block, with numpy: the ids' gaps (each block's first from 0,
+    as ``delta_encode`` gives them), the weights as 32-bit floats (an
+    ``array("f")``, as the postings writer keeps them), and per block the
+    highest weight and the shortest and longest document of a nonzero length
+    (``all_sizes``; both lists empty without lengths)."""
+    ids = np.frombuffer(docnums, np.uint32).astype(np.int64)
+    gaps = np.diff(ids, prepend=0)
+    starts = np.arange(0, len(ids), limit)
+    gaps[starts] = ids[starts]
+    doubles = np.frombuffer(weights, np.float64)
+    floats = array("f", doubles.astype(np.float32).tobytes())
+    maxes = np.maximum.reduceat(doubles, starts).tolist()
+    minimums = maximums = []
+    if all_sizes is not None:
+        sizes = all_sizes[ids]
+        maximums = np.maximum.reduceat(sizes, starts).tolist()
+        minimums = [size if size <= top else None for size, top in  # none of nonzero length: None
+                    zip(np.minimum.reduceat(np.where(sizes > 0, sizes, _NO_SIZE), starts).tolist(), repeat(_NO_SIZE - 1))]
+    return gaps.tolist(), floats, maxes, minimums, maximums
+
+
+def _write_out(postfile, posts: list, trmfile, records: list, tindex, keyats: array) -> None:
+    """Write the joined bytes of a batch of terms and add their keys' positions to
+    the term table's index (a ``GrowableArray``, widened as its ``append`` would)."""
+    if posts:
+        postfile.write(b"".join(posts))
+        posts.clear()
+    if records:
+        trmfile.write(b"".join(records))
+        records.clear()
+    if keyats:
+        index = tindex.index
+        try:
+            index.array.extend(array(index.array.typecode, keyats))
+        except (OverflowError, TypeError, AttributeError):  # wider than the array holds: widen it as it goes
+            index.extend(keyats)
+        del keyats[:]
