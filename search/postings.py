@@ -27,6 +27,7 @@ writer half of its time per article.
 
 from __future__ import annotations
 
+import struct
 import zlib
 from array import array
 from hashlib import md5
@@ -488,6 +489,7 @@ def _fill_blocks(postwriter, docnums: array, weights: array, values: list, lengt
 _POSTINGS_HEADER = WHOOSH3_HEADER_MAGIC
 _TERM_INFO = W3TermInfo._struct
 _pack_key_lengths = filetables._lengths.pack
+_pack_double = struct.Struct(">d").pack
 _COMPRESSION_MIN_SIZE = getattr(whoosh3, "COMPRESSION_MIN_SIZE", None)  # blocks below it are not compressed
 _MANY_POSTINGS = 48  # from here on a term's block statistics come from numpy (``_block_stats``)
 _NO_SIZE = 2 ** 62
@@ -534,6 +536,8 @@ def _write_terms(fieldwriter, terms, lengths: list | None, keep: list | None) ->
     frequent = termarrays.FREQUENT
     size_of = lengths.__getitem__ if lengths is not None else None
     all_sizes = None  # the lengths as a numpy array, made for the first term of many postings
+    length_byte = _LengthBytes()
+    fragments: dict[bytes, bytes] = {}  # a value's bytes in a block of one posting (``_pickled_posting``)
     posts: list[bytes] = []
     records: list[bytes] = []
     keyats = array("q")
@@ -594,21 +598,25 @@ def _write_terms(fieldwriter, terms, lengths: list | None, keep: list | None) ->
                 mini_values = None
             else:
                 mini_values = b"".join(block_values)
-            databytes = dumps((mini_ids, mini_weights, mini_values), 2)
+            databytes = None
+            if size == 1 and (fixedsize is None or fixedsize <= 0):
+                databytes = _pickled_posting(mini_ids[0], mini_weights, mini_values, fragments)
+            if databytes is None:
+                databytes = dumps((mini_ids, mini_weights, mini_values), 2)
             comp = 0
             if compression and len(databytes) >= _COMPRESSION_MIN_SIZE:
                 comp = compression
                 databytes = zlib.compress(databytes, comp)
-            infobytes = dumps((size, ids[-1], block_max, comp, length_to_byte(block_min),
-                               length_to_byte(block_maxlength)), 2)
+            info = (size, ids[-1], block_max, comp, length_byte[block_min], length_byte[block_maxlength])
+            infobytes = _pickled_info(*info) or dumps(info, 2)
             blocklength = len(infobytes) + len(databytes)
             posts.append(pack_int(-blocklength if end >= count else blocklength))
             posts.append(infobytes)
             posts.append(databytes)
             post_at += 4 + blocklength
         # W3TermInfo.to_bytes, W3FieldWriter.finish_term, OrderedHashWriter.add
-        value = _TERM_INFO.pack(False, total, count, 0 if minlength is None else length_to_byte(minlength),
-                                length_to_byte(maxlength), maxweight, docnums[0], docnums[-1]) \
+        value = _TERM_INFO.pack(False, total, count, length_byte[minlength], length_byte[maxlength], maxweight,
+                                docnums[0], docnums[-1]) \
             + pack_long(term_at) + pack_int(post_at - term_at)
         key = fieldkey + tbytes
         if key <= lastkey:
@@ -629,6 +637,82 @@ def _write_terms(fieldwriter, terms, lengths: list | None, keep: list | None) ->
             pending = 0
     _write_out(postfile, posts, trmfile, records, tindex, keyats)
     tindex.lastkey = lastkey
+
+
+class _LengthBytes(dict):
+    """length -> ``length_to_byte(length)`` (None -> 0), each computed once."""
+
+    def __missing__(self, length):
+        byte = self[length] = length_to_byte(length)
+        return byte
+
+
+# Pickle protocol 2 opcodes (what the C pickler writes for these values)
+_BININT1 = [b"K" + bytes((number,)) for number in range(256)]
+
+
+def _int_opcode(number: int) -> bytes | None:
+    """The opcode of an int in a protocol 2 pickle (None for one of more than 32 bits)."""
+    if 0 <= number < 256:
+        return _BININT1[number]
+    if 0 <= number < 65536:
+        return b"M" + number.to_bytes(2, "little")
+    if -2 ** 31 <= number < 2 ** 31:
+        return b"J" + number.to_bytes(4, "little", signed=True)
+    return None
+
+
+def _number_opcode(number) -> bytes | None:
+    if type(number) is float:
+        return b"G" + _pack_double(number)
+    if type(number) is int:
+        return _int_opcode(number)
+    return None
+
+
+def _pickled_info(size: int, last: int, maxweight, comp: int, minlength: int, maxlength: int) -> bytes | None:
+    """``dumps((size, last, maxweight, comp, minlength, maxlength), 2)``, a
+    block's info, made directly (None where it would hold other than ints
+    of 32 bits and a float)."""
+    opcodes = (_int_opcode(size), _int_opcode(last), _number_opcode(maxweight), _int_opcode(comp),
+               _int_opcode(minlength), _int_opcode(maxlength))
+    if None in opcodes:
+        return None
+    return b"\x80\x02(" + b"".join(opcodes) + b"tq\x00."
+
+
+def _pickled_posting(docnum: int, weight, values, fragments: dict) -> bytes | None:
+    """``dumps(((docnum,), weight, values), 2)``, the data of a block of one
+    posting as ``_write_block`` pickles it, made directly: ``weight`` None or
+    a float, ``values`` None or a tuple of at most one bytes (otherwise None
+    is returned). A bytes value is pickled (protocol 2) as a call of
+    ``_codecs.encode`` with its text as Latin-1 and "latin1"; ``fragments``
+    keeps those pickled values by their bytes, with the memo numbers they
+    have here."""
+    head = _int_opcode(docnum)
+    if head is None:
+        return None
+    if weight is None:
+        weight_opcode = b"N"
+    elif type(weight) is float:
+        weight_opcode = b"G" + _pack_double(weight)
+    else:
+        return None
+    if values is None:
+        return b"\x80\x02" + head + b"\x85q\x00" + weight_opcode + b"N\x87q\x01."
+    if type(values) is not tuple or len(values) > 1:
+        return None
+    if not values:
+        return b"\x80\x02" + head + b"\x85q\x00" + weight_opcode + b")\x87q\x01."
+    value = values[0]
+    fragment = fragments.get(value)
+    if fragment is None:
+        if type(value) is not bytes or not value:  # (empty bytes are pickled another way)
+            return None
+        text = value.decode("latin-1").encode("utf-8")
+        fragment = fragments[value] = (b"c_codecs\nencode\nq\x01X" + len(text).to_bytes(4, "little") + text
+                                       + b"q\x02X\x06\x00\x00\x00latin1q\x03\x86q\x04Rq\x05\x85q\x06")
+    return b"\x80\x02" + head + b"\x85q\x00" + weight_opcode + fragment + b"\x87q\x07."
 
 
 def _block_stats(docnums: array, weights: array, all_sizes: np.ndarray | None, limit: int) -> tuple:
