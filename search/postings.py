@@ -31,7 +31,7 @@ import struct
 import zlib
 from array import array
 from hashlib import md5
-from itertools import chain, repeat
+from itertools import chain, repeat, starmap
 from operator import itemgetter, sub
 from pickle import dumps
 from typing import Iterator
@@ -423,6 +423,8 @@ class BuildSegmentWriter(SegmentWriter):
         fieldwriter = self.fieldwriter
         frequent: list[tuple] = []  # the scored field's frequent words, for termarrays
         flat = _flat_writable(fieldwriter)
+        if flat:
+            fieldwriter._tindex.__class__ = _TermTable
         try:
             for fieldname, terms in self.pool.sorted_terms(self.schema):
                 lengths = _field_lengths(pdr, fieldname)
@@ -489,6 +491,7 @@ def _fill_blocks(postwriter, docnums: array, weights: array, values: list, lengt
 _POSTINGS_HEADER = WHOOSH3_HEADER_MAGIC
 _TERM_INFO = W3TermInfo._struct
 _pack_key_lengths = filetables._lengths.pack
+_pack_pointer = filetables._pointer.pack
 _pack_double = struct.Struct(">d").pack
 _COMPRESSION_MIN_SIZE = getattr(whoosh3, "COMPRESSION_MIN_SIZE", None)  # blocks below it are not compressed
 _MANY_POSTINGS = 48  # from here on a term's block statistics come from numpy (``_block_stats``)
@@ -505,6 +508,26 @@ def _flat_writable(fieldwriter) -> bool:
     codec = fieldwriter._codec
     return (type(codec) is W3Codec and codec._inlinelimit <= 1 and codec._blocklimit >= 1
             and (not codec._compression or _COMPRESSION_MIN_SIZE is not None))
+
+
+class _TermTable(filetables.OrderedHashWriter):
+    """Whoosh's term table (``OrderedHashWriter``) writing each of its 256 hash
+    tables in one write rather than one per slot (the same bytes)."""
+
+    def _write_hashes(self) -> None:
+        dbfile, directory = self.dbfile, self.directory
+        null = (0, 0)  # an empty slot (no key is at 0, the header's place)
+        for entries in self.buckets:
+            numslots = 2 * len(entries)
+            directory.append((dbfile.tell(), numslots))
+            hashtable = [null] * numslots
+            for hashval, position in entries:
+                slot = (hashval >> 8) % numslots
+                while hashtable[slot] is not null:
+                    slot = (slot + 1) % numslots
+                hashtable[slot] = (hashval, position)
+            if hashtable:
+                dbfile.write(b"".join(starmap(_pack_pointer, hashtable)))
 
 
 def _md5_hash(key: bytes) -> int:
