@@ -242,9 +242,17 @@ def _located_terms(located: _Located, encode) -> Iterator[tuple]:
     positions = located.positions
     all_counts, all_offsets = np.frombuffer(counts, np.uint32), np.frombuffer(offsets, _offsets_dtype(offset_type))
     all_positions = np.frombuffer(positions, np.uint32)
+    singles = None  # the single positions' values by position, for terms of many postings (``_encode_many``)
     for number, tbytes in enumerate(texts):
         start, end = bounds[number], bounds[number + 1]
         term_counts, term_offsets = counts[start:end], offsets[start:end]
+        if end - start >= _MANY_POSTINGS and encode is not None:
+            if singles is None:
+                singles = _single_values(encode, all_positions)
+            values = _encode_many(encode, singles, all_counts[start:end], all_offsets[start:end], all_positions,
+                                  term_counts, term_offsets, positions)
+        else:
+            values = _encode_at(encode, term_counts, term_offsets, positions)
         located_term = None
         if end - start >= termarrays.FREQUENT:  # its positions gathered in one array
             some = all_counts[start:end].astype(np.int64)
@@ -252,8 +260,7 @@ def _located_terms(located: _Located, encode) -> Iterator[tuple]:
             gather = np.repeat(all_offsets[start:end].astype(np.int64) - (ends - some), some)
             gather += np.arange(int(ends[-1]))
             located_term = (term_counts, array("I", all_positions[gather].tobytes()))
-        yield (tbytes, docs[start:end], weights[start:end], _encode_at(encode, term_counts, term_offsets, positions),
-               located_term)
+        yield tbytes, docs[start:end], weights[start:end], values, located_term
 
 
 def _add_as_plain(fieldname: str, terms: dict, located: _Located, unordered: set, encode) -> None:
@@ -303,6 +310,33 @@ def _positions_encoder(format_):
         return encode(positions)
 
     return encoded
+
+
+def _single_values(encode, all_positions: np.ndarray) -> np.ndarray:
+    """``encode((position,))`` (the one shared bytes of each single position)
+    for every position up to the highest of ``all_positions`` (at most 65,536), as
+    a numpy array of objects."""
+    top = min(int(all_positions.max()) + 1, 65536) if len(all_positions) else 0
+    singles = np.empty(top, dtype=object)
+    singles[:] = [encode((position,)) for position in range(top)]
+    return singles
+
+
+def _encode_many(encode, singles: np.ndarray, some_counts: np.ndarray, some_offsets: np.ndarray,
+                 all_positions: np.ndarray, counts: array, offsets: array, positions: array) -> list[bytes]:
+    """``_encode_at`` for a term of many postings: each posting's value looked up
+    as a single position in ``singles`` with numpy, then the postings of
+    several positions encoded in their places; the same objects."""
+    if not len(some_counts) or not some_counts.min():  # (a posting without positions, which a writer never makes)
+        return _encode_at(encode, counts, offsets, positions)
+    firsts = all_positions[some_offsets]
+    if int(firsts.max()) >= len(singles):
+        return _encode_at(encode, counts, offsets, positions)
+    values = singles[firsts].tolist()
+    for at in np.flatnonzero(some_counts != 1).tolist():
+        start = offsets[at]
+        values[at] = encode(positions[start:start + counts[at]])
+    return values
 
 
 def _encode_at(encode, counts: array, offsets: array, positions: array) -> list[bytes]:
