@@ -41,12 +41,11 @@ from whoosh.codec import whoosh3
 from whoosh.codec.whoosh3 import (LENGTHS_COLUMN, WHOOSH3_HEADER_MAGIC, W3Codec, W3FieldWriter, W3PostingsWriter,
                                   W3TermInfo)
 from whoosh.filedb import filetables
-from whoosh.system import pack_int, pack_long, pack_uint, pack_ushort
-from whoosh.util.numeric import length_to_byte
 from whoosh.analysis import IDTokenizer
 from whoosh.fields import FieldType
 from whoosh.formats import Existence, Positions
-from whoosh.util.numeric import byte_to_length
+from whoosh.system import pack_int, pack_long, pack_uint, pack_ushort
+from whoosh.util.numeric import byte_to_length, length_to_byte
 from whoosh.writing import SegmentWriter
 
 from . import termarrays
@@ -288,7 +287,8 @@ def _positions_encoder(format_):
     the bytes of 2 to 1,000 positions whose gaps are under 4,096 directly:
     ``Positions.encode`` packs the count and pickles the list of gaps, which
     (protocol 2) is the list, a mark, each gap's opcode and ``APPENDS``;
-    the same bytes (tests/test_postings.py) at a third of the cost."""
+    the same bytes (tests/test_postings.py) without building the list of
+    gaps and a pickler for each posting."""
     encode = encoder(format_)
     if type(format_) is not Positions:
         return encode
@@ -392,12 +392,16 @@ class BuildSegmentWriter(SegmentWriter):
     compares field and term with the previous posting, reads the document's
     field length back from the column just written, and the postings
     writer appends to its block with four type checks. For a build that is
-    a third of the time. ``_flush_segment`` here fills each block of
-    ``blocklimit`` postings from the term's arrays instead and leaves the
-    writing of blocks, term infos and files to Whoosh; the files are
-    byte-identical (tests/test_postings.py). The postings of the frequent
+    a third of the time. ``_flush_segment`` here makes each block of
+    ``blocklimit`` postings from the term's arrays instead, and writes the
+    blocks, term infos and term table entries of a field itself in one loop
+    (``_write_terms``: Whoosh's per-term layers of calls were half of the
+    flush); the files are byte-identical (tests/test_postings.py). With
+    another codec or field writer it fills Whoosh's postings writer a block
+    at a time and leaves the writing to Whoosh. The postings of the frequent
     words of ``text`` are also saved as arrays (``termarrays``). It relies on the block
-    attributes of whoosh3's ``W3PostingsWriter`` (checked against 3.54.0).
+    attributes of whoosh3's ``W3PostingsWriter`` and on the formats of its
+    blocks, term infos and term table (checked against 3.54.0).
     """
 
     def __init__(self, ix, **kwargs):
