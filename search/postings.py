@@ -27,17 +27,25 @@ writer half of its time per article.
 
 from __future__ import annotations
 
+import struct
+import zlib
 from array import array
-from itertools import chain, repeat
+from hashlib import md5
+from itertools import chain, repeat, starmap
 from operator import itemgetter, sub
+from pickle import dumps
 from typing import Iterator
 
 import numpy as np
-from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3PostingsWriter
+from whoosh.codec import whoosh3
+from whoosh.codec.whoosh3 import (LENGTHS_COLUMN, WHOOSH3_HEADER_MAGIC, W3Codec, W3FieldWriter, W3PostingsWriter,
+                                  W3TermInfo)
+from whoosh.filedb import filetables
 from whoosh.analysis import IDTokenizer
 from whoosh.fields import FieldType
-from whoosh.formats import Existence
-from whoosh.util.numeric import byte_to_length
+from whoosh.formats import Existence, Positions
+from whoosh.system import pack_int, pack_long, pack_uint, pack_ushort
+from whoosh.util.numeric import byte_to_length, length_to_byte
 from whoosh.writing import SegmentWriter
 
 from . import termarrays
@@ -140,7 +148,8 @@ class TermPostings:
         self.count = 0
         for fieldname in sorted(fields.keys() | located.keys()):
             field = schema[fieldname] if schema is not None and fieldname in schema else None
-            encode = encoder(field.format) if field is not None and hasattr(field, "term_positions") else None
+            encode = _positions_encoder(field.format) if field is not None and hasattr(field, "term_positions") \
+                else None
             if fieldname not in fields:
                 yield fieldname, _located_terms(located.pop(fieldname), encode)
                 continue
@@ -232,9 +241,17 @@ def _located_terms(located: _Located, encode) -> Iterator[tuple]:
     positions = located.positions
     all_counts, all_offsets = np.frombuffer(counts, np.uint32), np.frombuffer(offsets, _offsets_dtype(offset_type))
     all_positions = np.frombuffer(positions, np.uint32)
+    singles = None  # the single positions' values by position, for terms of many postings (``_encode_many``)
     for number, tbytes in enumerate(texts):
         start, end = bounds[number], bounds[number + 1]
         term_counts, term_offsets = counts[start:end], offsets[start:end]
+        if end - start >= _MANY_POSTINGS and encode is not None:
+            if singles is None:
+                singles = _single_values(encode, all_positions)
+            values = _encode_many(encode, singles, all_counts[start:end], all_offsets[start:end], all_positions,
+                                  term_counts, term_offsets, positions)
+        else:
+            values = _encode_at(encode, term_counts, term_offsets, positions)
         located_term = None
         if end - start >= termarrays.FREQUENT:  # its positions gathered in one array
             some = all_counts[start:end].astype(np.int64)
@@ -242,8 +259,7 @@ def _located_terms(located: _Located, encode) -> Iterator[tuple]:
             gather = np.repeat(all_offsets[start:end].astype(np.int64) - (ends - some), some)
             gather += np.arange(int(ends[-1]))
             located_term = (term_counts, array("I", all_positions[gather].tobytes()))
-        yield (tbytes, docs[start:end], weights[start:end], _encode_at(encode, term_counts, term_offsets, positions),
-               located_term)
+        yield tbytes, docs[start:end], weights[start:end], values, located_term
 
 
 def _add_as_plain(fieldname: str, terms: dict, located: _Located, unordered: set, encode) -> None:
@@ -258,6 +274,69 @@ def _add_as_plain(fieldname: str, terms: dict, located: _Located, unordered: set
             entry[1].extend(weights)
             entry[2].extend(values)
             unordered.add((fieldname, tbytes))
+
+
+# BININT1 / BININT2 opcodes (pickle protocol 2) of the small numbers most position gaps are
+_GAP_OPCODES = {gap: (b"K" + bytes((gap,)) if gap < 256 else b"M" + gap.to_bytes(2, "little")) for gap in range(4096)}
+# the count of positions, then (pickle protocol 2) a list (memo 0) and a mark for its items
+_POSITIONS_HEADS = {count: pack_uint(count) + b"\x80\x02]q\x00(" for count in range(2, 1001)}
+
+
+def _positions_encoder(format_):
+    """``schema.encoder(format_)``, which for a ``Positions`` format also makes
+    the bytes of 2 to 1,000 positions whose gaps are under 4,096 directly:
+    ``Positions.encode`` packs the count and pickles the list of gaps, which
+    (protocol 2) is the list, a mark, each gap's opcode and ``APPENDS``;
+    the same bytes (tests/test_postings.py) without building the list of
+    gaps and a pickler for each posting."""
+    encode = encoder(format_)
+    if type(format_) is not Positions:
+        return encode
+    opcodes, heads = _GAP_OPCODES, _POSITIONS_HEADS
+
+    def encoded(positions) -> bytes:
+        if 1 < len(positions) <= 1000:
+            parts = [heads[len(positions)]]
+            add = parts.append
+            previous = 0
+            try:
+                for position in positions:
+                    add(opcodes[position - previous])
+                    previous = position
+            except KeyError:  # a gap out of the table (or positions out of order)
+                return encode(positions)
+            add(b"e.")
+            return b"".join(parts)
+        return encode(positions)
+
+    return encoded
+
+
+def _single_values(encode, all_positions: np.ndarray) -> np.ndarray:
+    """``encode((position,))`` (the one shared bytes of each single position)
+    for every position up to the highest of ``all_positions`` (at most 65,536), as
+    a numpy array of objects."""
+    top = min(int(all_positions.max()) + 1, 65536) if len(all_positions) else 0
+    singles = np.empty(top, dtype=object)
+    singles[:] = [encode((position,)) for position in range(top)]
+    return singles
+
+
+def _encode_many(encode, singles: np.ndarray, some_counts: np.ndarray, some_offsets: np.ndarray,
+                 all_positions: np.ndarray, counts: array, offsets: array, positions: array) -> list[bytes]:
+    """``_encode_at`` for a term of many postings: each posting's value looked up
+    as a single position in ``singles`` with numpy, then the postings of
+    several positions encoded in their places; the same objects."""
+    if not len(some_counts) or not some_counts.min():  # (a posting without positions, which a writer never makes)
+        return _encode_at(encode, counts, offsets, positions)
+    firsts = all_positions[some_offsets]
+    if int(firsts.max()) >= len(singles):
+        return _encode_at(encode, counts, offsets, positions)
+    values = singles[firsts].tolist()
+    for at in np.flatnonzero(some_counts != 1).tolist():
+        start = offsets[at]
+        values[at] = encode(positions[start:start + counts[at]])
+    return values
 
 
 def _encode_at(encode, counts: array, offsets: array, positions: array) -> list[bytes]:
@@ -313,12 +392,16 @@ class BuildSegmentWriter(SegmentWriter):
     compares field and term with the previous posting, reads the document's
     field length back from the column just written, and the postings
     writer appends to its block with four type checks. For a build that is
-    a third of the time. ``_flush_segment`` here fills each block of
-    ``blocklimit`` postings from the term's arrays instead and leaves the
-    writing of blocks, term infos and files to Whoosh; the files are
-    byte-identical (tests/test_postings.py). The postings of the frequent
+    a third of the time. ``_flush_segment`` here makes each block of
+    ``blocklimit`` postings from the term's arrays instead, and writes the
+    blocks, term infos and term table entries of a field itself in one loop
+    (``_write_terms``: Whoosh's per-term layers of calls were half of the
+    flush); the files are byte-identical (tests/test_postings.py). With
+    another codec or field writer it fills Whoosh's postings writer a block
+    at a time and leaves the writing to Whoosh. The postings of the frequent
     words of ``text`` are also saved as arrays (``termarrays``). It relies on the block
-    attributes of whoosh3's ``W3PostingsWriter`` (checked against 3.54.0).
+    attributes of whoosh3's ``W3PostingsWriter`` and on the formats of its
+    blocks, term infos and term table (checked against 3.54.0).
     """
 
     def __init__(self, ix, **kwargs):
@@ -377,18 +460,25 @@ class BuildSegmentWriter(SegmentWriter):
         pdr = self.per_document_reader() if self.codec.length_stats else None
         fieldwriter = self.fieldwriter
         frequent: list[tuple] = []  # the scored field's frequent words, for termarrays
+        flat = _flat_writable(fieldwriter)
+        if flat:
+            fieldwriter._tindex.__class__ = _TermTable
         try:
             for fieldname, terms in self.pool.sorted_terms(self.schema):
                 lengths = _field_lengths(pdr, fieldname)
                 fieldwriter.start_field(fieldname, self.schema[fieldname])
                 if type(fieldwriter._postwriter) is W3PostingsWriter:  # a new one for each field
                     fieldwriter._postwriter.__class__ = _BlockWriter
-                for tbytes, docnums, weights, values, located in terms:
-                    fieldwriter.start_term(tbytes)
-                    _fill_blocks(fieldwriter._postwriter, docnums, weights, values, lengths)
-                    fieldwriter.finish_term()
-                    if fieldname == DEFAULT_FIELD and located and len(docnums) >= termarrays.FREQUENT:
-                        frequent.append((tbytes, docnums, weights, located))
+                keep = frequent if fieldname == DEFAULT_FIELD else None
+                if flat:
+                    _write_terms(fieldwriter, terms, lengths, keep)
+                else:
+                    for tbytes, docnums, weights, values, located in terms:
+                        fieldwriter.start_term(tbytes)
+                        _fill_blocks(fieldwriter._postwriter, docnums, weights, values, lengths)
+                        fieldwriter.finish_term()
+                        if keep is not None and located and len(docnums) >= termarrays.FREQUENT:
+                            keep.append((tbytes, docnums, weights, located))
                 fieldwriter.finish_field()
             fieldwriter.close()
         finally:
@@ -432,3 +522,296 @@ def _fill_blocks(postwriter, docnums: array, weights: array, values: list, lengt
             if sizes:
                 postwriter._minlength = min(sizes)
                 postwriter._maxlength = max(sizes)
+
+
+# ---------------------------------------------------------------- the flat term writer
+
+_POSTINGS_HEADER = WHOOSH3_HEADER_MAGIC
+_TERM_INFO = W3TermInfo._struct
+_pack_key_lengths = filetables._lengths.pack
+_pack_pointer = filetables._pointer.pack
+_pack_double = struct.Struct(">d").pack
+_COMPRESSION_MIN_SIZE = getattr(whoosh3, "COMPRESSION_MIN_SIZE", None)  # blocks below it are not compressed
+_MANY_POSTINGS = 48  # from here on a term's block statistics come from numpy (``_block_stats``)
+_NO_SIZE = 2 ** 62
+_BATCH = 2048  # terms whose bytes are joined into one write of each file
+
+
+def _flat_writable(fieldwriter) -> bool:
+    """Whether ``_write_terms`` writes what ``fieldwriter`` would: Whoosh 3's
+    own field writer, postings writer and term table, with docnum ids and
+    terms never inlined (``inlinelimit`` 1 or less: every term has a posting)."""
+    if type(fieldwriter) is not W3FieldWriter or type(fieldwriter._tindex) is not filetables.OrderedHashWriter:
+        return False
+    codec = fieldwriter._codec
+    return (type(codec) is W3Codec and codec._inlinelimit <= 1 and codec._blocklimit >= 1
+            and (not codec._compression or _COMPRESSION_MIN_SIZE is not None))
+
+
+class _TermTable(filetables.OrderedHashWriter):
+    """Whoosh's term table (``OrderedHashWriter``) writing each of its 256 hash
+    tables in one write rather than one per slot (the same bytes)."""
+
+    def _write_hashes(self) -> None:
+        dbfile, directory = self.dbfile, self.directory
+        null = (0, 0)  # an empty slot (no key is at 0, the header's place)
+        for entries in self.buckets:
+            numslots = 2 * len(entries)
+            directory.append((dbfile.tell(), numslots))
+            hashtable = [null] * numslots
+            for hashval, position in entries:
+                slot = (hashval >> 8) % numslots
+                while hashtable[slot] is not null:
+                    slot = (slot + 1) % numslots
+                hashtable[slot] = (hashval, position)
+            if hashtable:
+                dbfile.write(b"".join(starmap(_pack_pointer, hashtable)))
+
+
+def _md5_hash(key: bytes) -> int:
+    """``filetables.md5_hash``: the low 32 bits of the key's MD5 as a number."""
+    return int.from_bytes(md5(key, usedforsecurity=False).digest()[12:], "big")
+
+
+def _write_terms(fieldwriter, terms, lengths: list | None, keep: list | None) -> None:
+    """Write a field's terms (``sorted_terms``' tuples) as ``start_term``,
+    ``add`` per posting and ``finish_term`` of a ``W3FieldWriter`` would
+    (``_flat_writable``): each block as ``W3PostingsWriter._write_block``
+    writes it, each term's info as ``W3TermInfo.to_bytes`` packs it, added to
+    the term table as ``OrderedHashWriter.add`` adds it; the same bytes
+    (tests/test_postings.py), without the layers of calls and objects per
+    term, the bytes of many terms joined into one write. A term's block
+    statistics (gaps of ids, 32-bit weights, highest weight, shortest and
+    longest document) come from numpy for a term of many postings
+    (``_block_stats``). Terms in ``termarrays.FREQUENT`` documents or more
+    that have ``located`` go to ``keep`` (if not None)."""
+    postwriter = fieldwriter._postwriter
+    limit, compression = postwriter._blocklimit, postwriter._compression
+    fixedsize = fieldwriter._format.fixed_value_size()
+    postfile, tindex = fieldwriter._postfile, fieldwriter._tindex
+    trmfile, buckets = tindex.dbfile, tindex.buckets
+    hashfn = _md5_hash if tindex.hashfn is filetables.md5_hash else tindex.hashfn
+    fieldkey = pack_ushort(fieldwriter._fieldid)
+    lastkey = tindex.lastkey
+    post_at, trm_at = postfile.tell(), trmfile.tell()
+    frequent = termarrays.FREQUENT
+    size_of = lengths.__getitem__ if lengths is not None else None
+    all_sizes = None  # the lengths as a numpy array, made for the first term of many postings
+    length_byte = _LengthBytes()
+    fragments: dict[bytes, bytes] = {}  # a value's bytes in a block of one posting (``_pickled_posting``)
+    posts: list[bytes] = []
+    records: list[bytes] = []
+    keyats = array("q")
+    pending = 0
+    for tbytes, docnums, weights, values, located in terms:
+        count = len(docnums)
+        term_at = post_at
+        posts.append(_POSTINGS_HEADER)
+        post_at += 4
+        total = 0
+        minlength = None
+        maxlength = 0
+        maxweight = 0
+        many = count >= _MANY_POSTINGS and type(docnums) is array and docnums.typecode == "I" \
+            and type(weights) is array and weights.typecode == "d"
+        if many:
+            if lengths is not None and all_sizes is None:
+                all_sizes = np.array([size or 0 for size in lengths], np.int64)
+            gaps, all_floats, maxes, minimums, maximums = _block_stats(docnums, weights, all_sizes, limit)
+        for number, start in enumerate(range(0, count, limit)):
+            end = start + limit
+            if count > limit:
+                ids, block_values = docnums[start:end], values[start:end]
+            else:
+                ids, block_values = docnums, values
+            size = len(ids)
+            if many:
+                floats = all_floats[start:end]
+                mini_ids = tuple(gaps[start:end])
+                block_max = max(0, maxes[number])
+                block_min, block_maxlength = (minimums[number], maximums[number]) if minimums else (None, 0)
+            else:
+                block_weights = weights[start:end] if count > limit else weights
+                floats = array("f", block_weights)
+                mini_ids = tuple(map(sub, ids, chain((0,), ids)))
+                block_max = max(0, max(block_weights))
+                if size_of is not None:
+                    sizes = list(filter(None, map(size_of, ids)))
+                    block_min, block_maxlength = (min(sizes), max(sizes)) if sizes else (None, 0)
+                else:
+                    block_min, block_maxlength = None, 0
+            block_values = list(filter(None, block_values))
+            # W3TermInfo.add_block
+            total += sum(floats)
+            minlength = block_min if minlength is None else min(minlength, block_min)
+            maxlength = max(maxlength, block_maxlength)
+            maxweight = max(maxweight, block_max)
+            # W3PostingsWriter._write_block (with _BlockWriter's minifying)
+            if floats.count(1.0) == size:
+                mini_weights = None
+            elif floats.count(floats[0]) == size:
+                mini_weights = floats[0]
+            else:
+                mini_weights = tuple(floats)
+            if fixedsize is None or fixedsize < 0:
+                mini_values = tuple(block_values)
+            elif fixedsize == 0:
+                mini_values = None
+            else:
+                mini_values = b"".join(block_values)
+            databytes = None
+            if size == 1 and (fixedsize is None or fixedsize <= 0):
+                databytes = _pickled_posting(mini_ids[0], mini_weights, mini_values, fragments)
+            if databytes is None:
+                databytes = dumps((mini_ids, mini_weights, mini_values), 2)
+            comp = 0
+            if compression and len(databytes) >= _COMPRESSION_MIN_SIZE:
+                comp = compression
+                databytes = zlib.compress(databytes, comp)
+            info = (size, ids[-1], block_max, comp, length_byte[block_min], length_byte[block_maxlength])
+            infobytes = _pickled_info(*info) or dumps(info, 2)
+            blocklength = len(infobytes) + len(databytes)
+            posts.append(pack_int(-blocklength if end >= count else blocklength))
+            posts.append(infobytes)
+            posts.append(databytes)
+            post_at += 4 + blocklength
+        # W3TermInfo.to_bytes, W3FieldWriter.finish_term, OrderedHashWriter.add
+        value = _TERM_INFO.pack(False, total, count, length_byte[minlength], length_byte[maxlength], maxweight,
+                                docnums[0], docnums[-1]) \
+            + pack_long(term_at) + pack_int(post_at - term_at)
+        key = fieldkey + tbytes
+        if key <= lastkey:
+            raise ValueError(f"Keys must increase: {lastkey!r}..{key!r}")
+        lastkey = key
+        keyats.append(trm_at)
+        records.append(_pack_key_lengths(len(key), len(value)))
+        records.append(key)
+        records.append(value)
+        h = hashfn(key)
+        buckets[h & 255].append((h, trm_at))
+        trm_at += 8 + len(key) + len(value)
+        if keep is not None and located and count >= frequent:
+            keep.append((tbytes, docnums, weights, located))
+        pending += 1
+        if pending >= _BATCH:
+            _write_out(postfile, posts, trmfile, records, tindex, keyats)
+            pending = 0
+    _write_out(postfile, posts, trmfile, records, tindex, keyats)
+    tindex.lastkey = lastkey
+
+
+class _LengthBytes(dict):
+    """length -> ``length_to_byte(length)`` (None -> 0), each computed once."""
+
+    def __missing__(self, length):
+        byte = self[length] = length_to_byte(length)
+        return byte
+
+
+# Pickle protocol 2 opcodes (what the C pickler writes for these values)
+_BININT1 = [b"K" + bytes((number,)) for number in range(256)]
+
+
+def _int_opcode(number: int) -> bytes | None:
+    """The opcode of an int in a protocol 2 pickle (None for one of more than 32 bits)."""
+    if 0 <= number < 256:
+        return _BININT1[number]
+    if 0 <= number < 65536:
+        return b"M" + number.to_bytes(2, "little")
+    if -2 ** 31 <= number < 2 ** 31:
+        return b"J" + number.to_bytes(4, "little", signed=True)
+    return None
+
+
+def _number_opcode(number) -> bytes | None:
+    if type(number) is float:
+        return b"G" + _pack_double(number)
+    if type(number) is int:
+        return _int_opcode(number)
+    return None
+
+
+def _pickled_info(size: int, last: int, maxweight, comp: int, minlength: int, maxlength: int) -> bytes | None:
+    """``dumps((size, last, maxweight, comp, minlength, maxlength), 2)``, a
+    block's info, made directly (None where it would hold other than ints
+    of 32 bits and a float)."""
+    opcodes = (_int_opcode(size), _int_opcode(last), _number_opcode(maxweight), _int_opcode(comp),
+               _int_opcode(minlength), _int_opcode(maxlength))
+    if None in opcodes:
+        return None
+    return b"\x80\x02(" + b"".join(opcodes) + b"tq\x00."
+
+
+def _pickled_posting(docnum: int, weight, values, fragments: dict) -> bytes | None:
+    """``dumps(((docnum,), weight, values), 2)``, the data of a block of one
+    posting as ``_write_block`` pickles it, made directly: ``weight`` None or
+    a float, ``values`` None or a tuple of at most one bytes (otherwise None
+    is returned). A bytes value is pickled (protocol 2) as a call of
+    ``_codecs.encode`` with its text as Latin-1 and "latin1"; ``fragments``
+    keeps those pickled values by their bytes, with the memo numbers they
+    have here."""
+    head = _int_opcode(docnum)
+    if head is None:
+        return None
+    if weight is None:
+        weight_opcode = b"N"
+    elif type(weight) is float:
+        weight_opcode = b"G" + _pack_double(weight)
+    else:
+        return None
+    if values is None:
+        return b"\x80\x02" + head + b"\x85q\x00" + weight_opcode + b"N\x87q\x01."
+    if type(values) is not tuple or len(values) > 1:
+        return None
+    if not values:
+        return b"\x80\x02" + head + b"\x85q\x00" + weight_opcode + b")\x87q\x01."
+    value = values[0]
+    fragment = fragments.get(value)
+    if fragment is None:
+        if type(value) is not bytes or not value:  # (empty bytes are pickled another way)
+            return None
+        text = value.decode("latin-1").encode("utf-8")
+        fragment = fragments[value] = (b"c_codecs\nencode\nq\x01X" + len(text).to_bytes(4, "little") + text
+                                       + b"q\x02X\x06\x00\x00\x00latin1q\x03\x86q\x04Rq\x05\x85q\x06")
+    return b"\x80\x02" + head + b"\x85q\x00" + weight_opcode + fragment + b"\x87q\x07."
+
+
+def _block_stats(docnums: array, weights: array, all_sizes: np.ndarray | None, limit: int) -> tuple:
+    """For a term's postings in blocks of ``limit``, what ``_write_terms``
+    computes per block, with numpy: the ids' gaps (each block's first from 0,
+    as ``delta_encode`` gives them), the weights as 32-bit floats (an
+    ``array("f")``, as the postings writer keeps them), and per block the
+    highest weight and the shortest and longest document of a nonzero length
+    (``all_sizes``; both lists empty without lengths)."""
+    ids = np.frombuffer(docnums, np.uint32).astype(np.int64)
+    gaps = np.diff(ids, prepend=0)
+    starts = np.arange(0, len(ids), limit)
+    gaps[starts] = ids[starts]
+    doubles = np.frombuffer(weights, np.float64)
+    floats = array("f", doubles.astype(np.float32).tobytes())
+    maxes = np.maximum.reduceat(doubles, starts).tolist()
+    minimums = maximums = []
+    if all_sizes is not None:
+        sizes = all_sizes[ids]
+        maximums = np.maximum.reduceat(sizes, starts).tolist()
+        minimums = [size if size <= top else None for size, top in  # none of nonzero length: None
+                    zip(np.minimum.reduceat(np.where(sizes > 0, sizes, _NO_SIZE), starts).tolist(), repeat(_NO_SIZE - 1))]
+    return gaps.tolist(), floats, maxes, minimums, maximums
+
+
+def _write_out(postfile, posts: list, trmfile, records: list, tindex, keyats: array) -> None:
+    """Write the joined bytes of a batch of terms and add their keys' positions to
+    the term table's index (a ``GrowableArray``, widened as its ``append`` would)."""
+    if posts:
+        postfile.write(b"".join(posts))
+        posts.clear()
+    if records:
+        trmfile.write(b"".join(records))
+        records.clear()
+    if keyats:
+        index = tindex.index
+        try:
+            index.array.extend(array(index.array.typecode, keyats))
+        except (OverflowError, TypeError, AttributeError):  # wider than the array holds: widen it as it goes
+            index.extend(keyats)
+        del keyats[:]

@@ -53,16 +53,18 @@ def test_postings_are_released_once_yielded() -> None:
     assert list(pool.iter_postings()) == [] and pool.count == 0
 
 
-def segment_files(tmp_path, name: str, writer_class, documents: list[dict]) -> dict[str, bytes]:
-    """The files of one segment written by ``writer_class`` (as a build writes them), by extension."""
+def segment_files(tmp_path, name: str, writer_class, documents: list[dict], compression: int = 0) -> dict[str, bytes]:
+    """The files of one segment written by ``writer_class`` (as a build writes them, with
+    blocks compressed at ``compression``), by extension."""
     from whoosh import index as whoosh_index
+    from whoosh.codec.whoosh3 import W3Codec
     from search.indexer import writer_options
     from search.schema import build_schema
 
     folder = tmp_path / name
     folder.mkdir()
     ix = whoosh_index.create_in(folder, build_schema())
-    writer = writer_class(ix, _lk=False, **writer_options())
+    writer = writer_class(ix, _lk=False, **{**writer_options(), "codec": W3Codec(compression=compression)})
     if writer_class is SegmentWriter:
         writer.pool = TermPostings()
     for fields in documents:
@@ -73,10 +75,18 @@ def segment_files(tmp_path, name: str, writer_class, documents: list[dict]) -> d
             for name in ix.storage.list() if name.startswith(prefix)}
 
 
-def test_the_build_writer_writes_the_same_segment_files_as_whoosh(tmp_path) -> None:
+@pytest.mark.parametrize("compression", [0, 3])
+@pytest.mark.parametrize("flat", [True, False], ids=["flat", "whoosh-layers"])
+def test_the_build_writer_writes_the_same_segment_files_as_whoosh(tmp_path, monkeypatch, flat, compression) -> None:
     from pathlib import Path
+    from search import postings
     from search.documents import find_article_files, read_article
     from search.schema import index_fields
+
+    used = []
+    writable = postings._flat_writable
+    monkeypatch.setattr(postings, "_flat_writable", lambda fieldwriter: used.append(writable(fieldwriter)) or
+                        (used[-1] and flat))
 
     data = Path(__file__).parent.parent / "data"
     articles = [read_article(data, relpath)[0] for relpath in find_article_files(data)]
@@ -88,8 +98,9 @@ def test_the_build_writer_writes_the_same_segment_files_as_whoosh(tmp_path) -> N
         if number % 7 == 0:
             fields["text"] = [(fields["title"], 4.0)]  # a short document
         documents.append(fields)
-    ours = segment_files(tmp_path, "ours", BuildSegmentWriter, documents)
-    whoosh = segment_files(tmp_path, "whoosh", SegmentWriter, documents)
+    ours = segment_files(tmp_path, "ours", BuildSegmentWriter, documents, compression)
+    assert used == [True]  # the flat writer can write a build's segment
+    whoosh = segment_files(tmp_path, "whoosh", SegmentWriter, documents, compression)
     assert set(ours) == set(whoosh) and {".pst", ".trm"} <= set(ours)
     for extension in whoosh:
         assert ours[extension] == whoosh[extension], extension
@@ -233,3 +244,65 @@ def test_a_whole_value_field_gets_the_term_whoosh_would_index(tmp_path, value) -
             assert list(ix.schema[name].index(value)) == [(value.encode("utf-8"), 1, boost, b"")], name
     finally:
         writer.cancel()
+
+
+# ---------------------------------------------------------------- bytes made directly, as pickle and Whoosh make them
+
+NUMBERS = [0, 1, 127, 128, 255, 256, 65535, 65536, 2**31 - 1, 2**31, 2**32 - 1, -1, -2**31, -2**31 - 1]
+
+
+def test_a_block_info_is_pickled_as_pickle_does() -> None:
+    import pickle
+
+    from search.postings import _pickled_info
+
+    rng = random.Random(11)
+    made = 0
+    for _ in range(5000):
+        info = (rng.choice(NUMBERS), rng.choice(NUMBERS), rng.choice([0, 0.0, 1.5, -2.0, 3.25e10, float("inf"), 7, 2**40]),
+                rng.choice([0, 3]), rng.randrange(256), rng.randrange(256))
+        found = _pickled_info(*info)
+        if found is not None:
+            made += 1
+            assert found == pickle.dumps(info, 2), info
+    assert made > 1000
+
+
+def test_a_block_of_one_posting_is_pickled_as_pickle_does() -> None:
+    import pickle
+
+    from search.postings import _pickled_posting
+
+    rng = random.Random(12)
+    fragments: dict = {}
+    made = 0
+    for _ in range(5000):
+        value = bytes(rng.randrange(256) for _ in range(rng.choice([0, 1, 2, 5, 30, 300])))
+        values = rng.choice([None, (), (value,), (value, value), [value]])
+        weight = rng.choice([None, 1.5, 0.0, -1.0, 2.0**-30, 1])
+        docnum = rng.choice(NUMBERS)
+        found = _pickled_posting(docnum, weight, values, fragments)
+        if found is not None:
+            made += 1
+            assert found == pickle.dumps(((docnum,), weight, values), 2), (docnum, weight, values)
+    assert made > 1000
+
+
+def test_positions_are_encoded_as_whoosh_encodes_them() -> None:
+    from array import array
+
+    from whoosh.formats import Positions
+
+    from search.postings import _positions_encoder
+
+    rng = random.Random(13)
+    positions_format = Positions()
+    encode = _positions_encoder(positions_format)
+    for _ in range(3000):
+        count = rng.choice([1, 2, 3, 7, 999, 1000, 1001])
+        top = rng.choice([300, 5000, 70000, 2**31])
+        positions = sorted(rng.sample(range(top), min(count, top)))
+        if rng.random() < 0.1:  # out of order: negative gaps
+            rng.shuffle(positions)
+        for given in (positions, array("I", positions)):
+            assert encode(given) == positions_format.encode(list(given)), positions
