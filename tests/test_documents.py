@@ -933,3 +933,197 @@ def test_read_ahead_skips_what_is_not_a_regular_file(tmp_path):
         for _ in names:
             ahead.next()
     assert not ahead._thread.is_alive()
+
+
+# ---------------------------------------------------------------- the fast YAML loader
+#
+# ``load_yaml`` must give what ``yaml.load(text, Loader=_ArticleLoader)`` gives: equal values of the
+# same types, or the same exception.
+
+import math  # noqa: E402
+
+import yaml  # noqa: E402
+
+CORPORA = Path(os.environ.get("NEWSEARCH_CORPORA", Path(__file__).resolve().parents[2] / "shared" / "corpora"))
+
+
+def same(a, b) -> bool:
+    """Equal values of the same types all the way down (lists and mappings that contain themselves too)."""
+    pending, compared = [(a, b)], set()
+    while pending:
+        a, b = pending.pop()
+        if type(a) is not type(b):
+            return False
+        if isinstance(a, (dict, list)):
+            if (id(a), id(b)) in compared:
+                continue
+            compared.add((id(a), id(b)))
+            if len(a) != len(b):
+                return False
+            if isinstance(a, dict):
+                pending.extend(zip(a, b))
+                pending.extend((a[ka], b[kb]) for ka, kb in zip(a, b))
+            else:
+                pending.extend(zip(a, b))
+        elif isinstance(a, float) and math.isnan(a):
+            if not math.isnan(b):
+                return False
+        elif a != b:
+            return False
+    return True
+
+
+def reference_yaml(text: str):
+    return yaml.load(text, Loader=documents._ArticleLoader)  # noqa: S506 - a safe loader
+
+
+def outcome(load, text: str):
+    try:
+        return "value", load(text)
+    except Exception as exc:  # noqa: BLE001 - the exception is the outcome compared
+        return "error", (type(exc), str(exc))
+
+
+def assert_loads_like_pyyaml(text: str):
+    expected, got = outcome(reference_yaml, text), outcome(documents.load_yaml, text)
+    assert got[0] == expected[0], (text, got, expected)
+    if expected[0] == "error":
+        assert got[1] == expected[1], text
+    else:
+        assert same(got[1], expected[1]), (text, got[1], expected[1])
+    return expected
+
+
+TRICKY_YAML = [
+    # anchors and aliases: of a scalar, of a mapping, of a list, used twice, as a key, in a loop
+    "a: &x foo\nb: *x\nc: *x",
+    "base: &b {x: 1, y: [1, 2]}\nother: *b\nlist: [*b, *b]",
+    "a: &l [1, [2, 3]]\nb: *l",
+    "a: &k key\n*k : v",
+    "a: &a [1, *a]",
+    "a: &m {self: *m}",
+    "a: &x 1\nb: &x 2\nc: *x",
+    "a: *undefined",
+    # merge keys
+    "base: &b {x: 1, y: 2}\nm:\n  <<: *b\n  y: 3",
+    "a: &a {x: 1}\nb: &b {y: 2}\nc:\n  <<: [*a, *b]\n  x: 3",
+    "m:\n  <<: {x: 1}\n  z: 2",
+    "m:\n  <<: 5",
+    "m:\n  <<: [1, 2]",
+    "'<<': quoted is a plain key",
+    "=: value key",
+    "a: =",
+    # explicit tags
+    "a: !!str 123\nb: !!int '42'\nc: !!float 1\nd: !!bool yes\ne: !!null ''\nf: !!str",
+    "a: !!binary aGVsbG8=",
+    "a: !!timestamp 2021-02-03",
+    "a: !!timestamp 2021-02-30",
+    "a: !!set {x, y}",
+    "a: !!omap [x: 1, y: 2]",
+    "a: !!pairs [x: 1, x: 2]",
+    "a: !!bool maybe",
+    "a: !!int twelve",
+    "a: !!float x",
+    "a: !!str [1, 2]",
+    "a: !!map [1, 2]",
+    "a: !!seq {x: 1}",
+    "a: !!python/object/apply:os.system [echo hi]",
+    "a: !custom x",
+    "a: ! 12\nb: ! [1]\nc: ! {d: 1}",
+    "!!map {a: 1}",
+    "? !!str 1\n: one\n? !!int '2'\n: two",
+    # dates stay text (no timestamp resolver)
+    "d: 2021-02-30\ne: 2021-02-03T04:05:06Z\nf: '2021-01-01'\ng: 2021-6-1 9:05",
+    # numbers
+    "n: [0, 12, -3, +4, 0x1F, 0o17, 017, 0b101, 1_000, 1:30, 190:20:30, 09, 0x_1]",
+    "f: [3.14, .5, 1e3, 6.02e+23, -1.5E-3, .inf, -.Inf, +.INF, .NaN, 1_0.5, 190:20:30.15, 1.]",
+    "big: 123456789012345678901234567890\nneg: -0\nfloatish: 1e400",
+    # booleans and nulls
+    "b: [yes, No, TRUE, false, on, Off, y, n, True, 'true', \"no\"]",
+    "z: [~, null, Null, NULL, '', nil, None]\nempty:\nalso: ~",
+    "",
+    "~",
+    "# only a comment",
+    "---\n...",
+    # nested lists and mappings
+    "a: {b: [1, {c: [d, e]}], f: {g: h}}\nl: [[], {}, [[[]]], - x]",
+    "items:\n  - name: one\n    tags: [a, b]\n  - name: two\n    more:\n      deep: [1, 2.5, true, ~]",
+    "\n".join(f"{'  ' * depth}k{depth}:" for depth in range(40)) + " leaf",
+    "a: " + "[" * 60 + "]" * 60,
+    "a: " + "[" * 400 + "]" * 400,
+    "a: " + "[" * 900 + "]" * 900,  # deeper than the stack allows a recursive construction
+    "a: " + "{b: " * 900 + "c" + "}" * 900,
+    # duplicate keys and keys that are not strings
+    "a: 1\nb: 2\na: 3",
+    "1: one\n2.5: x\ntrue: t\n~: n\n0x10: hex",
+    "1: a\n1.0: b\ntrue: c",
+    "{1: a, 2.5: b, true: c, ~: d, yes: e}",
+    "? [1, 2]\n: list key",
+    "? {a: 1}\n: mapping key",
+    "[1, 2]: flow list key",
+    # scalars of every style, and top-level values that are not mappings
+    "a: |\n  line1\n  line2\nb: >\n  folded\n  text\nc: 'single ''quoted'''\nd: \"double \\t \\u00e9\"",
+    "title: Ünïcödé — “quotes” 📰\nexcerpt: 'it''s'",
+    "just text",
+    "- a\n- b",
+    "42",
+    "[1, 2",
+    "a: b: c",
+    "a: 1\n---\nb: 2",
+    "a:\n\t- tab",
+    "\"unclosed: string",
+]
+
+
+@pytest.mark.parametrize("text", TRICKY_YAML)
+def test_load_yaml_gives_what_pyyaml_gives(text):
+    assert_loads_like_pyyaml(text)
+
+
+def test_load_yaml_tricky_documents_cover_every_outcome():
+    # The list above must exercise errors, values that are not mappings and shared objects alike.
+    kinds = [assert_loads_like_pyyaml(text) for text in TRICKY_YAML]
+    assert any(kind == "error" for kind, _ in kinds)
+    assert any(kind == "value" and isinstance(value, dict) for kind, value in kinds)
+    assert any(kind == "value" and not isinstance(value, dict) for kind, value in kinds)
+    shared = documents.load_yaml("base: &b {x: [1]}\nother: *b")
+    assert shared["base"] is shared["other"]  # an alias is one object, as PyYAML makes it
+
+
+def test_fast_resolver_agrees_with_pyyaml():
+    fast, reference = documents._FastArticleLoader(""), documents._ArticleLoader("")
+    values = ["", "~", "null", "Null", "true", "True", "yes", "No", "on", "OFF", "y", "12", "-3", "+4", "0x1F",
+              "1_000", "1:30", "3.14", ".5", ".inf", "-.Inf", ".NaN", "=", "<<", "2021-02-03", "news", "Nonsense",
+              "The title", "Yesterday", "offline", "title", "https://example.com", "#hash", "-", "-x", "+", ".", "0",
+              "00", "0b1", "1e3", "1.", "é"]
+    try:
+        for _ in range(2):  # the second time from the cache
+            for value in values:
+                for implicit in ((True, False), (False, True), (False, False), (True, True)):
+                    assert fast.resolve(yaml.ScalarNode, value, implicit) == \
+                        reference.resolve(yaml.ScalarNode, value, implicit), (value, implicit)
+        for kind in (yaml.SequenceNode, yaml.MappingNode):
+            assert fast.resolve(kind, None, True) == reference.resolve(kind, None, True)
+    finally:
+        fast.dispose()
+        reference.dispose()
+
+
+def corpus_files() -> list[Path]:
+    return sorted(CORPORA.glob("**/*.md")) if CORPORA.is_dir() else []
+
+
+@pytest.mark.skipif(not corpus_files(), reason="../shared/corpora is absent")
+def test_load_yaml_gives_what_pyyaml_gives_for_every_corpus_front_matter():
+    loaded = 0
+    for path in corpus_files():
+        text = documents.decode(path.read_bytes(), lambda level, message: None)
+        if not documents._YAML.detect(text):
+            continue
+        try:
+            front_matter, _ = documents._YAML.split(text)
+        except ValueError:
+            continue
+        kind, value = assert_loads_like_pyyaml(front_matter)
+        loaded += kind == "value" and isinstance(value, dict) and bool(value)
+    assert loaded > 20_000
