@@ -1127,3 +1127,38 @@ def test_load_yaml_gives_what_pyyaml_gives_for_every_corpus_front_matter():
         kind, value = assert_loads_like_pyyaml(front_matter)
         loaded += kind == "value" and isinstance(value, dict) and bool(value)
     assert loaded > 20_000
+
+
+# ---------------------------------------------------------------- reading the bytes
+
+
+@pytest.mark.parametrize("expected", [0, 10, 99, 100, 101, 5000])
+@pytest.mark.parametrize("limit", [1, 50, 101, 100_000])
+def test_read_at_most_reads_to_the_end_or_the_limit_whatever_stat_said(tmp_path, expected, limit):
+    # ``expected`` is the size stat() gave; the file may have grown or shrunk since.
+    content = bytes(range(256)) * 300  # 76,800 bytes: more than one read chunk
+    for size in (0, 100, len(content)):
+        path = write(tmp_path, "f.md", content[:size])
+        descriptor = os.open(path, os.O_RDONLY)
+        try:
+            assert documents._read_at_most(descriptor, limit, expected) == content[:size][:limit]
+        finally:
+            os.close(descriptor)
+
+
+def test_file_that_grows_past_the_limit_after_stat_is_skipped(tmp_path, monkeypatch):
+    write(tmp_path, "grows.md", "---\ntitle: Grows\n---\n" + "x" * 500)
+    real_stat = os.stat
+
+    def stale_stat(path, *args, **kwargs):  # the size the file had when it was listed
+        info = real_stat(path, *args, **kwargs)
+        if str(path).endswith("grows.md"):
+            return os.stat_result((info.st_mode, *info[1:6], 20, *info[7:]))
+        return info
+
+    monkeypatch.setattr(documents.os, "stat", stale_stat)
+    article, problems = read_article(tmp_path, "grows.md", max_bytes=100)
+    assert article is None
+    assert [str(p) for p in problems] == ["grows.md: error: is over the 100-byte limit; skipped"]
+    article, problems = read_article(tmp_path, "grows.md", max_bytes=1000)
+    assert article is not None and article.body == "x" * 500 and not problems
