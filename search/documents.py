@@ -740,10 +740,15 @@ _INLINE_NAMES = frozenset(
     "video audio source picture time mark cite q dl dt dd nav aside main label button input form embed object".split())
 _MD_IMAGE = re.compile(r"!\[([^\[\]]{0,1000})\]\([^()]{0,2000}\)")
 _MD_LINK = re.compile(r"\[([^\[\]]{1,1000})\]\([^()]{0,2000}\)")
-_MD_LINE_MARKS = re.compile(r"^[ \t]{0,3}(?:#{1,6}[ \t]+|>[ \t]?|[-*+][ \t]+|\d+\.[ \t]+)", re.M)
+# A mark at the start of a line. The first line is matched on its own and the
+# others after their '\n': a search for a pattern that starts with a literal
+# skips to it, where a '^' under re.M is tried at every character.
+_MD_LINE_MARK = r"[ \t]{0,3}(?:#{1,6}[ \t]+|>[ \t]?|[-*+][ \t]+|\d+\.[ \t]+)"
+_MD_FIRST_LINE_MARK = re.compile(_MD_LINE_MARK)
+_MD_LINE_MARKS = re.compile("\n" + _MD_LINE_MARK)
 _MD_EMPHASIS = re.compile(r"\*\*|__|`+")
-_SPACES = re.compile(r"[ \t\f\v\u00a0]{2,}|[\t\f\v\u00a0]")  # runs and odd spaces; single spaces stay
-_LINE_EDGES = re.compile(r" ?\n ?")
+_ODD_SPACES = str.maketrans("\t\f\v\u00a0", "    ")  # each becomes a space...
+_SPACE_RUNS = re.compile(" {2,}")  # ...and a run of spaces one space
 _BLANK_LINES = re.compile(r"\n{3,}")
 
 
@@ -757,16 +762,23 @@ def plain_text(markup: str) -> str:
     if "](" in text:
         text = _MD_IMAGE.sub(r"\1", text)
         text = _MD_LINK.sub(r"\1", text)
-    text = _MD_LINE_MARKS.sub("", text)
+    if first := _MD_FIRST_LINE_MARK.match(text):
+        text = text[first.end():]
+    text = _MD_LINE_MARKS.sub("\n", text)
     if "**" in text or "__" in text or "`" in text:
         text = _MD_EMPHASIS.sub("", text)
     if "&" in text:
         text = html.unescape(text)
-    # Each substitution only when needed: these run over every body.
-    if "  " in text or "\t" in text or "\u00a0" in text or "\f" in text or "\v" in text:
-        text = _SPACES.sub(" ", text)
-    if " \n" in text or "\n " in text:
-        text = _LINE_EDGES.sub("\n", text)
+    # Each step only when needed: these run over every body.
+    if "\t" in text or "\u00a0" in text or "\f" in text or "\v" in text:
+        text = text.translate(_ODD_SPACES)
+    if "  " in text:
+        text = _SPACE_RUNS.sub(" ", text)
+    # No two spaces are left, so at most one space stands on each side of a line break.
+    if " \n" in text:
+        text = text.replace(" \n", "\n")
+    if "\n " in text:
+        text = text.replace("\n ", "\n")
     if "\n\n\n" in text:
         text = _BLANK_LINES.sub("\n\n", text)
     return text.strip()

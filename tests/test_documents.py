@@ -1162,3 +1162,154 @@ def test_file_that_grows_past_the_limit_after_stat_is_skipped(tmp_path, monkeypa
     assert [str(p) for p in problems] == ["grows.md: error: is over the 100-byte limit; skipped"]
     article, problems = read_article(tmp_path, "grows.md", max_bytes=1000)
     assert article is not None and article.body == "x" * 500 and not problems
+
+
+# ---------------------------------------------------------------- the same articles as before
+#
+# Copies of what the reading path did before it was made cheaper (issue 11): the bytes read through
+# pathlib and a buffered read of the limit, PyYAML's constructor, and plain_text's line-mark and space
+# patterns. Every article and problem must come out the same.
+
+import html  # noqa: E402
+import random  # noqa: E402
+import stat  # noqa: E402
+
+_OLD_MD_LINE_MARKS = re.compile(r"^[ \t]{0,3}(?:#{1,6}[ \t]+|>[ \t]?|[-*+][ \t]+|\d+\.[ \t]+)", re.M)
+_OLD_SPACES = re.compile(r"[ \t\f\v\u00a0]{2,}|[\t\f\v\u00a0]")
+_OLD_LINE_EDGES = re.compile(r" ?\n ?")
+
+
+def plain_text_before(markup: str) -> str:
+    text = markup
+    if "<" in text:
+        text = documents._drop_hidden(text)
+        text = documents._COMMENT.sub(" ", text)
+        text = documents._TAG.sub(documents._without_tag, text)
+    if "](" in text:
+        text = documents._MD_IMAGE.sub(r"\1", text)
+        text = documents._MD_LINK.sub(r"\1", text)
+    text = _OLD_MD_LINE_MARKS.sub("", text)
+    if "**" in text or "__" in text or "`" in text:
+        text = documents._MD_EMPHASIS.sub("", text)
+    if "&" in text:
+        text = html.unescape(text)
+    if "  " in text or "\t" in text or "\u00a0" in text or "\f" in text or "\v" in text:
+        text = _OLD_SPACES.sub(" ", text)
+    if " \n" in text or "\n " in text:
+        text = _OLD_LINE_EDGES.sub("\n", text)
+    if "\n\n\n" in text:
+        text = documents._BLANK_LINES.sub("\n\n", text)
+    return text.strip()
+
+
+def read_article_before(root: Path, relpath: str, max_bytes: int = documents.DEFAULT_MAX_BYTES):
+    """read_article as it was, with the parsing done by whatever ``documents`` holds."""
+    problems = []
+    shown = documents.shown_path(relpath)
+
+    def note(level, message):
+        problems.append(documents.Problem(shown, level, message))
+
+    full = root / relpath
+    try:
+        info = full.stat()
+        if not stat.S_ISREG(info.st_mode):
+            note(ERROR, f"is not a regular file (a {documents._file_kind(info.st_mode)}); skipped")
+            return None, problems
+        with full.open("rb") as stream:
+            try:
+                real = os.readlink(f"/proc/self/fd/{stream.fileno()}")
+            except OSError:
+                real = os.path.realpath(full)
+            if not documents._inside_real(root, real):
+                note(ERROR, "is a link to a file outside the data folder; skipped (--follow-links follows links)")
+                return None, problems
+            if info.st_size > max_bytes:
+                note(ERROR, f"is {info.st_size:,} bytes, over the {max_bytes:,}-byte limit; skipped")
+                return None, problems
+            raw = stream.read(max_bytes + 1)
+        if len(raw) > max_bytes:
+            note(ERROR, f"is over the {max_bytes:,}-byte limit; skipped")
+            return None, problems
+    except OSError as exc:
+        note(ERROR, f"cannot be read: {exc.strerror or exc}")
+        return None, problems
+    try:
+        return documents.parse_article(raw, relpath, note), problems
+    except Exception as exc:  # noqa: BLE001
+        note(ERROR, f"could not be read ({type(exc).__name__}: {str(exc)[:200]}); skipped")
+        return None, problems
+
+
+def as_before(monkeypatch) -> None:
+    """Put the old parsing pieces back into ``documents``."""
+    monkeypatch.setattr(documents, "load_yaml", reference_yaml)
+    monkeypatch.setattr(documents, "plain_text", plain_text_before)
+
+
+PLAIN_TEXT_PIECES = [" ", "  ", "   ", "\t", "\n", "\n\n", "\n\n\n", "\f", "\v", "\u00a0", "\u2003", "\r", "#", "##",
+                     "####### ", ">", "> ", "-", "- ", "*", "* ", "+ ", "1.", "1. ", "12.", "a", "b c", "Word", "é",
+                     "<p>", "</p>", "<b>", "<br/>", "<BP>", "<div class='x'>", "&amp;", "&nbsp;", "&lt;", "**", "__",
+                     "`", "``", "[x](y)", "![i](j)", "[", "](", "<!-- c -->", "<!--", "<script>s</script>",
+                     "<style>", "<noscript>n</noscript>"]
+
+
+def test_plain_text_gives_what_it_gave_before_on_generated_markup():
+    rng = random.Random(11)
+    changed = 0
+    for _ in range(30_000):
+        markup = "".join(rng.choice(PLAIN_TEXT_PIECES) for _ in range(rng.randint(0, 30)))
+        expected = plain_text_before(markup)
+        assert plain_text(markup) == expected, repr(markup)
+        changed += expected != markup
+    assert changed > 20_000  # the markup was mostly rewritten, not passed through
+
+
+@pytest.mark.parametrize("markup, expected", [
+    ("# Title\n\n- one\n  - two\n> quoted\n1. first\n12.  twelfth", "Title\n\none\ntwo\nquoted\nfirst\ntwelfth"),
+    ("a \t\u00a0 b\f\vc", "a b c"),
+    ("line  \n   next \n\n \n end", "line\nnext\n\nend"),
+    ("x\n \n \n \ny", "x\n\ny"),
+])
+def test_plain_text_marks_and_spaces(markup, expected):
+    assert plain_text(markup) == expected == plain_text_before(markup)
+
+
+def test_read_article_gives_what_it_gave_before_on_odd_files(tmp_path, monkeypatch):
+    files = {
+        "plain.md": "---\ntitle: Plain\ntopics: [a, b]\n---\n# Head\n\nBody  text\t here.\n",
+        "merge.md": "---\nbase: &b {name: Reuters, domain: reuters.com}\nprovider:\n  <<: *b\ntitle: Merged\n---\nx",
+        "tags.md": "---\ntitle: !!str 2021\nquality: !!float '7'\npublished: !!bool yes\nwhen: !!timestamp 2021-01-02\n---\n",
+        "bad.md": "---\ntitle: [unclosed\n---\nbody",
+        "custom.md": "---\ntitle: ok\nx: !custom y\n---\nbody",
+        "dates.md": "---\ntitle: D\npublishedDateTime: 2021-02-30\nupdatedDateTime: 1612345678\n---\n",
+        "keys.md": "---\ntitle: K\n1: one\ntrue: yes\n~: nothing\n---\n",
+        "cp1252.md": b"---\ntitle: caf\xe9\n---\n\xef\xbb\xbf<p>Hi &amp; bye</p>",
+        "empty.md": "",
+        "nul.md": b"---\ntitle: x\n---\n\x00",
+        "big.md": "---\ntitle: Big\n---\n" + "word " * 400,
+        "noyaml.md": "Just a body\n\nwith lines",
+    }
+    for name, data in files.items():
+        write(tmp_path, name, data)
+    os.mkfifo(tmp_path / "pipe.md")
+    names = [*files, "pipe.md", "missing.md"]
+    now = [read_article(tmp_path, name, max_bytes=1000) for name in names]
+    as_before(monkeypatch)
+    before = [read_article_before(tmp_path, name, max_bytes=1000) for name in names]
+    for name, (article, problems), (old_article, old_problems) in zip(names, now, before):
+        assert article == old_article, name
+        assert problems == old_problems, name
+    assert sum(article is not None for article, _ in now) >= 8
+
+
+@pytest.mark.skipif(not corpus_files(), reason="../shared/corpora is absent")
+def test_read_article_gives_what_it_gave_before_for_every_corpus_file(monkeypatch):
+    relpaths = [str(path.relative_to(CORPORA)) for path in corpus_files()]
+    now = [read_article(CORPORA, relpath) for relpath in relpaths]
+    as_before(monkeypatch)
+    for relpath, (article, problems) in zip(relpaths, now):
+        old_article, old_problems = read_article_before(CORPORA, relpath)
+        assert article == old_article, relpath
+        assert problems == old_problems, relpath
+    assert sum(article is not None for article, _ in now) > 20_000
