@@ -1177,6 +1177,7 @@ import stat  # noqa: E402
 _OLD_MD_LINE_MARKS = re.compile(r"^[ \t]{0,3}(?:#{1,6}[ \t]+|>[ \t]?|[-*+][ \t]+|\d+\.[ \t]+)", re.M)
 _OLD_SPACES = re.compile(r"[ \t\f\v\u00a0]{2,}|[\t\f\v\u00a0]")
 _OLD_LINE_EDGES = re.compile(r" ?\n ?")
+_OLD_BLANK_LINES = re.compile(r"\n{3,}")
 
 
 def plain_text_before(markup: str) -> str:
@@ -1198,7 +1199,7 @@ def plain_text_before(markup: str) -> str:
     if " \n" in text or "\n " in text:
         text = _OLD_LINE_EDGES.sub("\n", text)
     if "\n\n\n" in text:
-        text = documents._BLANK_LINES.sub("\n\n", text)
+        text = _OLD_BLANK_LINES.sub("\n\n", text)
     return text.strip()
 
 
