@@ -1314,3 +1314,40 @@ def test_read_article_gives_what_it_gave_before_for_every_corpus_file(monkeypatc
         assert article == old_article, relpath
         assert problems == old_problems, relpath
     assert sum(article is not None for article, _ in now) > 20_000
+
+
+def decode_before(raw: bytes, note) -> str:
+    if raw.startswith(b"\xef\xbb\xbf"):
+        note(WARNING, "starts with a UTF-8 byte-order mark (ignored)")
+        raw = raw[3:]
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        text = raw.decode("utf-8", errors="newsearch-cp1252")
+        note(WARNING, f"is not valid UTF-8 (first bad byte 0x{raw[exc.start]:02x} at offset {exc.start}); "
+                      "those bytes were read as cp1252")
+    if "\r" in text:
+        note(WARNING, "has CRLF (Windows) line endings; normalised")
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if documents._CONTROL.search(text):
+        note(WARNING, "contains control characters; removed")
+        text = documents._CONTROL.sub("", text)
+    return text
+
+
+def test_decode_gives_what_it_gave_before_on_generated_bytes():
+    pieces = [b"a", b"text ", b"\n", b"\r\n", b"\r", b"\t", b"\x01", b"\x08", b"\x0b", b"\x0c", b"\x0e", b"\x1f",
+              b"\x7f", b"\x80", b"\x81", b"\x9d", b"\x9f", b"\xe9", b"\xc3\xa9", b"\xc2\x85", b"\xc2\x9f", b"\xc2\xa0",
+              b"\xe2\x80\x9c", b"\xef\xbb\xbf", b"\xf0\x9f\x93\xb0", b"\xc2", b"\xff"]
+    rng = random.Random(11)
+    warned = 0
+    for number in range(20_000):
+        raw = b"".join(rng.choice(pieces) for _ in range(rng.randint(0, 12)))
+        if number % 3 == 0:
+            raw = b"\xef\xbb\xbf" + raw
+        got, expected = [], []
+        text = documents.decode(raw, lambda level, message: got.append((level, message)))
+        assert text == decode_before(raw, lambda level, message: expected.append((level, message))), raw
+        assert got == expected, raw
+        warned += any("control characters" in message for _, message in got)
+    assert 5_000 < warned < 19_000  # both with and without control characters
