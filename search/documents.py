@@ -368,6 +368,7 @@ _ArticleLoader.yaml_implicit_resolvers = {
 _STR_TAG = "tag:yaml.org,2002:str"
 _MAP_TAG = "tag:yaml.org,2002:map"
 _SEQ_TAG = "tag:yaml.org,2002:seq"
+_INT_TAG = "tag:yaml.org,2002:int"
 _PLAIN_TAGS = frozenset(  # scalar tags built by PyYAML's own method for them, called directly
     f"tag:yaml.org,2002:{name}" for name in ("null", "bool", "int", "float"))
 _TAG_CACHE_SIZE = 4096
@@ -388,6 +389,12 @@ class _FastArticleLoader(_ArticleLoader):
 
     _tags: dict[str, str] = {}
 
+    # Without path resolvers PyYAML's descend_resolver and ascend_resolver return at once, but the
+    # C composer calls them for every node: built-ins that take the same arguments and do nothing
+    # cost less than a Python method. ({}.get(parent, index) gives index back; tuple() gives ().)
+    descend_resolver = staticmethod({}.get)
+    ascend_resolver = staticmethod(tuple)
+
     def resolve(self, kind, value, implicit):
         if kind is yaml.ScalarNode:
             if not implicit[0]:
@@ -401,16 +408,18 @@ class _FastArticleLoader(_ArticleLoader):
                     self._tags.clear()
                 self._tags[value] = tag
             return tag
-        return super().resolve(kind, value, implicit)
+        return _COLLECTION_TAGS[kind]
 
 
 _RESOLVED_FIRST = frozenset(first for first in _ArticleLoader.yaml_implicit_resolvers if first)
+_COLLECTION_TAGS = {yaml.SequenceNode: _SEQ_TAG, yaml.MappingNode: _MAP_TAG}
 
 
 def _fast_resolve_applies() -> bool:
     loader = _ArticleLoader
     return (not loader.yaml_path_resolvers and None not in loader.yaml_implicit_resolvers
-            and loader.DEFAULT_SCALAR_TAG == _STR_TAG)
+            and (loader.DEFAULT_SCALAR_TAG, loader.DEFAULT_SEQUENCE_TAG, loader.DEFAULT_MAPPING_TAG)
+            == (_STR_TAG, _SEQ_TAG, _MAP_TAG))
 
 
 if not _fast_resolve_applies():  # pragma: no cover - a PyYAML that resolves differently
@@ -451,6 +460,8 @@ def _build(node, loader, seen: set[int]) -> Any:
     if kind is yaml.ScalarNode:
         if tag == _STR_TAG:
             return node.value
+        if tag == _INT_TAG and node.value.isdecimal() and node.value[0] != "0":
+            return int(node.value)  # what construct_yaml_int makes of plain digits ('0...' is octal)
         if tag in _PLAIN_TAGS:
             return loader.yaml_constructors[tag](loader, node)
         raise _Unusual  # '<<' and '=' keys too

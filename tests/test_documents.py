@@ -1038,6 +1038,8 @@ TRICKY_YAML = [
     "n: [0, 12, -3, +4, 0x1F, 0o17, 017, 0b101, 1_000, 1:30, 190:20:30, 09, 0x_1]",
     "f: [3.14, .5, 1e3, 6.02e+23, -1.5E-3, .inf, -.Inf, +.INF, .NaN, 1_0.5, 190:20:30.15, 1.]",
     "big: 123456789012345678901234567890\nneg: -0\nfloatish: 1e400",
+    "superscript: !!int \u00b2",
+    "a: !!int \u0661\u0662\nb: !!int 0012\nc: !!int '7'\nd: [0, 7, 10, 00, 0012, 12_3]",
     # booleans and nulls
     "b: [yes, No, TRUE, false, on, Off, y, n, True, 'true', \"no\"]",
     "z: [~, null, Null, NULL, '', nil, None]\nempty:\nalso: ~",
