@@ -484,6 +484,25 @@ class _ArticleYAML(YAMLHandler):
     def load(self, fm: str, **kwargs: object) -> Any:
         return load_yaml(fm)
 
+    def split(self, text: str) -> tuple[str, str]:
+        """``YAMLHandler.split``, with the closing line looked for after a newline.
+
+        ``FM_BOUNDARY`` starts with a '^' under re.M, which is tried at every
+        character up to the closing line; a pattern that starts with '\\n' is
+        searched for. The opening line is where ``detect`` found it, and the
+        closing one ends where the boundary's ``$`` holds, before a newline, so
+        the closing line starts after a newline at or past the opening's end.
+        """
+        opening = self.FM_BOUNDARY.match(text) if _FAST_SPLIT else None
+        closing = _FM_CLOSING.search(text, opening.end()) if opening else None
+        if closing is None:
+            return super().split(text)  # the library's answer, or its ValueError when not closed
+        return text[opening.end():closing.start() + 1], text[closing.end():]
+
+
+_FAST_SPLIT = YAMLHandler.FM_BOUNDARY.pattern == r"^-{3,}\s*$" and YAMLHandler.FM_BOUNDARY.flags & re.M
+_FM_CLOSING = re.compile(r"\n-{3,}\s*$", re.M)
+
 
 _YAML = _ArticleYAML()
 _ALIAS = re.compile(r"(?:^|[\s\[{,:-])\*[^\s\]},]+", re.M)

@@ -1353,3 +1353,23 @@ def test_decode_gives_what_it_gave_before_on_generated_bytes():
         assert got == expected, raw
         warned += any("control characters" in message for _, message in got)
     assert 5_000 < warned < 19_000  # both with and without control characters
+
+
+def test_front_matter_split_gives_what_python_frontmatter_gives():
+    from frontmatter.default_handlers import YAMLHandler
+
+    library = YAMLHandler()
+    pieces = ["---", "----", "\n---", "\n---\n", "-", "--", "\n", "\n\n", " ", "\t", "\f", "\u2028", "\x85", "a",
+              "title: x", "- item", "..."]
+    rng = random.Random(11)
+    closed = unclosed = 0
+    for _ in range(30_000):
+        text = rng.choice(["---\n", "----\n", "--- \n", "---\t", "---", "---\n\n"]) + "".join(
+            rng.choice(pieces) for _ in range(rng.randint(0, 14)))
+        if not library.detect(text):
+            continue
+        expected, got = outcome(library.split, text), outcome(documents._YAML.split, text)
+        assert got == expected, repr(text)
+        closed += expected[0] == "value"
+        unclosed += expected[0] == "error"
+    assert closed > 8_000 and unclosed > 8_000
