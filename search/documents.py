@@ -473,7 +473,15 @@ def _build(node, loader, seen: set[int]) -> Any:
         for key_node, value_node in node.value:
             # A list or mapping as a key raises TypeError (unhashable), as nesting deeper than
             # the stack raises RecursionError: PyYAML's constructor then says what it says.
-            mapping[_build(key_node, loader, seen)] = _build(value_node, loader, seen)
+            # (Text, the usual key and value, is taken here rather than through a call.)
+            if key_node.tag == _STR_TAG and key_node.__class__ is yaml.ScalarNode:
+                key = key_node.value
+            else:
+                key = _build(key_node, loader, seen)
+            if value_node.tag == _STR_TAG and value_node.__class__ is yaml.ScalarNode:
+                mapping[key] = value_node.value
+            else:
+                mapping[key] = _build(value_node, loader, seen)
         return mapping
     if kind is yaml.SequenceNode and tag == _SEQ_TAG:
         return [_build(item, loader, seen) for item in node.value]
