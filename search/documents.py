@@ -801,8 +801,10 @@ _MD_FIRST_LINE_MARK = re.compile(_MD_LINE_MARK)
 _MD_LINE_MARKS = re.compile("\n" + _MD_LINE_MARK)
 _MD_EMPHASIS = re.compile(r"\*\*|__|`+")
 _ODD_SPACES = str.maketrans("\t\f\v\u00a0", "    ")  # each becomes a space...
+# (The next two are written to start with a literal, which re searches for;
+# ' {2,}' and '\n{3,}' are tried at every character.)
 _SPACE_RUNS = re.compile("   *")  # ...and a run of spaces one space
-_BLANK_LINES = re.compile("\n\n\n+")  # (written to start with a literal: ' {2,}' is tried at every character)
+_BLANK_LINES = re.compile("\n\n\n+")
 
 
 def plain_text(markup: str) -> str:

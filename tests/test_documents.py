@@ -7,12 +7,18 @@ what the test says. The last part reads the real sample archive in ``data/``.
 from __future__ import annotations
 
 import datetime as dt
+import html
+import math
 import os
+import random
 import re
+import stat
 import time
 from pathlib import Path
 
 import pytest
+import yaml
+from frontmatter.default_handlers import YAMLHandler
 
 from search import documents
 from search.documents import (
@@ -940,10 +946,6 @@ def test_read_ahead_skips_what_is_not_a_regular_file(tmp_path):
 # ``load_yaml`` must give what ``yaml.load(text, Loader=_ArticleLoader)`` gives: equal values of the
 # same types, or the same exception.
 
-import math  # noqa: E402
-
-import yaml  # noqa: E402
-
 CORPORA = Path(os.environ.get("NEWSEARCH_CORPORA", Path(__file__).resolve().parents[2] / "shared" / "corpora"))
 
 
@@ -1170,11 +1172,8 @@ def test_file_that_grows_past_the_limit_after_stat_is_skipped(tmp_path, monkeypa
 #
 # Copies of what the reading path did before it was made cheaper (issue 11): the bytes read through
 # pathlib and a buffered read of the limit, PyYAML's constructor, and plain_text's line-mark and space
-# patterns. Every article and problem must come out the same.
-
-import html  # noqa: E402
-import random  # noqa: E402
-import stat  # noqa: E402
+# patterns, decode's control search and the front matter's split. Every article and problem must come out
+# the same.
 
 _OLD_MD_LINE_MARKS = re.compile(r"^[ \t]{0,3}(?:#{1,6}[ \t]+|>[ \t]?|[-*+][ \t]+|\d+\.[ \t]+)", re.M)
 _OLD_SPACES = re.compile(r"[ \t\f\v\u00a0]{2,}|[\t\f\v\u00a0]")
@@ -1244,8 +1243,17 @@ def read_article_before(root: Path, relpath: str, max_bytes: int = documents.DEF
         return None, problems
 
 
+class LibraryYAML(YAMLHandler):
+    """python-frontmatter's own split, and PyYAML's own construction."""
+
+    def load(self, fm, **kwargs):
+        return reference_yaml(fm)
+
+
 def as_before(monkeypatch) -> None:
     """Put the old parsing pieces back into ``documents``."""
+    monkeypatch.setattr(documents, "decode", decode_before)
+    monkeypatch.setattr(documents, "_YAML", LibraryYAML())
     monkeypatch.setattr(documents, "load_yaml", reference_yaml)
     monkeypatch.setattr(documents, "plain_text", plain_text_before)
 
@@ -1292,6 +1300,8 @@ def test_read_article_gives_what_it_gave_before_on_odd_files(tmp_path, monkeypat
         "nul.md": b"---\ntitle: x\n---\n\x00",
         "big.md": "---\ntitle: Big\n---\n" + "word " * 400,
         "noyaml.md": "Just a body\n\nwith lines",
+        "control.md": "---\r\ntitle: a\x07b\r\n---\r\nbody\x0b text\x1f",
+        "unclosed.md": "---\ntitle: Unclosed\nbody",
     }
     for name, data in files.items():
         write(tmp_path, name, data)
@@ -1356,8 +1366,6 @@ def test_decode_gives_what_it_gave_before_on_generated_bytes():
 
 
 def test_front_matter_split_gives_what_python_frontmatter_gives():
-    from frontmatter.default_handlers import YAMLHandler
-
     library = YAMLHandler()
     pieces = ["---", "----", "\n---", "\n---\n", "-", "--", "\n", "\n\n", " ", "\t", "\f", "\u2028", "\x85", "a",
               "title: x", "- item", "..."]
