@@ -240,13 +240,33 @@ def _inside_real(root: Path | str, real: str) -> bool:
     return real == real_root or real.startswith(real_root.rstrip(os.sep) + os.sep)
 
 
-def _opened_path(stream, path: Path) -> str:
+def _opened_path(descriptor: int, path: str) -> str:
     """The real path of an open file: one readlink on Linux, where
     ``os.path.realpath`` costs a stat per folder of the path (20 us a file)."""
     try:
-        return os.readlink(f"/proc/self/fd/{stream.fileno()}")
+        return os.readlink(f"/proc/self/fd/{descriptor}")
     except OSError:
         return os.path.realpath(path)
+
+
+def _read_at_most(descriptor: int, limit: int, expected: int) -> bytes:
+    """Up to ``limit`` bytes of an open file, to its end.
+
+    The first read asks for the size ``stat`` gave plus one byte, not for
+    ``limit``: a buffer of the limit (5 MB) for every 4 kB article cost more
+    than the rest of the reading. Reads go on until the end of the file, as
+    a buffered ``read(limit)`` does, so a file that grew is read up to the limit.
+    """
+    chunk = os.read(descriptor, min(expected + 1, limit))
+    chunks, size = [chunk], len(chunk)
+    while chunk and size < limit:
+        chunk = os.read(descriptor, min(limit - size, _READ_CHUNK))
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
+
+
+_READ_CHUNK = 64 * 1024
 
 
 @functools.lru_cache(maxsize=64)
@@ -287,6 +307,21 @@ codecs.register_error("newsearch-cp1252", _cp1252_fallback)
 _CONTROL = re.compile(r"[\x01-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
+_NOT_CONTROL_BYTES = bytes(byte for byte in range(256) if not _CONTROL.match(chr(byte)) or byte >= 0x80)
+
+
+def _has_control(text: str, raw: bytes) -> bool:
+    """Whether ``_CONTROL`` finds anything in ``text``, decoded from ``raw``.
+
+    An ASCII text's characters are its bytes, and a ``bytes.translate`` that
+    deletes every byte but the control ones is seven times faster than the
+    pattern's search.
+    """
+    if text.isascii():
+        return bool(raw.translate(None, _NOT_CONTROL_BYTES))
+    return _CONTROL.search(text) is not None
+
+
 def decode(raw: bytes, note) -> str:
     """Bytes -> text, noting BOMs, non-UTF-8 bytes, control characters and CRLF line endings.
 
@@ -306,7 +341,7 @@ def decode(raw: bytes, note) -> str:
     if "\r" in text:
         note(WARNING, "has CRLF (Windows) line endings; normalised")
         text = text.replace("\r\n", "\n").replace("\r", "\n")
-    if _CONTROL.search(text):
+    if _has_control(text, raw):
         note(WARNING, "contains control characters; removed")
         text = _CONTROL.sub("", text)
     return text
@@ -330,9 +365,151 @@ _ArticleLoader.yaml_implicit_resolvers = {
 }
 
 
+_STR_TAG = "tag:yaml.org,2002:str"
+_MAP_TAG = "tag:yaml.org,2002:map"
+_SEQ_TAG = "tag:yaml.org,2002:seq"
+_INT_TAG = "tag:yaml.org,2002:int"
+_PLAIN_TAGS = frozenset(  # scalar tags built by PyYAML's own method for them, called directly
+    f"tag:yaml.org,2002:{name}" for name in ("null", "bool", "int", "float"))
+_TAG_CACHE_SIZE = 4096
+
+
+class _FastArticleLoader(_ArticleLoader):
+    """``_ArticleLoader`` with a cheaper resolver, for ``load_yaml``.
+
+    The C parser calls the resolver in Python for every node, and PyYAML's
+    asks the implicit resolvers of the scalar's first character every time.
+    This one says ``str`` at once for quoted scalars and for plain ones whose
+    first character no implicit resolver starts with (most titles, excerpts
+    and URLs), and remembers the answer for the other plain values
+    (``news``, ``27``, ``true``...): implicit resolution depends only on the
+    value. Valid while the loader has no path resolvers and no wildcard
+    implicit resolvers, which ``_fast_resolve_applies`` checks.
+    """
+
+    _tags: dict[str, str] = {}
+
+    # Without path resolvers PyYAML's descend_resolver and ascend_resolver return at once, but the
+    # C composer calls them for every node: built-ins that take the same arguments and do nothing
+    # cost less than a Python method. ({}.get(parent, index) gives index back; tuple() gives ().)
+    descend_resolver = staticmethod({}.get)
+    ascend_resolver = staticmethod(tuple)
+
+    def resolve(self, kind, value, implicit):
+        if kind is yaml.ScalarNode:
+            if not implicit[0]:
+                return _STR_TAG
+            if value and value[0] not in _RESOLVED_FIRST:
+                return _STR_TAG
+            tag = self._tags.get(value)
+            if tag is None:
+                tag = super().resolve(kind, value, implicit)
+                if len(self._tags) >= _TAG_CACHE_SIZE:
+                    self._tags.clear()
+                self._tags[value] = tag
+            return tag
+        return _COLLECTION_TAGS[kind]
+
+
+_RESOLVED_FIRST = frozenset(first for first in _ArticleLoader.yaml_implicit_resolvers if first)
+_COLLECTION_TAGS = {yaml.SequenceNode: _SEQ_TAG, yaml.MappingNode: _MAP_TAG}
+
+
+def _fast_resolve_applies() -> bool:
+    loader = _ArticleLoader
+    return (not loader.yaml_path_resolvers and None not in loader.yaml_implicit_resolvers
+            and (loader.DEFAULT_SCALAR_TAG, loader.DEFAULT_SEQUENCE_TAG, loader.DEFAULT_MAPPING_TAG)
+            == (_STR_TAG, _SEQ_TAG, _MAP_TAG))
+
+
+if not _fast_resolve_applies():  # pragma: no cover - a PyYAML that resolves differently
+    _FastArticleLoader = _ArticleLoader  # noqa: F811
+
+
+class _Unusual(Exception):
+    """Something ``_build`` leaves to PyYAML's constructor."""
+
+
+def load_yaml(text: str) -> Any:
+    """``yaml.load(text, Loader=_ArticleLoader)``, built faster.
+
+    PyYAML's constructor makes each node's value through several Python calls
+    (``construct_object``, a generator per mapping and list...). The common
+    documents hold only plain mappings, lists and scalars: ``_build`` makes
+    those directly from the node tree. Anything else (merge keys, ``=`` keys,
+    other tags, a collection met twice through an alias, keys that cannot be
+    dict keys, any error) gives the same node tree to PyYAML's constructor,
+    so values, types and errors are PyYAML's own.
+    """
+    loader = _FastArticleLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        try:
+            return _build(node, loader, set())
+        except Exception:  # noqa: BLE001 - PyYAML's constructor decides, and raises its own errors
+            return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
+def _build(node, loader, seen: set[int]) -> Any:
+    tag = node.tag
+    kind = node.__class__
+    if kind is yaml.ScalarNode:
+        if tag == _STR_TAG:
+            return node.value
+        if tag == _INT_TAG and node.value.isdecimal() and node.value[0] != "0":
+            return int(node.value)  # what construct_yaml_int makes of plain digits ('0...' is octal)
+        if tag in _PLAIN_TAGS:
+            return loader.yaml_constructors[tag](loader, node)
+        raise _Unusual  # '<<' and '=' keys too
+    if id(node) in seen:  # an alias of a collection: objects shared, perhaps a loop
+        raise _Unusual
+    seen.add(id(node))
+    if kind is yaml.MappingNode and tag == _MAP_TAG:
+        mapping = {}
+        for key_node, value_node in node.value:
+            # A list or mapping as a key raises TypeError (unhashable), as nesting deeper than
+            # the stack raises RecursionError: PyYAML's constructor then says what it says.
+            # (Text, the usual key and value, is taken here rather than through a call.)
+            if key_node.tag == _STR_TAG and key_node.__class__ is yaml.ScalarNode:
+                key = key_node.value
+            else:
+                key = _build(key_node, loader, seen)
+            if value_node.tag == _STR_TAG and value_node.__class__ is yaml.ScalarNode:
+                mapping[key] = value_node.value
+            else:
+                mapping[key] = _build(value_node, loader, seen)
+        return mapping
+    if kind is yaml.SequenceNode and tag == _SEQ_TAG:
+        return [_build(item, loader, seen) for item in node.value]
+    raise _Unusual
+
+
 class _ArticleYAML(YAMLHandler):
     def load(self, fm: str, **kwargs: object) -> Any:
-        return yaml.load(fm, Loader=_ArticleLoader)  # noqa: S506 - a safe loader
+        return load_yaml(fm)
+
+    def split(self, text: str) -> tuple[str, str]:
+        """``YAMLHandler.split``, with the closing line looked for after a newline.
+
+        ``FM_BOUNDARY`` starts with a '^' under re.M, which is tried at every
+        character up to the closing line; a pattern that starts with '\\n' is
+        searched for. The opening line is where ``detect`` found it, and the
+        closing one ends where the boundary's ``$`` holds, before a newline, so
+        the closing line starts after a newline at or past the opening's end.
+        """
+        opening = self.FM_BOUNDARY.match(text) if _FAST_SPLIT else None
+        closing = _FM_CLOSING.search(text, opening.end()) if opening else None
+        if closing is None:
+            return super().split(text)  # the library's answer, or its ValueError when not closed
+        return text[opening.end():closing.start() + 1], text[closing.end():]
+
+
+_FAST_SPLIT = YAMLHandler.FM_BOUNDARY.pattern == r"^-{3,}\s*$" and YAMLHandler.FM_BOUNDARY.flags & re.M
+_FM_CLOSING = re.compile(r"\n-{3,}\s*$", re.M)
 
 
 _YAML = _ArticleYAML()
@@ -354,7 +531,7 @@ def parse_front_matter(text: str, note) -> tuple[dict | None, str]:
     except ValueError:
         fm, content = text.lstrip().removeprefix("---"), ""
         unclosed = "front matter is not closed by a '---' line"
-    if len(_ALIAS.findall(fm)) > MAX_YAML_ALIASES:
+    if "*" in fm and len(_ALIAS.findall(fm)) > MAX_YAML_ALIASES:
         note(ERROR, f"front matter uses more than {MAX_YAML_ALIASES} YAML aliases (a possible alias bomb); skipped")
         return None, ""
     try:
@@ -616,11 +793,18 @@ _INLINE_NAMES = frozenset(
     "video audio source picture time mark cite q dl dt dd nav aside main label button input form embed object".split())
 _MD_IMAGE = re.compile(r"!\[([^\[\]]{0,1000})\]\([^()]{0,2000}\)")
 _MD_LINK = re.compile(r"\[([^\[\]]{1,1000})\]\([^()]{0,2000}\)")
-_MD_LINE_MARKS = re.compile(r"^[ \t]{0,3}(?:#{1,6}[ \t]+|>[ \t]?|[-*+][ \t]+|\d+\.[ \t]+)", re.M)
+# A mark at the start of a line. The first line is matched on its own and the
+# others after their '\n': a search for a pattern that starts with a literal
+# skips to it, where a '^' under re.M is tried at every character.
+_MD_LINE_MARK = r"[ \t]{0,3}(?:#{1,6}[ \t]+|>[ \t]?|[-*+][ \t]+|\d+\.[ \t]+)"
+_MD_FIRST_LINE_MARK = re.compile(_MD_LINE_MARK)
+_MD_LINE_MARKS = re.compile("\n" + _MD_LINE_MARK)
 _MD_EMPHASIS = re.compile(r"\*\*|__|`+")
-_SPACES = re.compile(r"[ \t\f\v\u00a0]{2,}|[\t\f\v\u00a0]")  # runs and odd spaces; single spaces stay
-_LINE_EDGES = re.compile(r" ?\n ?")
-_BLANK_LINES = re.compile(r"\n{3,}")
+_ODD_SPACES = str.maketrans("\t\f\v\u00a0", "    ")  # each becomes a space...
+# (The next two are written to start with a literal, which re searches for;
+# ' {2,}' and '\n{3,}' are tried at every character.)
+_SPACE_RUNS = re.compile("   *")  # ...and a run of spaces one space
+_BLANK_LINES = re.compile("\n\n\n+")
 
 
 def plain_text(markup: str) -> str:
@@ -630,19 +814,24 @@ def plain_text(markup: str) -> str:
         text = _drop_hidden(text)
         text = _COMMENT.sub(" ", text)
         text = _TAG.sub(_without_tag, text)
-    if "](" in text:
+    # A one-character test first where a two-character one would scan slower.
+    if "]" in text and "](" in text:
         text = _MD_IMAGE.sub(r"\1", text)
         text = _MD_LINK.sub(r"\1", text)
-    text = _MD_LINE_MARKS.sub("", text)
-    if "**" in text or "__" in text or "`" in text:
+    if first := _MD_FIRST_LINE_MARK.match(text):
+        text = text[first.end():]
+    text = _MD_LINE_MARKS.sub("\n", text)
+    if ("*" in text and "**" in text) or ("_" in text and "__" in text) or "`" in text:
         text = _MD_EMPHASIS.sub("", text)
     if "&" in text:
         text = html.unescape(text)
-    # Each substitution only when needed: these run over every body.
-    if "  " in text or "\t" in text or "\u00a0" in text or "\f" in text or "\v" in text:
-        text = _SPACES.sub(" ", text)
-    if " \n" in text or "\n " in text:
-        text = _LINE_EDGES.sub("\n", text)
+    # Each step only when needed: these run over every body.
+    if "\t" in text or "\u00a0" in text or "\f" in text or "\v" in text:
+        text = text.translate(_ODD_SPACES)
+    if "  " in text:
+        text = _SPACE_RUNS.sub(" ", text)
+    # No two spaces are left, so at most one space stands on each side of a line break.
+    text = text.replace(" \n", "\n").replace("\n ", "\n")  # (as cheap as a test when there is none)
     if "\n\n\n" in text:
         text = _BLANK_LINES.sub("\n\n", text)
     return text.strip()
@@ -724,22 +913,25 @@ def read_article(root: Path, relpath: str, max_bytes: int = DEFAULT_MAX_BYTES, *
     def note(level: str, message: str) -> None:
         problems.append(Problem(shown, level, message))
 
-    full = root / relpath
+    full = os.path.join(root, relpath)  # a str and os calls: a Path and a buffered file cost more than the reading
     try:
-        info = full.stat()
+        info = os.stat(full)
         if not stat.S_ISREG(info.st_mode):
             # Opening a FIFO blocks for ever and a device can read without end.
             note(ERROR, f"is not a regular file (a {_file_kind(info.st_mode)}); skipped")
             return None, problems
-        with full.open("rb") as stream:
+        descriptor = os.open(full, os.O_RDONLY)
+        try:
             # Checked on the file opened, so that a link swapped in after the listing is caught too.
-            if not follow_links and not _inside_real(root, _opened_path(stream, full)):
+            if not follow_links and not _inside_real(root, _opened_path(descriptor, full)):
                 note(ERROR, "is a link to a file outside the data folder; skipped (--follow-links follows links)")
                 return None, problems
             if info.st_size > max_bytes:
                 note(ERROR, f"is {info.st_size:,} bytes, over the {max_bytes:,}-byte limit; skipped")
                 return None, problems
-            raw = stream.read(max_bytes + 1)  # the file may have grown since stat()
+            raw = _read_at_most(descriptor, max_bytes + 1, info.st_size)  # it may have grown since stat()
+        finally:
+            os.close(descriptor)
         if len(raw) > max_bytes:
             note(ERROR, f"is over the {max_bytes:,}-byte limit; skipped")
             return None, problems

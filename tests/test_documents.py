@@ -7,12 +7,18 @@ what the test says. The last part reads the real sample archive in ``data/``.
 from __future__ import annotations
 
 import datetime as dt
+import html
+import math
 import os
+import random
 import re
+import stat
 import time
 from pathlib import Path
 
 import pytest
+import yaml
+from frontmatter.default_handlers import YAMLHandler
 
 from search import documents
 from search.documents import (
@@ -933,3 +939,445 @@ def test_read_ahead_skips_what_is_not_a_regular_file(tmp_path):
         for _ in names:
             ahead.next()
     assert not ahead._thread.is_alive()
+
+
+# ---------------------------------------------------------------- the fast YAML loader
+#
+# ``load_yaml`` must give what ``yaml.load(text, Loader=_ArticleLoader)`` gives: equal values of the
+# same types, or the same exception.
+
+CORPORA = Path(os.environ.get("NEWSEARCH_CORPORA", Path(__file__).resolve().parents[2] / "shared" / "corpora"))
+
+
+def same(a, b) -> bool:
+    """Equal values of the same types all the way down (lists and mappings that contain themselves too)."""
+    pending, compared = [(a, b)], set()
+    while pending:
+        a, b = pending.pop()
+        if type(a) is not type(b):
+            return False
+        if isinstance(a, (dict, list)):
+            if (id(a), id(b)) in compared:
+                continue
+            compared.add((id(a), id(b)))
+            if len(a) != len(b):
+                return False
+            if isinstance(a, dict):
+                pending.extend(zip(a, b))
+                pending.extend((a[ka], b[kb]) for ka, kb in zip(a, b))
+            else:
+                pending.extend(zip(a, b))
+        elif isinstance(a, float) and math.isnan(a):
+            if not math.isnan(b):
+                return False
+        elif a != b:
+            return False
+    return True
+
+
+def reference_yaml(text: str):
+    return yaml.load(text, Loader=documents._ArticleLoader)  # noqa: S506 - a safe loader
+
+
+def outcome(load, text: str):
+    try:
+        return "value", load(text)
+    except Exception as exc:  # noqa: BLE001 - the exception is the outcome compared
+        return "error", (type(exc), str(exc))
+
+
+def assert_loads_like_pyyaml(text: str):
+    expected, got = outcome(reference_yaml, text), outcome(documents.load_yaml, text)
+    assert got[0] == expected[0], (text, got, expected)
+    if expected[0] == "error":
+        assert got[1] == expected[1], text
+    else:
+        assert same(got[1], expected[1]), (text, got[1], expected[1])
+    return expected
+
+
+TRICKY_YAML = [
+    # anchors and aliases: of a scalar, of a mapping, of a list, used twice, as a key, in a loop
+    "a: &x foo\nb: *x\nc: *x",
+    "base: &b {x: 1, y: [1, 2]}\nother: *b\nlist: [*b, *b]",
+    "a: &l [1, [2, 3]]\nb: *l",
+    "a: &k key\n*k : v",
+    "a: &a [1, *a]",
+    "a: &m {self: *m}",
+    "a: &x 1\nb: &x 2\nc: *x",
+    "a: *undefined",
+    # merge keys
+    "base: &b {x: 1, y: 2}\nm:\n  <<: *b\n  y: 3",
+    "a: &a {x: 1}\nb: &b {y: 2}\nc:\n  <<: [*a, *b]\n  x: 3",
+    "m:\n  <<: {x: 1}\n  z: 2",
+    "m:\n  <<: 5",
+    "m:\n  <<: [1, 2]",
+    "'<<': quoted is a plain key",
+    "=: value key",
+    "a: =",
+    # explicit tags
+    "a: !!str 123\nb: !!int '42'\nc: !!float 1\nd: !!bool yes\ne: !!null ''\nf: !!str",
+    "a: !!binary aGVsbG8=",
+    "a: !!timestamp 2021-02-03",
+    "a: !!timestamp 2021-02-30",
+    "a: !!set {x, y}",
+    "a: !!omap [x: 1, y: 2]",
+    "a: !!pairs [x: 1, x: 2]",
+    "a: !!bool maybe",
+    "a: !!int twelve",
+    "a: !!float x",
+    "a: !!str [1, 2]",
+    "a: !!map [1, 2]",
+    "a: !!seq {x: 1}",
+    "a: !!python/object/apply:os.system [echo hi]",
+    "a: !custom x",
+    "a: ! 12\nb: ! [1]\nc: ! {d: 1}",
+    "!!map {a: 1}",
+    "? !!str 1\n: one\n? !!int '2'\n: two",
+    # dates stay text (no timestamp resolver)
+    "d: 2021-02-30\ne: 2021-02-03T04:05:06Z\nf: '2021-01-01'\ng: 2021-6-1 9:05",
+    # numbers
+    "n: [0, 12, -3, +4, 0x1F, 0o17, 017, 0b101, 1_000, 1:30, 190:20:30, 09, 0x_1]",
+    "f: [3.14, .5, 1e3, 6.02e+23, -1.5E-3, .inf, -.Inf, +.INF, .NaN, 1_0.5, 190:20:30.15, 1.]",
+    "big: 123456789012345678901234567890\nneg: -0\nfloatish: 1e400",
+    "superscript: !!int \u00b2",
+    "a: !!int \u0661\u0662\nb: !!int 0012\nc: !!int '7'\nd: [0, 7, 10, 00, 0012, 12_3]",
+    # booleans and nulls
+    "b: [yes, No, TRUE, false, on, Off, y, n, True, 'true', \"no\"]",
+    "z: [~, null, Null, NULL, '', nil, None]\nempty:\nalso: ~",
+    "",
+    "~",
+    "# only a comment",
+    "---\n...",
+    # nested lists and mappings
+    "a: {b: [1, {c: [d, e]}], f: {g: h}}\nl: [[], {}, [[[]]], - x]",
+    "items:\n  - name: one\n    tags: [a, b]\n  - name: two\n    more:\n      deep: [1, 2.5, true, ~]",
+    "\n".join(f"{'  ' * depth}k{depth}:" for depth in range(40)) + " leaf",
+    "a: " + "[" * 60 + "]" * 60,
+    "a: " + "[" * 400 + "]" * 400,
+    "a: " + "[" * 900 + "]" * 900,  # deeper than the stack allows a recursive construction
+    "a: " + "{b: " * 900 + "c" + "}" * 900,
+    # duplicate keys and keys that are not strings
+    "a: 1\nb: 2\na: 3",
+    "1: one\n2.5: x\ntrue: t\n~: n\n0x10: hex",
+    "1: a\n1.0: b\ntrue: c",
+    "{1: a, 2.5: b, true: c, ~: d, yes: e}",
+    "? [1, 2]\n: list key",
+    "? {a: 1}\n: mapping key",
+    "[1, 2]: flow list key",
+    # scalars of every style, and top-level values that are not mappings
+    "a: |\n  line1\n  line2\nb: >\n  folded\n  text\nc: 'single ''quoted'''\nd: \"double \\t \\u00e9\"",
+    "title: Ünïcödé — “quotes” 📰\nexcerpt: 'it''s'",
+    "just text",
+    "- a\n- b",
+    "42",
+    "[1, 2",
+    "a: b: c",
+    "a: 1\n---\nb: 2",
+    "a:\n\t- tab",
+    "\"unclosed: string",
+]
+
+
+@pytest.mark.parametrize("text", TRICKY_YAML)
+def test_load_yaml_gives_what_pyyaml_gives(text):
+    assert_loads_like_pyyaml(text)
+
+
+def test_load_yaml_tricky_documents_cover_every_outcome():
+    # The list above must exercise errors, values that are not mappings and shared objects alike.
+    kinds = [assert_loads_like_pyyaml(text) for text in TRICKY_YAML]
+    assert any(kind == "error" for kind, _ in kinds)
+    assert any(kind == "value" and isinstance(value, dict) for kind, value in kinds)
+    assert any(kind == "value" and not isinstance(value, dict) for kind, value in kinds)
+    shared = documents.load_yaml("base: &b {x: [1]}\nother: *b")
+    assert shared["base"] is shared["other"]  # an alias is one object, as PyYAML makes it
+
+
+def test_fast_resolver_agrees_with_pyyaml():
+    fast, reference = documents._FastArticleLoader(""), documents._ArticleLoader("")
+    values = ["", "~", "null", "Null", "true", "True", "yes", "No", "on", "OFF", "y", "12", "-3", "+4", "0x1F",
+              "1_000", "1:30", "3.14", ".5", ".inf", "-.Inf", ".NaN", "=", "<<", "2021-02-03", "news", "Nonsense",
+              "The title", "Yesterday", "offline", "title", "https://example.com", "#hash", "-", "-x", "+", ".", "0",
+              "00", "0b1", "1e3", "1.", "é"]
+    try:
+        for _ in range(2):  # the second time from the cache
+            for value in values:
+                for implicit in ((True, False), (False, True), (False, False), (True, True)):
+                    assert fast.resolve(yaml.ScalarNode, value, implicit) == \
+                        reference.resolve(yaml.ScalarNode, value, implicit), (value, implicit)
+        for kind in (yaml.SequenceNode, yaml.MappingNode):
+            assert fast.resolve(kind, None, True) == reference.resolve(kind, None, True)
+    finally:
+        fast.dispose()
+        reference.dispose()
+
+
+def corpus_files() -> list[Path]:
+    return sorted(CORPORA.glob("**/*.md")) if CORPORA.is_dir() else []
+
+
+@pytest.mark.skipif(not corpus_files(), reason="../shared/corpora is absent")
+def test_load_yaml_gives_what_pyyaml_gives_for_every_corpus_front_matter():
+    loaded = 0
+    for path in corpus_files():
+        text = documents.decode(path.read_bytes(), lambda level, message: None)
+        if not documents._YAML.detect(text):
+            continue
+        try:
+            front_matter, _ = documents._YAML.split(text)
+        except ValueError:
+            continue
+        kind, value = assert_loads_like_pyyaml(front_matter)
+        loaded += kind == "value" and isinstance(value, dict) and bool(value)
+    assert loaded > 20_000
+
+
+# ---------------------------------------------------------------- reading the bytes
+
+
+@pytest.mark.parametrize("expected", [0, 10, 99, 100, 101, 5000])
+@pytest.mark.parametrize("limit", [1, 50, 101, 100_000])
+def test_read_at_most_reads_to_the_end_or_the_limit_whatever_stat_said(tmp_path, expected, limit):
+    # ``expected`` is the size stat() gave; the file may have grown or shrunk since.
+    content = bytes(range(256)) * 300  # 76,800 bytes: more than one read chunk
+    for size in (0, 100, len(content)):
+        path = write(tmp_path, "f.md", content[:size])
+        descriptor = os.open(path, os.O_RDONLY)
+        try:
+            assert documents._read_at_most(descriptor, limit, expected) == content[:size][:limit]
+        finally:
+            os.close(descriptor)
+
+
+def test_file_that_grows_past_the_limit_after_stat_is_skipped(tmp_path, monkeypatch):
+    write(tmp_path, "grows.md", "---\ntitle: Grows\n---\n" + "x" * 500)
+    real_stat = os.stat
+
+    def stale_stat(path, *args, **kwargs):  # the size the file had when it was listed
+        info = real_stat(path, *args, **kwargs)
+        if str(path).endswith("grows.md"):
+            return os.stat_result((info.st_mode, *info[1:6], 20, *info[7:]))
+        return info
+
+    monkeypatch.setattr(documents.os, "stat", stale_stat)
+    article, problems = read_article(tmp_path, "grows.md", max_bytes=100)
+    assert article is None
+    assert [str(p) for p in problems] == ["grows.md: error: is over the 100-byte limit; skipped"]
+    article, problems = read_article(tmp_path, "grows.md", max_bytes=1000)
+    assert article is not None and article.body == "x" * 500 and not problems
+
+
+# ---------------------------------------------------------------- the same articles as before
+#
+# Copies of what the reading path did before it was made cheaper (issue 11): the bytes read through
+# pathlib and a buffered read of the limit, PyYAML's constructor, and plain_text's line-mark and space
+# patterns, decode's control search and the front matter's split. Every article and problem must come out
+# the same.
+
+_OLD_MD_LINE_MARKS = re.compile(r"^[ \t]{0,3}(?:#{1,6}[ \t]+|>[ \t]?|[-*+][ \t]+|\d+\.[ \t]+)", re.M)
+_OLD_SPACES = re.compile(r"[ \t\f\v\u00a0]{2,}|[\t\f\v\u00a0]")
+_OLD_LINE_EDGES = re.compile(r" ?\n ?")
+_OLD_BLANK_LINES = re.compile(r"\n{3,}")
+
+
+def plain_text_before(markup: str) -> str:
+    text = markup
+    if "<" in text:
+        text = documents._drop_hidden(text)
+        text = documents._COMMENT.sub(" ", text)
+        text = documents._TAG.sub(documents._without_tag, text)
+    if "](" in text:
+        text = documents._MD_IMAGE.sub(r"\1", text)
+        text = documents._MD_LINK.sub(r"\1", text)
+    text = _OLD_MD_LINE_MARKS.sub("", text)
+    if "**" in text or "__" in text or "`" in text:
+        text = documents._MD_EMPHASIS.sub("", text)
+    if "&" in text:
+        text = html.unescape(text)
+    if "  " in text or "\t" in text or "\u00a0" in text or "\f" in text or "\v" in text:
+        text = _OLD_SPACES.sub(" ", text)
+    if " \n" in text or "\n " in text:
+        text = _OLD_LINE_EDGES.sub("\n", text)
+    if "\n\n\n" in text:
+        text = _OLD_BLANK_LINES.sub("\n\n", text)
+    return text.strip()
+
+
+def read_article_before(root: Path, relpath: str, max_bytes: int = documents.DEFAULT_MAX_BYTES):
+    """read_article as it was, with the parsing done by whatever ``documents`` holds."""
+    problems = []
+    shown = documents.shown_path(relpath)
+
+    def note(level, message):
+        problems.append(documents.Problem(shown, level, message))
+
+    full = root / relpath
+    try:
+        info = full.stat()
+        if not stat.S_ISREG(info.st_mode):
+            note(ERROR, f"is not a regular file (a {documents._file_kind(info.st_mode)}); skipped")
+            return None, problems
+        with full.open("rb") as stream:
+            try:
+                real = os.readlink(f"/proc/self/fd/{stream.fileno()}")
+            except OSError:
+                real = os.path.realpath(full)
+            if not documents._inside_real(root, real):
+                note(ERROR, "is a link to a file outside the data folder; skipped (--follow-links follows links)")
+                return None, problems
+            if info.st_size > max_bytes:
+                note(ERROR, f"is {info.st_size:,} bytes, over the {max_bytes:,}-byte limit; skipped")
+                return None, problems
+            raw = stream.read(max_bytes + 1)
+        if len(raw) > max_bytes:
+            note(ERROR, f"is over the {max_bytes:,}-byte limit; skipped")
+            return None, problems
+    except OSError as exc:
+        note(ERROR, f"cannot be read: {exc.strerror or exc}")
+        return None, problems
+    try:
+        return documents.parse_article(raw, relpath, note), problems
+    except Exception as exc:  # noqa: BLE001
+        note(ERROR, f"could not be read ({type(exc).__name__}: {str(exc)[:200]}); skipped")
+        return None, problems
+
+
+class LibraryYAML(YAMLHandler):
+    """python-frontmatter's own split, and PyYAML's own construction."""
+
+    def load(self, fm, **kwargs):
+        return reference_yaml(fm)
+
+
+def as_before(monkeypatch) -> None:
+    """Put the old parsing pieces back into ``documents``."""
+    monkeypatch.setattr(documents, "decode", decode_before)
+    monkeypatch.setattr(documents, "_YAML", LibraryYAML())
+    monkeypatch.setattr(documents, "load_yaml", reference_yaml)
+    monkeypatch.setattr(documents, "plain_text", plain_text_before)
+
+
+PLAIN_TEXT_PIECES = [" ", "  ", "   ", "\t", "\n", "\n\n", "\n\n\n", "\f", "\v", "\u00a0", "\u2003", "\r", "#", "##",
+                     "####### ", ">", "> ", "-", "- ", "*", "* ", "+ ", "1.", "1. ", "12.", "a", "b c", "Word", "é",
+                     "<p>", "</p>", "<b>", "<br/>", "<BP>", "<div class='x'>", "&amp;", "&nbsp;", "&lt;", "**", "__",
+                     "`", "``", "[x](y)", "![i](j)", "[", "](", "<!-- c -->", "<!--", "<script>s</script>",
+                     "<style>", "<noscript>n</noscript>"]
+
+
+def test_plain_text_gives_what_it_gave_before_on_generated_markup():
+    rng = random.Random(11)
+    changed = 0
+    for _ in range(30_000):
+        markup = "".join(rng.choice(PLAIN_TEXT_PIECES) for _ in range(rng.randint(0, 30)))
+        expected = plain_text_before(markup)
+        assert plain_text(markup) == expected, repr(markup)
+        changed += expected != markup
+    assert changed > 20_000  # the markup was mostly rewritten, not passed through
+
+
+@pytest.mark.parametrize("markup, expected", [
+    ("# Title\n\n- one\n  - two\n> quoted\n1. first\n12.  twelfth", "Title\n\none\ntwo\nquoted\nfirst\ntwelfth"),
+    ("a \t\u00a0 b\f\vc", "a b c"),
+    ("line  \n   next \n\n \n end", "line\nnext\n\nend"),
+    ("x\n \n \n \ny", "x\n\ny"),
+])
+def test_plain_text_marks_and_spaces(markup, expected):
+    assert plain_text(markup) == expected == plain_text_before(markup)
+
+
+def test_read_article_gives_what_it_gave_before_on_odd_files(tmp_path, monkeypatch):
+    files = {
+        "plain.md": "---\ntitle: Plain\ntopics: [a, b]\n---\n# Head\n\nBody  text\t here.\n",
+        "merge.md": "---\nbase: &b {name: Reuters, domain: reuters.com}\nprovider:\n  <<: *b\ntitle: Merged\n---\nx",
+        "tags.md": "---\ntitle: !!str 2021\nquality: !!float '7'\npublished: !!bool yes\nwhen: !!timestamp 2021-01-02\n---\n",
+        "bad.md": "---\ntitle: [unclosed\n---\nbody",
+        "custom.md": "---\ntitle: ok\nx: !custom y\n---\nbody",
+        "dates.md": "---\ntitle: D\npublishedDateTime: 2021-02-30\nupdatedDateTime: 1612345678\n---\n",
+        "keys.md": "---\ntitle: K\n1: one\ntrue: yes\n~: nothing\n---\n",
+        "cp1252.md": b"---\ntitle: caf\xe9\n---\n\xef\xbb\xbf<p>Hi &amp; bye</p>",
+        "empty.md": "",
+        "nul.md": b"---\ntitle: x\n---\n\x00",
+        "big.md": "---\ntitle: Big\n---\n" + "word " * 400,
+        "noyaml.md": "Just a body\n\nwith lines",
+        "control.md": "---\r\ntitle: a\x07b\r\n---\r\nbody\x0b text\x1f",
+        "unclosed.md": "---\ntitle: Unclosed\nbody",
+    }
+    for name, data in files.items():
+        write(tmp_path, name, data)
+    os.mkfifo(tmp_path / "pipe.md")
+    names = [*files, "pipe.md", "missing.md"]
+    now = [read_article(tmp_path, name, max_bytes=1000) for name in names]
+    as_before(monkeypatch)
+    before = [read_article_before(tmp_path, name, max_bytes=1000) for name in names]
+    for name, (article, problems), (old_article, old_problems) in zip(names, now, before):
+        assert article == old_article, name
+        assert problems == old_problems, name
+    assert sum(article is not None for article, _ in now) >= 8
+
+
+@pytest.mark.skipif(not corpus_files(), reason="../shared/corpora is absent")
+def test_read_article_gives_what_it_gave_before_for_every_corpus_file(monkeypatch):
+    relpaths = [str(path.relative_to(CORPORA)) for path in corpus_files()]
+    now = [read_article(CORPORA, relpath) for relpath in relpaths]
+    as_before(monkeypatch)
+    for relpath, (article, problems) in zip(relpaths, now):
+        old_article, old_problems = read_article_before(CORPORA, relpath)
+        assert article == old_article, relpath
+        assert problems == old_problems, relpath
+    assert sum(article is not None for article, _ in now) > 20_000
+
+
+def decode_before(raw: bytes, note) -> str:
+    if raw.startswith(b"\xef\xbb\xbf"):
+        note(WARNING, "starts with a UTF-8 byte-order mark (ignored)")
+        raw = raw[3:]
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        text = raw.decode("utf-8", errors="newsearch-cp1252")
+        note(WARNING, f"is not valid UTF-8 (first bad byte 0x{raw[exc.start]:02x} at offset {exc.start}); "
+                      "those bytes were read as cp1252")
+    if "\r" in text:
+        note(WARNING, "has CRLF (Windows) line endings; normalised")
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if documents._CONTROL.search(text):
+        note(WARNING, "contains control characters; removed")
+        text = documents._CONTROL.sub("", text)
+    return text
+
+
+def test_decode_gives_what_it_gave_before_on_generated_bytes():
+    pieces = [b"a", b"text ", b"\n", b"\r\n", b"\r", b"\t", b"\x01", b"\x08", b"\x0b", b"\x0c", b"\x0e", b"\x1f",
+              b"\x7f", b"\x80", b"\x81", b"\x9d", b"\x9f", b"\xe9", b"\xc3\xa9", b"\xc2\x85", b"\xc2\x9f", b"\xc2\xa0",
+              b"\xe2\x80\x9c", b"\xef\xbb\xbf", b"\xf0\x9f\x93\xb0", b"\xc2", b"\xff"]
+    rng = random.Random(11)
+    warned = 0
+    for number in range(20_000):
+        raw = b"".join(rng.choice(pieces) for _ in range(rng.randint(0, 12)))
+        if number % 3 == 0:
+            raw = b"\xef\xbb\xbf" + raw
+        got, expected = [], []
+        text = documents.decode(raw, lambda level, message: got.append((level, message)))
+        assert text == decode_before(raw, lambda level, message: expected.append((level, message))), raw
+        assert got == expected, raw
+        warned += any("control characters" in message for _, message in got)
+    assert 5_000 < warned < 19_000  # both with and without control characters
+
+
+def test_front_matter_split_gives_what_python_frontmatter_gives():
+    library = YAMLHandler()
+    pieces = ["---", "----", "\n---", "\n---\n", "-", "--", "\n", "\n\n", " ", "\t", "\f", "\u2028", "\x85", "a",
+              "title: x", "- item", "..."]
+    rng = random.Random(11)
+    closed = unclosed = 0
+    for _ in range(30_000):
+        text = rng.choice(["---\n", "----\n", "--- \n", "---\t", "---", "---\n\n"]) + "".join(
+            rng.choice(pieces) for _ in range(rng.randint(0, 14)))
+        if not library.detect(text):
+            continue
+        expected, got = outcome(library.split, text), outcome(documents._YAML.split, text)
+        assert got == expected, repr(text)
+        closed += expected[0] == "value"
+        unclosed += expected[0] == "error"
+    assert closed > 8_000 and unclosed > 8_000
