@@ -81,6 +81,8 @@ def test_soak_serves_and_updates_and_reports_memory_and_descriptors(tmp_path):
     files_before = {path: path.read_bytes() for path in archive.rglob("*.md")}
     out = run_tool("tools.soak", str(archive), "--seconds", "4", "--clients", "2", "--update-every", "1.5")
     assert "after warm-up" in out and "at the end" in out and "RSS growth since warm-up" in out
+    own = re.search(r"own memory \(RssAnon, without mapped index pages\) (\d+) MB after warm-up, (\d+) MB", out)
+    assert own and 0 < int(own.group(1)) and 0 < int(own.group(2)), out
     # How many updates fit in 4 s depends on the machine's load; each must succeed.
     updates = re.search(r"updates (\d+) \(0 failed\), errors 0$", out, re.M)
     assert updates and int(updates.group(1)) >= 1, out

@@ -34,12 +34,14 @@ def process_tree(root: int) -> list[int]:
 
 
 def memory_kb(pid: int) -> dict[str, int]:
-    """``VmRSS`` and ``VmHWM`` (peak RSS) of one process in kB; empty if it is gone."""
+    """``VmRSS``, ``VmHWM`` (peak RSS) and ``RssAnon`` (the part of RSS that is the
+    process's own memory, not pages of mapped files) of one process in kB; empty if it is gone."""
     try:
         lines = Path(f"/proc/{pid}/status").read_text().splitlines()
     except OSError:
         return {}
-    return {line.split(":")[0]: int(line.split()[1]) for line in lines if line.startswith(("VmRSS:", "VmHWM:"))}
+    return {line.split(":")[0]: int(line.split()[1]) for line in lines
+            if line.startswith(("VmRSS:", "VmHWM:", "RssAnon:"))}
 
 
 def proportional_kb(pid: int) -> int:

@@ -7,9 +7,12 @@ never written), starts ``newsearch serve`` on it, keeps ``--clients`` clients
 searching (``tools.loadcheck``), and every ``--update-every`` seconds changes
 30 files (``tools.benchmark.change_thirty_files``) and runs ``newsearch index
 update``, which the server picks up. Every 10 seconds it samples the server's
-RSS and open file descriptors. Prints RSS and descriptors after the warm-up
-(the first sixth of the run) and at the end, RSS growth since the warm-up,
-searches, updates and errors. Not part of the test run.
+RSS, PSS, own memory (``RssAnon``) and open file descriptors, summed over the
+server's processes. Prints them after the warm-up (the first sixth of the run)
+and at the end, their growth since the warm-up, searches, updates and errors.
+RSS also counts the pages of the memory-mapped index that searches have
+touched; ``RssAnon`` does not, so it is the figure that shows a leak. Not part
+of the test run.
 """
 
 from __future__ import annotations
@@ -45,6 +48,12 @@ def open_descriptors(pid: int) -> int:
 def rss_kb(pid: int) -> int:
     """RSS of the server's processes, summed."""
     return sum(memory_kb(each).get("VmRSS", 0) for each in process_tree(pid))
+
+
+def anonymous_kb(pid: int) -> int:
+    """The server's processes' own memory (``RssAnon``: heap and stacks, not the pages of
+    the memory-mapped index, which RSS also counts), summed."""
+    return sum(memory_kb(each).get("RssAnon", 0) for each in process_tree(pid))
 
 
 def pss_kb(pid: int) -> int:
@@ -91,13 +100,13 @@ def soak(pid: int, port: int, data: Path, index: Path, args: argparse.Namespace)
                for n in range(args.clients)]
     for thread in clients:
         thread.start()
-    samples: list[tuple[float, int, int, int]] = []  # (seconds in, RSS kB, descriptors, PSS kB)
+    samples: list[tuple[float, int, int, int, int]] = []  # (seconds in, RSS kB, descriptors, PSS kB, anonymous kB)
     updates, failed_updates = 0, []
     next_update, next_sample = started + args.update_every, started
     while time.monotonic() < stop_at:
         now = time.monotonic()
         if now >= next_sample:
-            samples.append((now - started, rss_kb(pid), open_descriptors(pid), pss_kb(pid)))
+            samples.append((now - started, rss_kb(pid), open_descriptors(pid), pss_kb(pid), anonymous_kb(pid)))
             next_sample += SAMPLE_SECONDS
         if now >= next_update:
             change_thirty_files(data)
@@ -109,7 +118,7 @@ def soak(pid: int, port: int, data: Path, index: Path, args: argparse.Namespace)
         time.sleep(0.2)
     for thread in clients:
         thread.join(30)
-    samples.append((time.monotonic() - started, rss_kb(pid), open_descriptors(pid), pss_kb(pid)))
+    samples.append((time.monotonic() - started, rss_kb(pid), open_descriptors(pid), pss_kb(pid), anonymous_kb(pid)))
     return {"samples": samples, "searches": len(timings), "errors": errors, "updates": updates,
             "failed_updates": failed_updates}
 
@@ -126,6 +135,9 @@ def report(figures: dict, args: argparse.Namespace) -> None:
     if warm[3]:
         print(f"PSS {warm[3] / 1024:.0f} MB after warm-up, {last[3] / 1024:.0f} MB at the end "
               f"({(last[3] - warm[3]) / warm[3] * 100:+.1f}%)")
+    if warm[4]:
+        print(f"own memory (RssAnon, without mapped index pages) {warm[4] / 1024:.0f} MB after warm-up, "
+              f"{last[4] / 1024:.0f} MB at the end ({(last[4] - warm[4]) / warm[4] * 100:+.1f}%)")
     print(f"searches {figures['searches']:,}, updates {figures['updates']} ({len(figures['failed_updates'])} failed), "
           f"errors {len(figures['errors'])}")
     for problem in (figures["errors"] + figures["failed_updates"])[:5]:
