@@ -107,3 +107,13 @@ def test_two_processes_answer_on_one_port_and_stop_with_the_first(tmp_path):
     while any(alive(pid) for pid in others) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not any(alive(pid) for pid in others)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux") or __import__("platform").libc_ver()[0] != "glibc",
+                    reason="malloc arenas are glibc's")
+def test_the_server_limits_the_c_allocators_arenas():
+    # In a process of its own: the setting lasts for the life of the process that makes it.
+    code = "from web import serving; print(serving.limit_malloc_arenas(), serving.limit_malloc_arenas(3))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                          cwd=Path(__file__).resolve().parents[1])
+    assert done.stdout.split() == ["True", "True"], done.stderr
