@@ -73,14 +73,19 @@ class PlainWhoosh:
         self.searcher.close()
 
 
+# The baseline's RM3: 5 documents each weighing by its score (power 1), 40 words in at most 10%
+# of the archive, the query weighing 0.5. Fixed, so that tuning newsearch never moves its baseline.
+RM3 = {"docs": 5, "terms": 40, "max_share": 0.1, "power": 1.0, "min_documents": 1, "original_weight": 0.5}
+
+
 class Bm25:
     """Plain BM25 with every word optional, the usual reference for long queries: one
     field of title, excerpt and body (newsearch's analyzer: English stop words and
     Snowball stems), k1 1.2 and b 0.75, each word of the query weighted by how often
     it is typed (no query syntax). With ``rm3``, pseudo-relevance feedback as
     ``feedback`` computes it, from the first pass's best documents, each weighing
-    by its score, any word of any of them a candidate (plain RM3: ``power=1``,
-    ``min_documents=1``, whatever newsearch's ``SCORE_POWER`` and ``MIN_DOCUMENTS``)."""
+    by its score, any word of any of them a candidate: plain RM3 with fixed
+    settings (``RM3``), whatever newsearch's own feedback settings are."""
 
     name = "bm25"
 
@@ -118,13 +123,13 @@ class Bm25:
         if not weights:
             return []
         if self.rm3:
-            first = self.searcher.search(self._query(weights), limit=feedback.FEEDBACK_DOCS)
+            first = self.searcher.search(self._query(weights), limit=RM3["docs"])
             archive = max(self.searcher.doc_count(), 1)
             model = feedback.relevance_model(
                 [(feedback.document_terms(hit.fields()), hit.score) for hit in first],
-                lambda term: self.searcher.doc_frequency("text", term) / archive, power=1.0,
-                min_documents=1)
-            weights = feedback.interpolate(weights, model)
+                lambda term: self.searcher.doc_frequency("text", term) / archive, terms=RM3["terms"],
+                max_share=RM3["max_share"], power=RM3["power"], min_documents=RM3["min_documents"])
+            weights = feedback.interpolate(weights, model, RM3["original_weight"])
         return [hit["id"] for hit in self.searcher.search(self._query(weights), limit=depth)]
 
     def close(self) -> None:

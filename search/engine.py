@@ -43,7 +43,7 @@ from whoosh.matching.wrappers import FilterMatcher, WrappingMatcher
 
 from . import highlighting, stories, status, suggestions
 from .phrases import phrase_scores
-from .ranking import priors, term_scores
+from .ranking import VERBOSE_B, VERBOSE_K1, NewsBM25, priors, term_scores
 from .schema import DEFAULT_FIELD
 from .sorted_sets import common, common_at, isin_sorted, union
 from .analysis import STOP_WORDS, analyze, fold
@@ -225,16 +225,19 @@ class Engine:
         long_query = wanted_count(q) >= LONG_QUERY_WORDS
         deadline = time.monotonic() + self.time_budget
         shown = None  # a long query's words as typed, highlighted rather than the words feedback added
+        # A long query's reading is scored with BM25 parameters of its own (``ranking.VERBOSE_K1``).
+        weighting = searcher.weighting.retuned(VERBOSE_K1, VERBOSE_B) if long_query else searcher.weighting
         if long_query:
             # A sentence rarely has all its words in one article: any may match, and the best
             # matches lend it the words its answers use (pseudo-relevance feedback).
             shown = q = verbose(reading) or q
-            q = _expanded(searcher, q, scope, self._state.facets.live, deadline)
+            q = _expanded(searcher, q, scope, self._state.facets.live, deadline, weighting)
             checkpoint()
             response.notes.append(Note("long_query", "A long query: articles need not have all of its words, "
                                                      "and words from the best matches help rank them."))
         run = functools.partial(self._run, searcher, scope=scope, sort=sort, page=page, page_size=page_size,
-                                collapse=request.collapse, deadline=deadline, everything=everything)
+                                collapse=request.collapse, deadline=deadline, everything=everything,
+                                weighting=weighting)
         results, q, fell_back = self._with_fallback(run, q, reading)
         corrected, missing, confident = (self._correction(cut_text(text)) if text and time.monotonic() < deadline
                                          else (None, [], False))
@@ -243,7 +246,7 @@ class Engine:
             first = better_shown = better.query
             if long_query:
                 better_shown = verbose(better) or first
-                first = _expanded(searcher, better_shown, scope, self._state.facets.live, deadline)
+                first = _expanded(searcher, better_shown, scope, self._state.facets.live, deadline, weighting)
             found, better_q, better_fell_back = self._with_fallback(run, first, better)
             # A sure correction that reads as the same words (``developement``, ``development``:
             # both ``develop``) finds the same articles: offered, so the reader sees the spelling.
@@ -325,12 +328,13 @@ class Engine:
         return any(searcher.doc_frequency(DEFAULT_FIELD, term) for term, *_ in analyze(word, mode="query"))
 
     def _run(self, searcher, q: Q.Query, *, scope: "_Scope", sort: str, page: int, page_size: int,
-             collapse: bool, deadline: float = math.inf, everything: bool = False) -> "_Results":
+             collapse: bool, deadline: float = math.inf, everything: bool = False,
+             weighting: NewsBM25 | None = None) -> "_Results":
         """One pass over every match to score it; then, on arrays, count and facet the
         matches, collapse copies and rank the page (``everything``: rank every result, in
         ``_Results.ranked``, and leave the page empty)."""
         table = self._state.facets
-        docnums, scores, partial = _score_all(searcher, q, scope, table.live, deadline)
+        docnums, scores, partial = _score_all(searcher, q, scope, table.live, deadline, weighting)
         if not len(docnums):
             return _Results(0, [], table.count(docnums), table.timeline(docnums), partial)
         scores *= priors(table, self.recency_weight, self.recency_half_life_days)[docnums]
@@ -461,10 +465,11 @@ def _standing(results: "_Results", fell_back: bool) -> tuple[int, int]:
 
 
 def _score_all(searcher, q: Q.Query, scope: _Scope, live: np.ndarray | None = None,
-               deadline: float = math.inf) -> tuple[np.ndarray, np.ndarray, bool]:
+               deadline: float = math.inf, weighting: NewsBM25 | None = None) -> tuple[np.ndarray, np.ndarray, bool]:
     """The document numbers matching ``q`` within ``scope`` (ascending), their BM25F
-    scores, and whether the ``deadline`` (``time.monotonic()``) stopped it before the
-    last segment's last match (a partial answer); ``live`` marks the documents not deleted."""
+    scores (by ``weighting``, else the searcher's), and whether the ``deadline``
+    (``time.monotonic()``) stopped it before the last segment's last match (a partial
+    answer); ``live`` marks the documents not deleted."""
     if isinstance(q, Q.Every) and scope.mask is not None and live is not None:
         # Browsing filters: every allowed live document, each scoring what Whoosh's Every gives (1).
         docnums = np.flatnonzero(scope.mask & live)
@@ -472,7 +477,7 @@ def _score_all(searcher, q: Q.Query, scope: _Scope, live: np.ndarray | None = No
     found: list[int] = []
     scored: list[float] = []
     allowed = scope.mask.tobytes() if scope.mask is not None else None  # bytes: the fastest test per match
-    context = searcher.context()
+    context = searcher.context(weighting=weighting or searcher.weighting)
     whole: list[tuple[np.ndarray, np.ndarray]] = []  # segments scored at once (one or two words)
     partial = False
     for sub, offset in searcher.leaf_searchers():
@@ -507,14 +512,15 @@ def _score_all(searcher, q: Q.Query, scope: _Scope, live: np.ndarray | None = No
     return docnums, scores, partial
 
 
-def _expanded(searcher, q: Q.Query, scope: _Scope, live: np.ndarray | None, deadline: float) -> Q.Query:
+def _expanded(searcher, q: Q.Query, scope: _Scope, live: np.ndarray | None, deadline: float,
+              weighting: NewsBM25 | None = None) -> Q.Query:
     """A long query's ``verbose`` reading with RM3 feedback (``feedback``): its best
     ``FEEDBACK_DOCS`` matches (within ``scope``) lend it their most telling words.
     ``q`` as it was if it is not such a reading, finds nothing, or time ran out."""
     original = query_weights(q)
     if not original or not feedback.FEEDBACK_DOCS or not feedback.FEEDBACK_TERMS:
         return q
-    docnums, scores, partial = _score_all(searcher, q, scope, live, deadline)
+    docnums, scores, partial = _score_all(searcher, q, scope, live, deadline, weighting)
     if partial or not len(docnums) or time.monotonic() > deadline:
         return q
     wanted = min(feedback.FEEDBACK_DOCS, len(scores))

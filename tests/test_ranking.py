@@ -10,10 +10,11 @@ from __future__ import annotations
 import pytest
 from whoosh import index as whoosh_index
 from whoosh import scoring
+from whoosh.searching import Searcher
 
 from search.indexer import IndexHome, update
 from search.querying import parse
-from search.ranking import NewsBM25
+from search.ranking import VERBOSE_B, VERBOSE_K1, NewsBM25
 from search.state import SearcherState
 
 from helpers import ARTICLES, build_index, write_archive, write_article
@@ -118,6 +119,7 @@ def test_frequent_words_read_from_term_arrays_score_exactly_as_from_their_blocks
 def test_relevance_model_weighs_words_by_document_score_and_drops_common_ones():
     from collections import Counter
 
+    from search import feedback
     from search.feedback import relevance_model
 
     documents = [(Counter({"cocoa": 3, "bahia": 1, "said": 4}), 3.0), (Counter({"cocoa": 1, "crop": 1}), 1.0),
@@ -132,8 +134,10 @@ def test_relevance_model_weighs_words_by_document_score_and_drops_common_ones():
     assert list(relevance_model(documents, lambda term: 0.01, terms=2, power=1, min_documents=1)) == ["cocoa", "said"]
     # With min_documents=2 a word must be in two of the feedback documents: only cocoa is.
     assert relevance_model(documents, lambda term: shares.get(term, 0.01), power=1, min_documents=2) == {"cocoa": 1.0}
-    # By default (plain RM3) any word of any feedback document may be chosen.
-    assert relevance_model(documents, lambda term: shares.get(term, 0.01), terms=3, max_share=0.1) == model
+    # By default a document weighs by its score to SCORE_POWER, and any word of any feedback document may be chosen.
+    assert relevance_model(documents, lambda term: shares.get(term, 0.01), terms=3, max_share=0.1) == \
+        relevance_model(documents, lambda term: shares.get(term, 0.01), terms=3, max_share=0.1,
+                        power=feedback.SCORE_POWER, min_documents=1) != model
     # A power above 1 leans on the best documents: scores 3 and 1 weigh 9 to 1 at power 2.
     squared = relevance_model(documents, lambda term: shares.get(term, 0.01), terms=3, max_share=0.1, power=2,
                               min_documents=1)
@@ -235,9 +239,42 @@ def test_weighted_reading_with_feedback_is_scored_as_whoosh_scores_it(two_segmen
             docnums, scores, _ = _score_all(state.searcher, query, _Scope(), state.facets.live)
             walked = {hit.docnum: hit.score for hit in state.searcher.search(query, limit=None)}
             assert dict(zip(docnums.tolist(), scores.tolist())) == walked  # to the bit
+            # With a long query's own parameters, as Whoosh's BM25F scores with them.
+            retuned = state.searcher.weighting.retuned(VERBOSE_K1, VERBOSE_B)
+            docnums, scores, _ = _score_all(state.searcher, query, _Scope(), state.facets.live, weighting=retuned)
+            plain = state.searcher.reader()
+            walked_retuned = {hit.docnum: hit.score for hit in Searcher(plain, weighting=scoring.BM25F(
+                K1=VERBOSE_K1, B=VERBOSE_B), closereader=False).search(query, limit=None)}
+            assert dict(zip(docnums.tolist(), scores.tolist())) == pytest.approx(walked_retuned, rel=1e-12)
+            assert walked_retuned != walked
         assert isinstance(expanded, Q.AndMaybe)  # neighbouring words close together still count
     finally:
         state.close()
+
+
+def test_a_long_query_is_scored_with_bm25_parameters_of_its_own(archive, monkeypatch):
+    from search import engine as engine_module
+    from search.engine import Engine
+
+    from helpers import search_for
+
+    long_text = "why did the bank of england raise interest rates to fight inflation"
+    engine = Engine(archive[1], recheck_seconds=0)
+    try:
+        def scores(text):
+            return [(hit.id, hit.score) for hit in search_for(engine, text, page_size=50, collapse=False).hits]
+
+        before_long, before_short = scores(long_text), scores("interest rates")
+        assert before_long and before_short
+        monkeypatch.setattr(engine_module, "VERBOSE_K1", 5.0)
+        monkeypatch.setattr(engine_module, "VERBOSE_B", 0.1)
+        assert scores("interest rates") == before_short
+        assert scores(long_text) != before_long
+        monkeypatch.setattr(engine_module, "VERBOSE_K1", VERBOSE_K1)
+        monkeypatch.setattr(engine_module, "VERBOSE_B", VERBOSE_B)
+        assert scores(long_text) == before_long  # norms cached under their own parameters, not mixed up
+    finally:
+        engine.close()
 
 
 def test_feedback_reads_a_bounded_part_of_each_document(monkeypatch):
