@@ -30,7 +30,6 @@ from whoosh.codec.whoosh3 import W3LeafMatcher
 
 from .termarrays import Stored, TermArrays
 
-
 # BM25's parameters for the reading of a long query (``querying.verbose``): a word repeated in
 # an article counts for more and a long article is penalised less than for a short query (Whoosh's
 # 1.2 and 0.75, kept for those). Chosen on the tuning halves of three judged sets; measured in
@@ -47,7 +46,7 @@ class NewsBM25(scoring.BM25F):
         self._lengths: dict[object, tuple[str, np.ndarray]] = {}  # segment reader -> (field, stored lengths)
         self._term_arrays: dict[object, tuple[str, TermArrays]] = {}  # segment reader -> (field, frequent words)
 
-    def for_readers(self, pairs) -> "NewsBM25":
+    def for_readers(self, pairs) -> NewsBM25:
         """This weighting for another searcher on the same segments: ``pairs`` maps each of
         our segment readers to its reader; norms and term arrays are shared, not copied."""
         other = copy.copy(self)
@@ -59,7 +58,7 @@ class NewsBM25(scoring.BM25F):
                     getattr(other, name)[theirs] = getattr(self, name)[mine]
         return other
 
-    def retuned(self, K1: float, B: float) -> "NewsBM25":
+    def retuned(self, K1: float, B: float) -> NewsBM25:
         """This weighting with other parameters, sharing the searcher's lengths, term arrays
         and norm cache (its norms are kept under its own parameters)."""
         other = copy.copy(self)
