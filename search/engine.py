@@ -45,7 +45,7 @@ from . import highlighting, stories, status, suggestions
 from .phrases import phrase_scores
 from .ranking import VERBOSE_B, VERBOSE_K1, NewsBM25, priors, term_scores
 from .schema import DEFAULT_FIELD
-from .sorted_sets import common, common_at, isin_sorted, union
+from .sorted_sets import common, common_at, isin_sorted, places, union
 from .analysis import STOP_WORDS, analyze, fold
 from . import feedback
 from .querying import (LONG_QUERY_WORDS, Note, Synonyms, cut_text, filter_query, loosen, parse, query_weights,
@@ -688,10 +688,11 @@ def _any_of(q: Q.Or, sub, context, live: np.ndarray) -> tuple[np.ndarray, np.nda
     if any(part is None for part in parts):
         return None
     docnums = union([found for found, _ in parts], len(live))
+    place = places(docnums, len(live))
     leaves = []
     for found, scores in parts:
         leaf = np.zeros(len(docnums), dtype=np.float64)
-        leaf[np.searchsorted(docnums, found)] = scores
+        leaf[place[found]] = scores
         leaves.append(leaf)
     subs, boost = q.subqueries, q.boost
     one_by_one = len(subs) >= Q.Or.TOO_MANY_CLAUSES or not (

@@ -45,12 +45,13 @@ class NewsBM25(scoring.BM25F):
         self._norms: dict[object, dict[tuple, list[float] | np.ndarray]] = {}
         self._lengths: dict[object, tuple[str, np.ndarray]] = {}  # segment reader -> (field, stored lengths)
         self._term_arrays: dict[object, tuple[str, TermArrays]] = {}  # segment reader -> (field, frequent words)
+        self._average_lengths: dict[tuple, float] = {}  # (top reader, field) -> average field length
 
     def for_readers(self, pairs) -> NewsBM25:
         """This weighting for another searcher on the same segments: ``pairs`` maps each of
         our segment readers to its reader; norms and term arrays are shared, not copied."""
         other = copy.copy(self)
-        other._norms, other._lengths, other._term_arrays = {}, {}, {}
+        other._norms, other._lengths, other._term_arrays, other._average_lengths = {}, {}, {}, {}
         for mine, theirs in pairs:
             other._norms[theirs] = self._norms.setdefault(mine, {})
             for name in ("_lengths", "_term_arrays"):
@@ -76,12 +77,21 @@ class NewsBM25(scoring.BM25F):
     def scorer(self, searcher, fieldname, text, qf=1):
         if not searcher.schema[fieldname].scorable:
             return scoring.WeightScorer.for_(searcher, fieldname, text)
-        scorer = _CachedLengthScorer(searcher, fieldname, text, self.B, self.K1, qf=qf, norms=self.norms,
+        scorer = _CachedLengthScorer(searcher, fieldname, text, self.B, self.K1, qf=qf,
+                                     avgfl=self._average_length(searcher, fieldname), norms=self.norms,
                                      norm_array=self.norm_array)
         stored = self._term_arrays.get(searcher.reader())
         if stored is not None and stored[0] == fieldname:
             scorer.stored = stored[1].stored(text.encode("utf-8") if isinstance(text, str) else text)
         return scorer
+
+    def _average_length(self, searcher, fieldname: str) -> float:
+        """Whoosh's ``avg_field_length`` of the top searcher, or 1: read once, not per term and segment."""
+        parent = searcher.get_parent()
+        key = (parent.reader(), fieldname)
+        if key not in self._average_lengths:
+            self._average_lengths[key] = parent.avg_field_length(fieldname) or 1
+        return self._average_lengths[key]
 
     def warm(self, searcher, fieldname: str) -> None:
         """Compute the length norms of every segment now rather than at the first query."""
@@ -119,11 +129,26 @@ class NewsBM25(scoring.BM25F):
 
 class _CachedLengthScorer(scoring.BM25FScorer):
     stored: Stored | None = None  # the term's postings, if ``termarrays`` has them
+    _maxquality: float | None = None
 
-    def __init__(self, searcher, fieldname, text, B, K1, qf=1, *, norms, norm_array):
-        super().__init__(searcher, fieldname, text, B, K1, qf=qf)
-        self._norms = norms(searcher, fieldname, self.avgfl)
-        self._norm_array = lambda: norm_array(searcher, fieldname, self.avgfl)
+    def __init__(self, searcher, fieldname, text, B, K1, qf=1, *, avgfl, norms, norm_array):
+        # What Whoosh's BM25FScorer.__init__ and setup() set, without two lookups per term and
+        # segment that scoring every match never needs: the average length (``avgfl``, read once
+        # per searcher) and the term's best quality (read if block skipping asks for it).
+        self.idf = searcher.get_parent().idf(fieldname, text)
+        self.avgfl = avgfl
+        self.B, self.K1, self.qf = B, K1, qf
+        self.dfl = lambda docid: searcher.doc_field_length(docid, fieldname, 1)
+        self._term = (searcher, fieldname, text)
+        self._norms = norms(searcher, fieldname, avgfl)
+        self._norm_array = lambda: norm_array(searcher, fieldname, avgfl)
+
+    def max_quality(self) -> float:
+        if self._maxquality is None:
+            searcher, fieldname, text = self._term
+            info = searcher.term_info(fieldname, text)
+            self._maxquality = self._score(info.max_weight(), info.min_length())
+        return self._maxquality
 
     def scores(self, ids: np.ndarray, weights: np.ndarray) -> np.ndarray:
         """``score`` of every posting at once: the same operations in the same order."""

@@ -10,6 +10,8 @@ cost of a search at 200k articles; these answer the same without a sort:
   (a segment's document count), through a mask of ``size`` flags;
 * ``common_at(a, b, size)``: the same with where each is in ``a`` and ``b``;
 * ``union(arrays, size)``: the numbers in any of them;
+* ``places(numbers, size)``: where each number is in ``numbers``, as an
+  array indexed by the number (``np.searchsorted`` without a search);
 * ``isin_sorted(items, values, size=None)``: which of ``items`` are in
   ``values``, by binary search for numbers of any size (or a mask, given ``size``).
 """
@@ -32,6 +34,14 @@ def union(arrays: list[np.ndarray], size: int) -> np.ndarray:
     for numbers in arrays:
         flags[numbers] = True
     return np.flatnonzero(flags)
+
+
+def places(numbers: np.ndarray, size: int) -> np.ndarray:
+    """An array where ``places(numbers, size)[n]`` is the index of ``n`` in ``numbers``
+    (distinct, all below ``size``); what it holds for other numbers is undefined."""
+    where = np.empty(size, dtype=np.intp)
+    where[numbers] = np.arange(len(numbers))
+    return where
 
 
 def common_at(a: np.ndarray, b: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

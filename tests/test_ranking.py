@@ -80,6 +80,29 @@ def test_news_bm25_scores_equal_whoosh_bm25f_across_segments(two_segments, text)
     assert_same_scores(two_segments, text)
 
 
+def test_news_bm25_scorers_read_the_same_statistics_as_whoosh_s(two_segments):
+    # NewsBM25's scorer reads the average length once per searcher and a term's best
+    # quality only when asked: the same values as Whoosh's BM25FScorer reads for each.
+    ix = whoosh_index.open_dir(str(IndexHome(two_segments).current()))
+    try:
+        news, plain = ix.searcher(weighting=NewsBM25()), ix.searcher(weighting=scoring.BM25F())
+        compared = 0
+        for (mine, _), (theirs, _) in zip(news.leaf_searchers(), plain.leaf_searchers()):
+            for word in ("harbor", "oil", "rate", "bank", "zeppelin"):
+                if not mine.reader().doc_frequency("text", word):
+                    continue
+                ours = news.weighting.scorer(mine, "text", word)
+                whoosh = plain.weighting.scorer(theirs, "text", word)
+                assert (ours.idf, ours.avgfl) == (whoosh.idf, whoosh.avgfl)
+                assert ours.max_quality() == whoosh.max_quality()
+                compared += 1
+        assert compared >= 6
+        news.close()
+        plain.close()
+    finally:
+        ix.close()
+
+
 def test_frequent_words_read_from_term_arrays_score_exactly_as_from_their_blocks(tmp_path, monkeypatch):
     import numpy as np
     from whoosh.query import Term

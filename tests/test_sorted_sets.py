@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from search.sorted_sets import common, common_at, isin_sorted
+from search.sorted_sets import common, common_at, isin_sorted, places, union
 
 
 def _sorted_sample(rng, size: int, count: int) -> np.ndarray:
@@ -32,3 +32,15 @@ def test_isin_sorted_is_numpys_isin_for_big_numbers(count_items, count_values):
     if len(items) and len(values):
         values = np.union1d(values, items[::3])  # some in common
     assert isin_sorted(items, values).tolist() == np.isin(items, values).tolist()
+
+
+@pytest.mark.parametrize("counts", [(0, 4), (1, 1), (30, 500, 7), (900, 900)])
+def test_places_of_a_union_are_numpys_searchsorted(counts):
+    rng = np.random.default_rng(sum(counts))
+    size = 1000
+    parts = [_sorted_sample(rng, size, count) for count in counts]
+    everything = union(parts, size)
+    assert everything.tolist() == sorted(set().union(*(part.tolist() for part in parts)))
+    place = places(everything, size)
+    for part in parts:
+        assert place[part].tolist() == np.searchsorted(everything, part).tolist()
