@@ -61,41 +61,53 @@ class Scope:
     files: list[str] = field(default_factory=list)
 
     @classmethod
-    def of(cls, data: Path, paths: Iterable[Path | str], manifest: Manifest) -> "Scope":
-        """The scope of the PATHs a user named, or the whole data folder if none."""
+    def of(cls, data: Path, paths: Iterable[Path | str], manifest: Manifest, skip_unusable: bool = False) -> "Scope":
+        """The scope of the PATHs a user named, or the whole data folder if none.
+        A PATH it cannot look at raises ``ScopeProblem``, or is left out if
+        ``skip_unusable`` (a watcher's: a file written and removed before the update)."""
         paths = list(paths)
-        relpaths = [_inside(data, path) for path in paths]
-        if not relpaths:
+        if not paths:
             return cls()
         indexed_folders = manifest.digests()
         folders, files = [], []
-        for path, relpath in zip(paths, relpaths):
-            full = os.path.join(data, relpath)
-            if any(part.startswith(".") for part in relpath.split("/")):
-                raise ScopeProblem(f"{path} is hidden: newsearch skips hidden files and folders")
-            if os.path.isdir(full):
-                folders.append(relpath)
-            elif os.path.exists(full) or manifest.entry(article_id(relpath)) is not None:
-                if not _is_article_path(relpath):
-                    raise ScopeProblem(f"{path} is not an article file (*.md, not README.md, a name in UTF-8)")
-                files.append(relpath)
-            elif relpath in indexed_folders or any(f.startswith(relpath + "/") for f in indexed_folders):
-                folders.append(relpath)  # a folder that was removed
-            else:
-                raise ScopeProblem(f"{path} does not exist and nothing under it is indexed")
+        for path in paths:
+            try:
+                relpath, is_folder = cls._place(data, path, manifest, indexed_folders)
+            except ScopeProblem:
+                if skip_unusable:
+                    continue
+                raise
+            (folders if is_folder else files).append(relpath)
         return cls._outermost(folders, files)
+
+    @staticmethod
+    def _place(data: Path, path: Path | str, manifest: Manifest, indexed_folders: dict) -> tuple[str, bool]:
+        """``path`` in the data folder, and whether it is (or was) a folder."""
+        relpath = _inside(data, path)
+        full = os.path.join(data, relpath)
+        if any(part.startswith(".") for part in relpath.split("/")):
+            raise ScopeProblem(f"{path} is hidden: newsearch skips hidden files and folders")
+        if os.path.isdir(full):
+            return relpath, True
+        if os.path.exists(full) or manifest.entry(article_id(relpath)) is not None:
+            if not _is_article_path(relpath):
+                raise ScopeProblem(f"{path} is not an article file (*.md, not README.md, a name in UTF-8)")
+            return relpath, False
+        if relpath in indexed_folders or any(f.startswith(relpath + "/") for f in indexed_folders):
+            return relpath, True  # a folder that was removed
+        raise ScopeProblem(f"{path} does not exist and nothing under it is indexed")
 
     @classmethod
     def _outermost(cls, folders: list[str], files: list[str]) -> "Scope":
         """Without the folders and files that are inside another folder of the scope."""
         def within_another(path: str) -> bool:
-            return any(_under(path, top) for top in folders if top != path)
+            return any(is_under(path, top) for top in folders if top != path)
 
         return cls(sorted({f for f in folders if not within_another(f)}),
                    sorted({f for f in files if not within_another(f)}))
 
 
-def _under(path: str, top: str) -> bool:
+def is_under(path: str, top: str) -> bool:
     """Whether ``path`` is ``top`` or inside it (``/``-separated paths in the data folder)."""
     return top == "" or path == top or path.startswith(top + "/")
 
@@ -265,8 +277,8 @@ def find_changes(data: Path, manifest: Manifest, scope: Scope, workers: int = 1,
         changes.problems.extend(found.problems)
         for folder, stamps in sorted(found.differing.items()):
             _compare(data, folder, stamps, manifest.entries_in(folder), changes)
-        gone = [f for f in digests if f not in found.counts and _under(f, top)
-                and not any(_under(f, unreadable) for unreadable in found.unreadable)]
+        gone = [f for f in digests if f not in found.counts and is_under(f, top)
+                and not any(is_under(f, unreadable) for unreadable in found.unreadable)]
         for folder in sorted(gone):
             changes.removed.extend(join_id(folder, name) for name in sorted(manifest.entries_in(folder)))
     for relpath in scope.files:

@@ -493,14 +493,16 @@ def _build_parallel(gen: Path, data: Path, relpaths: list[str], workers: int, ma
 
 
 def update(data: Path, home: IndexHome, *, paths: Iterable[Path | str] = (), max_bytes: int = DEFAULT_MAX_BYTES,
-           progress: Progress | None = None, follow_links: bool = False) -> Report:
+           progress: Progress | None = None, follow_links: bool = False, skip_unusable_paths: bool = False) -> Report:
     """Add new files, re-index changed ones, remove deleted ones; nothing else.
 
     ``paths`` (files or folders inside ``data``) limit where it looks: only
     they are compared with the manifest, and only files under them can be
     found removed. Without them the whole data folder is compared.
     Links are followed if ``follow_links`` or the index was built or updated
-    so (an update that stopped would remove what the links lead to)."""
+    so (an update that stopped would remove what the links lead to).
+    A PATH it cannot look at stops it (``ScopeProblem``) unless
+    ``skip_unusable_paths``, when it is left out (``changes.Scope.of``)."""
     started = time.perf_counter()
     data = Path(data)
     require_data_folder(data)
@@ -521,7 +523,7 @@ def update(data: Path, home: IndexHome, *, paths: Iterable[Path | str] = (), max
         with phase("reading the manifest"):
             manifest = Manifest.open(gen)  # converts an earlier version's manifest.json once
         with manifest:
-            scope = Scope.of(data, paths, manifest)
+            scope = Scope.of(data, paths, manifest, skip_unusable_paths)
             with phase("finding changes"):
                 changes = find_changes(data, manifest, scope, scan_workers(manifest.count()), follow_links)
             report.files = changes.files
