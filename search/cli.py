@@ -17,7 +17,8 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Iterator
 
 import click
 
@@ -289,11 +290,23 @@ def _print_report(report: indexer.Report) -> None:
 
 
 def _writer_command(run, as_json: bool, strict: bool) -> None:
-    from . import indexer
-
     progress = _progress(as_json)
     try:
-        report = run(progress)
+        with _writer_problems():
+            report = run(progress)
+    finally:
+        if progress:
+            progress.close()
+    _report(report, as_json, strict)
+
+
+@contextmanager
+def _writer_problems() -> Iterator[None]:
+    """A build's, update's or watch's problems as the CLI's messages and exit statuses."""
+    from . import indexer
+
+    try:
+        yield
     except indexer.IndexBusy as exc:
         raise UsageProblem(str(exc), kind="busy") from None
     except indexer.DiskFull as exc:
@@ -302,10 +315,6 @@ def _writer_command(run, as_json: bool, strict: bool) -> None:
         raise UsageProblem(str(exc), kind="data_folder" if isinstance(exc, FileNotFoundError) else "index") from None
     except indexer.ScopeProblem as exc:
         raise PathProblem(str(exc)) from None
-    finally:
-        if progress:
-            progress.close()
-    _report(report, as_json, strict)
 
 
 def _max_size_option(command):
@@ -361,6 +370,47 @@ def index_update(data: Path, index: Path, max_size: int, follow_links: bool, str
 
     _writer_command(lambda progress: indexer.update(data, indexer.IndexHome(index), paths=paths, max_bytes=max_size,
                                                     progress=progress, follow_links=follow_links), as_json, strict)
+
+
+@index_group.command("watch")
+@data_option
+@index_option
+@_max_size_option
+@_follow_links_option
+@click.option("--settle", type=click.FloatRange(0.05, 60), default=0.5, show_default=True,
+              help="Seconds without a change before an update starts.")
+@click.option("--json", "as_json", is_flag=True, help="Print each update's summary as one line of JSON.")
+def index_watch(data: Path, index: Path, max_size: int, follow_links: bool, settle: float, as_json: bool) -> None:
+    """Keep the index up to date as files change, until Ctrl-C (Linux).
+
+    Starts with a whole update (for what changed while nothing watched),
+    then, each time changes pause for --settle seconds, updates only the
+    files and folders the system says changed: what 'index update PATH...'
+    would do, without a look at every file. Waits its turn while a build or
+    another update runs. Changes behind links (--follow-links) are seen
+    only at the start."""
+    from . import indexer, watching
+
+    def report(done: indexer.Report) -> None:
+        if as_json:
+            click.echo(json.dumps(_printable(done.to_json()), ensure_ascii=False))
+        else:
+            click.echo(time.strftime("%H:%M:%S "), nl=False)
+            _print_report(done)
+
+    def ready(folders: int) -> None:
+        click.echo(f"watching {folders:,} folder{'' if folders == 1 else 's'} of {_shown(str(data))} for changes "
+                   "(Ctrl-C stops)", err=True)
+
+    try:
+        with _writer_problems():
+            watching.watch(data, indexer.IndexHome(index), on_report=report, on_ready=ready,
+                           on_busy=lambda message: click.echo(f"waiting: {message}", err=True),
+                           settle=settle, max_bytes=max_size, follow_links=follow_links)
+    except watching.WatchUnavailable as exc:
+        raise UsageProblem(str(exc), kind="watch") from None
+    except KeyboardInterrupt:
+        click.echo("stopped watching", err=True)
 
 
 @index_group.command("check")
