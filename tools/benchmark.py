@@ -109,15 +109,20 @@ def bench_update(data: Path, index: Path) -> float:
     return newsearch_cli("index", "update", "--data", str(data), "--index", str(index))
 
 
-def change_thirty_files(data: Path) -> None:
-    """Change 10 article files, add 10 and remove 10, spread over the folder.
+def thirty_files(data: Path) -> list[str]:
+    """30 article files spread over the folder (a walk of it: slow at a million)."""
+    files = find_article_files(data)
+    return files[::max(1, len(files) // 40)][:30]
+
+
+def change_thirty_files(data: Path, chosen: list[str] | None = None, added: str = "bench-added") -> None:
+    """Change 10 article files, add 10 and remove 10, spread over the folder
+    (``chosen``: ``thirty_files``); the added ones are named ``added-N.md``.
 
     A changed file is written anew and renamed over the old one, never edited
     in place, so the data folder may be a tree of hard links to a read-only
     archive (``tools.scale``) without the archive changing."""
-    files = find_article_files(data)
-    step = max(1, len(files) // 40)
-    chosen = files[::step][:30]
+    chosen = thirty_files(data) if chosen is None else chosen
     for rel in chosen[:10]:
         edited = (data / rel).read_bytes() + b"\nAn added closing paragraph mentions benchmarkium.\n"
         scratch = (data / rel).with_suffix(".edited")
@@ -125,7 +130,7 @@ def change_thirty_files(data: Path) -> None:
         os.replace(scratch, data / rel)
     for number, rel in enumerate(chosen[10:20]):
         source = (data / rel).read_bytes()
-        (data / rel).with_name(f"bench-added-{number}.md").write_bytes(source)
+        (data / rel).with_name(f"{added}-{number}.md").write_bytes(source)
     for rel in chosen[20:30]:
         (data / rel).unlink()
 

@@ -11,6 +11,9 @@ For each archive folder, in a scratch folder (the archive is never written):
    (``benchmark.change_thirty_files``, which never edits a file in place,
    so the hard links keep the archive unchanged), then the whole
    ``newsearch index update`` command timed;
+   Then the same again under ``newsearch index watch``: 30 other changes,
+   timed from the first of them to the watcher's report of the last
+   (``measure_watched_update``), and how long the watcher took to start;
 4. open: ``newsearch serve`` on a free loopback port, timed from process
    start to the first answered ``/api/search``;
 5. served: a fixed mix of 60 searches, one request at a time, collapsing
@@ -39,11 +42,14 @@ import datetime as dt
 import http.client
 import json
 import os
+import queue
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -52,7 +58,7 @@ from urllib.parse import urlencode
 from search.store import IndexHome
 from tools.processes import memory_kb, process_tree, proportional_kb
 from tools.benchmark import (QUERIES, change_thirty_files, folder_size, newsearch_cli, newsearch_command, percentile,
-                             settle)
+                             settle, thirty_files)
 from tools.loadcheck import free_port
 
 SAMPLE_SECONDS = 0.2
@@ -148,6 +154,49 @@ def measure_update(data: Path, index: Path) -> dict:
     summary = json.loads(done.stdout)
     return {"update_s": seconds, "update_counts": {key: summary[key] for key in ("indexed", "updated", "removed")},
             "update_phases": summary.get("phases", {})}
+
+
+def measure_watched_update(data: Path, index: Path, timeout: float = 120) -> dict:
+    """Start ``newsearch index watch``; once it watches, make 30 changes (as
+    ``measure_update``, other files) and time from the first of them to the
+    watcher's report of the last: from a change on disk to the change searchable."""
+    chosen = thirty_files(data)  # before the clock starts: a walk of the archive
+    settle()
+    started = time.perf_counter()
+    watcher = subprocess.Popen([*newsearch_command(), "index", "watch", "--data", str(data), "--index", str(index),
+                                "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    out, err = _lines_of(watcher.stdout), _lines_of(watcher.stderr)
+    try:
+        while "watching" not in err.get(timeout=timeout):
+            pass
+        ready_s = time.perf_counter() - started
+        while not out.empty():  # the whole update it starts with
+            out.get()
+        changed = time.perf_counter()
+        change_thirty_files(data, chosen, added=f"watch-added-{time.time_ns()}")  # names no earlier run used
+        done, updates = {"indexed": 0, "updated": 0, "removed": 0}, 0
+        while sum(done.values()) < 30:
+            report = json.loads(out.get(timeout=timeout))
+            updates += 1
+            for key in done:
+                done[key] += report[key]
+        seconds = time.perf_counter() - changed
+    finally:
+        watcher.send_signal(signal.SIGINT)
+        try:
+            watcher.wait(60)
+        except subprocess.TimeoutExpired:
+            watcher.kill()
+            watcher.wait()
+    return {"watch_ready_s": ready_s, "watched_update_s": seconds, "watched_update_counts": done,
+            "watched_updates": updates}
+
+
+def _lines_of(stream) -> queue.Queue:
+    """The lines of ``stream`` as they come, read by a thread."""
+    lines: queue.Queue = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in stream], daemon=True).start()
+    return lines
 
 
 def search_mix() -> list[dict]:
@@ -269,6 +318,7 @@ def bench_archive(archive: Path, scratch: Path, args: argparse.Namespace) -> dic
     row["index_mb"] = folder_size(IndexHome(index).require_current()) / 1e6
     say(f"{archive.name}: built {row['articles']:,} articles in {row['build_s']:.1f} s")
     row.update(measure_update(data, index))
+    row.update(measure_watched_update(data, index))
     row.update(measure_serving(data, index, args.searches, args.open_timeout))
     say(f"{archive.name}: served, p50 {row['p50_ms']:.0f} ms, p95 {row['p95_ms']:.0f} ms")
     row.update(measure_cli(index, args.words.split(), args.cli_runs))
@@ -287,7 +337,7 @@ COLUMNS = [  # heading, key, width, format
     ("archive", "archive", 10, ""), ("articles", "articles", 10, ","), ("build s", "build_s", 9, ".1f"),
     ("art/s", "build_articles_per_s", 7, ".0f"), ("peak MB", "build_peak_rss_mb", 8, ".0f"),
     ("1proc MB", "build_largest_process_mb", 9, ".0f"), ("index MB", "index_mb", 9, ".0f"),
-    ("update s", "update_s", 9, ".2f"), ("open s", "open_s", 7, ".2f"), ("p50 ms", "p50_ms", 7, ".0f"),
+    ("update s", "update_s", 9, ".2f"), ("watched s", "watched_update_s", 10, ".2f"), ("open s", "open_s", 7, ".2f"), ("p50 ms", "p50_ms", 7, ".0f"),
     ("p95 ms", "p95_ms", 7, ".0f"), ("max ms", "max_ms", 7, ".0f"), ("RSS MB", "server_rss_mb", 7, ".0f"),
     ("PSS MB", "server_pss_mb", 7, ".0f"),
     ("search s", "cli_search_s", 9, ".2f"), ("help s", "cli_help_s", 7, ".2f"),
