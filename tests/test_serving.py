@@ -82,6 +82,9 @@ def test_two_processes_answer_on_one_port_and_stop_with_the_first(tmp_path):
             except OSError:
                 time.sleep(0.1)
         others = children_of(server.pid)
+        while len(others) < 1 and time.monotonic() < deadline:  # it listens before it forks
+            time.sleep(0.05)
+            others = children_of(server.pid)
         assert len(others) == 1  # the second serving process
         answers: list[int] = []
 
