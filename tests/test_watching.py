@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ctypes
+import errno
 import json
 import os
 import queue
@@ -21,7 +23,7 @@ from search.store import IndexHome
 from search.watching import (IN_CLOSE_WRITE, IN_CREATE, IN_DELETE, IN_ISDIR, IN_MOVED_TO, IN_Q_OVERFLOW, Pending,
                              note_event)
 
-from helpers import write_article
+from helpers import run_cli, write_article
 from test_update import assert_same_as_a_fresh_build, stored_documents
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="inotify is Linux's")
@@ -268,3 +270,23 @@ def test_index_watch_command(archive):
             process.send_signal(2)  # Ctrl-C
             assert process.wait(WAIT) == 0
         assert "stopped watching" in process.stderr.read()
+
+
+def test_the_systems_watch_limit_is_a_clear_message(archive, monkeypatch):
+    data, home = archive
+
+    def refused(fd, path, mask):
+        ctypes.set_errno(errno.ENOSPC)
+        return -1
+
+    real_init = watching.Inotify.__init__
+
+    def limited_init(self):
+        real_init(self)
+        self._add_watch = refused
+
+    monkeypatch.setattr(watching.Inotify, "__init__", limited_init)
+    result = run_cli("index", "watch", "--data", data, "--index", home.path)
+    assert result.exit_code == 2
+    assert "limit on watched folders" in result.output and "max_user_watches" in result.output
+    assert "Traceback" not in result.output
