@@ -28,7 +28,6 @@ The moving parts:
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import errno
 import os
 import select
@@ -72,7 +71,7 @@ class Inotify:
     """An inotify instance: ``add`` a folder, ``read`` what happened in the watched ones."""
 
     def __init__(self) -> None:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+        libc = ctypes.CDLL(None, use_errno=True)  # the C library Python runs on
         try:
             self._add_watch, self._rm_watch = libc.inotify_add_watch, libc.inotify_rm_watch
             init = libc.inotify_init1
