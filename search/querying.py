@@ -47,7 +47,7 @@ MAX_EXPANDED_TERMS = 256  # words all the prefixes of one query may stand for
 MIN_PREFIX_CHARS = 2
 MAX_CLAUSES = 40
 LONG_QUERY_WORDS = 4  # from this many required words, read a query as ``verbose`` (see tests/relevance/README.md)
-NEAR_SLOP = 2  # chosen on the tuning halves (tests/relevance/README.md)
+NEAR_SLOP = 3  # chosen on the tuning halves (tests/relevance/README.md, "Third round")
 NEAR_BOOST = 0.1
 # What an alternative a synonym adds counts for, against the word typed (1), per word of it:
 # "U.S." typed ranks the articles that have "U.S." above those with only "United States".
