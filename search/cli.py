@@ -679,7 +679,8 @@ def _print_notes(response) -> None:
             continue  # said once, below, with the way back
         click.secho(f"note: {note.text}", fg="yellow", err=True)
     if response.spelling and response.spelling["applied"]:
-        click.secho(f"Showing results for '{response.spelling['corrected']}'; "
+        nothing = f"No results for '{response.text}'. " if response.spelling.get("typed_total") == 0 else ""
+        click.secho(f"{nothing}Showing results for '{response.spelling['corrected']}'; "
                     f"search instead for '{response.text}' with --no-correct.", fg="yellow", err=True)
     elif response.spelling:
         click.secho(f"Did you mean: {response.spelling['corrected']}?", fg="yellow", err=True)

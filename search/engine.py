@@ -255,7 +255,7 @@ class Engine:
                 # Applied only when every change is a confident one and the typed query found
                 # nothing with all its words; otherwise only offered ("did you mean").
                 applied = request.correct and confident and (results.total == 0 or (fell_back and not better_fell_back))
-                response.spelling = {"corrected": corrected, "applied": applied}
+                response.spelling = {"corrected": corrected, "applied": applied, "typed_total": results.total}
                 if applied:
                     results, q, fell_back = found, better_q, better_fell_back
                     shown = better_shown if long_query else None

@@ -97,7 +97,8 @@ class SearchResponse:
     hits: list[Hit] = field(default_factory=list)
     facets: dict[str, list[dict]] = field(default_factory=lambda: {name: [] for name in FACETS})
     timeline: dict = field(default_factory=lambda: {"unit": "month", "buckets": []})
-    spelling: dict | None = None  # {"corrected": text, "applied": bool} when a correction finds more
+    # {"corrected": text, "applied": bool, "typed_total": what the words as typed found} when a correction finds more
+    spelling: dict | None = None
     partial: bool = False  # the time budget ran out: total, facets and hits come from part of the archive
     articles: int = 0  # matching articles, every copy counted (``total`` counts stories when copies are folded)
     took_ms: float = 0.0

@@ -232,32 +232,32 @@ def test_fixture_story_keys_are_as_intended():
 
 def test_misspelled_word_finding_nothing_is_corrected(engine):
     response = everything(engine, "cofee")
-    assert response.spelling == {"corrected": "coffee", "applied": True}
+    assert response.spelling == {"corrected": "coffee", "applied": True, "typed_total": 0}
     assert set(ids(response)) == COFFEE_IDS
     assert response.total == len(COFFEE_IDS)
     assert response.read_as == "coffee"
     assert any(note.code == "spelling_applied" and "cofee" in note.text and "coffee" in note.text
                for note in response.notes), response.notes
-    assert response.to_json()["query"]["spelling"] == {"corrected": "coffee", "applied": True}
+    assert response.to_json()["query"]["spelling"] == {"corrected": "coffee", "applied": True, "typed_total": 0}
 
 
 def test_correction_keeps_the_other_words(engine):
     response = everything(engine, "cofee Brazil")
-    assert response.spelling == {"corrected": "coffee Brazil", "applied": True}
+    assert response.spelling == {"corrected": "coffee Brazil", "applied": True, "typed_total": 2}
     assert ids(response) == [FROST]
 
 
 def test_without_correct_results_are_empty_but_the_correction_is_offered(engine):
     response = everything(engine, "cofee", correct=False)
     assert response.total == 0 and response.hits == []
-    assert response.spelling == {"corrected": "coffee", "applied": False}
+    assert response.spelling == {"corrected": "coffee", "applied": False, "typed_total": 0}
     assert not any(note.code == "spelling_applied" or "showing results for" in note.text for note in response.notes)
 
 
 def test_rare_typed_word_keeps_its_results_and_only_offers_the_correction(engine):
     response = everything(engine, "goverment")
     assert ids(response) == [BUDGET]  # the archive's own typo still finds its article
-    assert response.spelling == {"corrected": "government", "applied": False}
+    assert response.spelling == {"corrected": "government", "applied": False, "typed_total": 1}
     assert response.read_as == "goverment"
     # The offered correction really finds more.
     assert set(ids(everything(engine, "government"))) == GOVERNMENT
@@ -285,14 +285,14 @@ def test_stop_words_are_left_alone(engine):
     # "the" is a stop word, never a correction; and three letters are too few to
     # correct with confidence ("ten" is in the archive but "teh" is left alone)
     assert search_for(engine, "teh").spelling is None
-    assert search_for(engine, "cofee of the").spelling == {"corrected": "coffee of the", "applied": True}
+    assert search_for(engine, "cofee of the").spelling == {"corrected": "coffee of the", "applied": True, "typed_total": 0}
 
 
 
 
 def test_typo_in_a_long_question_is_offered(engine):
     response = search_for(engine, QUESTION.replace("coffee", "cofee"), page_size=50)
-    assert response.spelling == {"corrected": QUESTION, "applied": False}
+    assert response.spelling == {"corrected": QUESTION, "applied": False, "typed_total": 4}
 
 
 def test_typo_next_to_an_unknown_word_is_corrected(engine):
@@ -303,13 +303,13 @@ def test_typo_next_to_an_unknown_word_is_corrected(engine):
 
 def test_correction_applies_within_filters(engine):
     response = everything(engine, "cofee", topics=["Culture"])
-    assert response.spelling == {"corrected": "coffee", "applied": True}
+    assert response.spelling == {"corrected": "coffee", "applied": True, "typed_total": 0}
     assert ids(response) == [COFFEEHOUSE]
 
 
 def test_correction_inside_a_phrase_and_with_exclusions(engine):
     response = everything(engine, '"cofee crops"')
-    assert response.spelling == {"corrected": '"coffee crops"', "applied": True}
+    assert response.spelling == {"corrected": '"coffee crops"', "applied": True, "typed_total": 0}
     assert ids(response) == [FROST]
     response = everything(engine, "cofee -brazil")
     assert response.spelling["applied"] is True
@@ -334,7 +334,7 @@ def test_cli_search_json_carries_the_spelling(index):
     result = run("search", "goverment", "--index", index, "--json")
     assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout)
-    assert payload["query"]["spelling"] == {"corrected": "government", "applied": False}
+    assert payload["query"]["spelling"] == {"corrected": "government", "applied": False, "typed_total": 1}
     assert [r["id"] for r in payload["results"]] == [BUDGET]
 
 

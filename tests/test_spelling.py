@@ -195,7 +195,7 @@ def notes(response, code=NOTHING) -> list[str]:
 
 def test_a_misspelling_finding_nothing_is_corrected(engine):
     response = search_for(engine, "goverment")
-    assert response.spelling == {"corrected": "government", "applied": True}
+    assert response.spelling == {"corrected": "government", "applied": True, "typed_total": 0}
     assert response.total == 4 and not notes(response)
 
 
@@ -225,20 +225,20 @@ def test_the_archives_one_off_typo_is_neither_a_correction_nor_a_completion(engi
 
 def test_an_unsure_correction_is_offered_with_the_nothing_note(engine):
     response = search_for(engine, "bitlion")  # t for l: not a slip people make
-    assert response.spelling == {"corrected": "billion", "applied": False}
+    assert response.spelling == {"corrected": "billion", "applied": False, "typed_total": 0}
     assert response.total == 0 and notes(response) == ["The archive has nothing for 'bitlion'."]
 
 
 def test_a_word_typed_with_a_capital_is_taken_for_a_name_and_not_replaced(engine):
     response = search_for(engine, "Goverment")
-    assert response.spelling == {"corrected": "government", "applied": False} and response.total == 0
+    assert response.spelling == {"corrected": "government", "applied": False, "typed_total": 0} and response.total == 0
     assert notes(response) == ["The archive has nothing for 'Goverment'."]
-    assert search_for(engine, "GOVERMENT").spelling == {"corrected": "government", "applied": True}
+    assert search_for(engine, "GOVERMENT").spelling == {"corrected": "government", "applied": True, "typed_total": 0}
 
 
 def test_no_correct_searches_as_typed_and_still_says_what_is_missing(engine):
     response = search_for(engine, "goverment", correct=False)
-    assert response.total == 0 and response.spelling == {"corrected": "government", "applied": False}
+    assert response.total == 0 and response.spelling == {"corrected": "government", "applied": False, "typed_total": 0}
     assert notes(search_for(engine, "bitcoin", correct=False)) == ["The archive has nothing for 'bitcoin'."]
 
 
@@ -318,10 +318,10 @@ def test_reuters_names_near_archive_words_are_not_replaced(reuters, text):
 
 
 def test_reuters_slips_are_corrected_to_the_intended_form(reuters):
-    assert search_for(reuters, "happend").spelling == {"corrected": "happened", "applied": True}
+    assert search_for(reuters, "happend").spelling == {"corrected": "happened", "applied": True, "typed_total": 0}
     assert search_for(reuters, "sieze").spelling["corrected"] == "seize"
     typed = search_for(reuters, "developement")  # indexed as "develop", like the intended word
-    assert typed.spelling == {"corrected": "development", "applied": False}
+    assert typed.spelling == {"corrected": "development", "applied": False, "typed_total": typed.total}
     assert typed.total == search_for(reuters, "development").total > 0
 
 

@@ -71,10 +71,13 @@ SCHEMAS = {
                     "fallback": {"type": "boolean",
                                  "description": "True when no article had every word and these match most of them."},
                     "spelling": {
-                        "type": ["object", "null"], "required": ["corrected", "applied"], "additionalProperties": False,
+                        "type": ["object", "null"], "required": ["corrected", "applied", "typed_total"],
+                        "additionalProperties": False,
                         "description": "A spelling correction: applied (these results are for it) when it is sure and "
                                        "nothing matched as typed, or only suggested. Null when there is none.",
-                        "properties": {"corrected": {"type": "string"}, "applied": {"type": "boolean"}},
+                        "properties": {"corrected": {"type": "string"}, "applied": {"type": "boolean"},
+                                       "typed_total": {"type": "integer", "minimum": 0,
+                                                       "description": "Results for the words as typed (0: none)."}},
                     },
                     "filters": {
                         "type": "object", "required": ["topics", "sources", "since", "until"],
