@@ -364,12 +364,16 @@ def index_update(data: Path, index: Path, max_size: int, follow_links: bool, str
 
     Each PATH (a file or folder inside the data folder) limits the update to
     it: only files there are compared, and removals are found only there.
-    Without PATHs the whole data folder is compared. Links are followed if
-    --follow-links is given or the index was built or updated with it."""
-    from . import indexer
+    Without PATHs the whole data folder is compared, unless 'newsearch index
+    watch' keeps this index up to date: then the watcher indexes every change
+    made so far, at once, and this command prints what it did. Links are
+    followed if --follow-links is given or the index was built or updated
+    with it."""
+    from . import indexer, watching
 
-    _writer_command(lambda progress: indexer.update(data, indexer.IndexHome(index), paths=paths, max_bytes=max_size,
-                                                    progress=progress, follow_links=follow_links), as_json, strict)
+    _writer_command(lambda progress: watching.update(data, indexer.IndexHome(index), paths=paths, max_bytes=max_size,
+                                                     progress=progress, follow_links=follow_links,
+                                                     every_problem=strict), as_json, strict)
 
 
 @index_group.command("watch")

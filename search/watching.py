@@ -23,12 +23,23 @@ The moving parts:
   ``newsearch index update PATH...`` would leave it. It holds the writer's
   lock only while it updates, and waits its turn while a build or an update
   runs (``IndexBusy``).
+* ``Mailbox``: how ``newsearch index update`` asks a running watcher to catch
+  up instead of comparing every file itself (``update``; what git's
+  fsmonitor does). The watcher holds a lock in the index folder and says
+  there what it watches; an update leaves an ask there, which the watcher
+  hears through the same inotify queue as the data folder's changes. The
+  queue keeps the order of events, so every change made before the ask is
+  pending when the watcher reads it: it updates them at once and answers
+  with its report.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
+import dataclasses
 import errno
+import json
 import os
 import select
 import stat
@@ -36,18 +47,21 @@ import struct
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator, NamedTuple
 
-from . import indexer
+from whoosh.util.filelock import FileLock
+
+from . import indexer, processes
 from .changes import is_under
-from .documents import DEFAULT_MAX_BYTES, is_article_name, sort_entries
+from .documents import DEFAULT_MAX_BYTES, Problem, is_article_name, sort_entries
 from .manifest import join_id
-from .store import IndexBusy, IndexHome
+from .store import IndexBusy, IndexHome, read_json
 
 SETTLE_SECONDS = 0.5  # events must pause this long before an update starts
 LONGEST_SECONDS = 5.0  # ... or this long after the first of them (a copy that goes on and on)
 BUSY_RETRY_SECONDS = 1.0  # another writer holds the index: try again after this
 MAX_PATHS = 10_000  # more changed paths than this: a whole update costs less than naming them all
+ANSWER_SECONDS = 120.0  # an update waits this long at most for a running watcher to catch up
 
 # From <sys/inotify.h>.
 IN_ATTRIB, IN_CLOSE_WRITE = 0x4, 0x8
@@ -181,12 +195,21 @@ class FolderWatches:
         return len(self.watch_of)
 
 
+class Taken(NamedTuple):
+    """What one update is to do: everything, or these paths; and the asks it answers."""
+
+    everything: bool
+    paths: list[str]
+    asks: list[str] = []
+
+
 @dataclass
 class Pending:
-    """Changes heard of and not yet indexed."""
+    """Changes heard of and not yet indexed, and updates waiting for them (``asks``)."""
 
     paths: set[str] = field(default_factory=set)  # files and folders, as paths in the data folder
     everything: bool = False  # a whole update is needed
+    asks: list[str] = field(default_factory=list)  # updates waiting for the watcher to catch up (``Mailbox``)
     first: float = 0.0  # when the first of them was heard of
     last: float = 0.0  # ... and the last
     not_before: float = 0.0  # a busy index: not before this time
@@ -202,27 +225,32 @@ class Pending:
         elif not self.everything:
             self.paths.add(path)
 
+    def ask(self, name: str) -> None:
+        """An update asks for every change heard of so far: they are due now."""
+        self.asks.append(name)
+
     def due_in(self, now: float, settle: float, longest: float) -> float | None:
         """Seconds until an update should start (0: now); None if nothing is pending."""
         if not self:
             return None
-        return max(0.0, min(self.last + settle, self.first + longest) - now, self.not_before - now)
+        due = now if self.asks else min(self.last + settle, self.first + longest)
+        return max(0.0, due - now, self.not_before - now)
 
-    def take(self) -> tuple[bool, list[str]]:
-        """What to update, forgetting it: (everything, paths)."""
-        taken = (self.everything, sorted(self.paths))
-        self.paths, self.everything = set(), False
+    def take(self) -> Taken:
+        """What to update, forgetting it."""
+        taken = Taken(self.everything, sorted(self.paths), self.asks)
+        self.paths, self.everything, self.asks = set(), False, []
         return taken
 
-    def give_back(self, taken: tuple[bool, list[str]], now: float, not_before: float) -> None:
+    def give_back(self, taken: Taken, now: float, not_before: float) -> None:
         """An update that could not run: what it was to do is pending again."""
-        everything, paths = taken
-        for path in ([None] if everything else paths):
+        for path in ([None] if taken.everything else taken.paths):
             self.note(path, now)
+        self.asks.extend(taken.asks)
         self.not_before = not_before
 
     def __bool__(self) -> bool:
-        return self.everything or bool(self.paths)
+        return self.everything or bool(self.paths) or bool(self.asks)
 
 
 def note_event(pending: Pending, watches: FolderWatches, watch: int, mask: int, name: str, now: float) -> None:
@@ -275,16 +303,19 @@ def watch(data: Path, home: IndexHome, *, on_report: Callable[[indexer.Report], 
     indexer.require_data_folder(Path(data))
     data = os.path.abspath(data)
     clock = time.monotonic
-    with Inotify() as inotify:
+    with Inotify() as inotify, Mailbox(home).opened(inotify, data, follow_links, max_bytes) as mailbox:
         watches = FolderWatches(inotify, data, follow_links)
         watches.add_tree("")
-        pending, ready = Pending(), False
-        pending.note(None, clock())  # what changed while nothing watched
+        pending, ready = Pending(everything=True), False  # what changed while nothing watched: due at once
         while not should_stop():
             due_in = pending.due_in(clock(), settle, longest)
             if due_in != 0:
-                for event in inotify.read(poll if due_in is None else min(due_in, poll)):
-                    note_event(pending, watches, *event, clock())
+                for watch_id, mask, name in inotify.read(poll if due_in is None else min(due_in, poll)):
+                    if watch_id == mailbox.watch:
+                        if mailbox.is_ask(name):
+                            pending.ask(name)
+                    else:
+                        note_event(pending, watches, watch_id, mask, name, clock())
                 continue
             taken = pending.take()
             try:
@@ -293,14 +324,158 @@ def watch(data: Path, home: IndexHome, *, on_report: Callable[[indexer.Report], 
                 pending.give_back(taken, clock(), clock() + BUSY_RETRY_SECONDS)
                 on_busy(str(exc))
                 continue
-            on_report(report)
+            if report.action:
+                on_report(report)
+            mailbox.answer(taken.asks, report)
             if not ready:
                 ready = True
                 on_ready(len(watches))
 
 
-def _update(data: str, home: IndexHome, taken: tuple[bool, list[str]], max_bytes: int,
-            follow_links: bool) -> indexer.Report:
-    everything, paths = taken
-    return indexer.update(Path(data), home, paths=[] if everything else [os.path.join(data, p) for p in paths],
+def _update(data: str, home: IndexHome, taken: Taken, max_bytes: int, follow_links: bool) -> indexer.Report:
+    """The update of what was taken; with nothing to update (only asks), a report with no action."""
+    if not taken.everything and not taken.paths:
+        gen = home.require_current()
+        documents = read_json(gen / "meta.json", {}).get("documents", 0)
+        return indexer.Report("", data, str(gen), files=documents, unchanged=documents, documents=documents)
+    return indexer.update(Path(data), home, paths=[] if taken.everything else [os.path.join(data, p) for p in taken.paths],
                           max_bytes=max_bytes, follow_links=follow_links, skip_unusable_paths=True)
+
+
+# ---------------------------------------------------------------- catching up
+
+
+class Mailbox:
+    """The folder ``.watcher`` in the index folder, where updates ask the running watcher to catch up.
+
+    The watcher holds ``lock`` for as long as it runs, and says in
+    ``watcher.json`` what it watches. An update that finds the lock held
+    writes ``NAME.ask`` (renamed into place: one inotify event); the watcher
+    answers with ``NAME.json``, the report of its catch-up, once it is done."""
+
+    NOTE, LOCK, ASK, ANSWER = "watcher.json", "lock", ".ask", ".json"
+
+    def __init__(self, home: IndexHome) -> None:
+        self.folder = home.path / ".watcher"
+        self.watch: int | None = None
+
+    # ------------------------------------------------------------ the watcher's side
+
+    @contextlib.contextmanager
+    def opened(self, inotify: Inotify, data: str, follow_links: bool, max_bytes: int) -> Iterator["Mailbox"]:
+        """Take the lock, clear what an earlier watcher left, and listen for asks."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(str(self.folder / self.LOCK))
+        if not lock.acquire(blocking=False):
+            note = read_json(self.folder / self.NOTE, {})
+            raise WatchUnavailable(f"another watcher (pid {note.get('pid', '?')}) already keeps the index at "
+                                   f"{self.folder.parent} up to date")
+        processes.hold_in_parent(lock.fd)  # an update's workers close their copies
+        try:
+            for old in self.folder.iterdir():
+                if old.name != self.LOCK:
+                    old.unlink(missing_ok=True)
+            self.watch = inotify.add(str(self.folder), IN_MOVED_TO | IN_ONLYDIR)
+            indexer.write_json(self.folder / self.NOTE, {"pid": os.getpid(), "data": os.path.realpath(data),
+                                                         "follow_links": follow_links, "max_bytes": max_bytes})
+            yield self
+        finally:
+            (self.folder / self.NOTE).unlink(missing_ok=True)
+            processes.let_go_in_parent(lock.fd)
+            lock.release()
+
+    def is_ask(self, name: str) -> bool:
+        return name.endswith(self.ASK) and not name.startswith(".")
+
+    def answer(self, asks: list[str], report: indexer.Report) -> None:
+        """Give each update that asked the report of the catch-up."""
+        for name in asks:
+            _write_atomically(self.folder / (name[:-len(self.ASK)] + self.ANSWER), dataclasses.asdict(report))
+            (self.folder / name).unlink(missing_ok=True)
+
+    # ------------------------------------------------------------ an update's side
+
+    def watcher(self) -> dict | None:
+        """What the running watcher watches (``watcher.json``), or None if none runs."""
+        if not self.alive():
+            return None
+        note = read_json(self.folder / self.NOTE, None)
+        return note if isinstance(note, dict) else None
+
+    def alive(self) -> bool:
+        if not (self.folder / self.LOCK).exists():
+            return False
+        lock = FileLock(str(self.folder / self.LOCK))
+        if lock.acquire(blocking=False):
+            lock.release()
+            return False
+        return True
+
+    def ask(self, wait: float) -> dict | None:
+        """Ask the watcher to catch up; its report's fields, or None if it
+        stopped (or took longer than ``wait`` seconds) before answering."""
+        name = f"{os.getpid()}-{time.time_ns()}"
+        answer = self.folder / (name + self.ANSWER)
+        try:
+            _write_atomically(self.folder / (name + self.ASK), {"pid": os.getpid()})
+        except OSError:  # the index folder is not ours to write: the update says so itself
+            return None
+        deadline = time.monotonic() + wait
+        checked_alive = time.monotonic()
+        while time.monotonic() < deadline:
+            fields = read_json(answer, None)
+            if fields is not None:
+                answer.unlink(missing_ok=True)
+                return fields
+            if time.monotonic() - checked_alive > 0.5:
+                if not self.alive():
+                    break
+                checked_alive = time.monotonic()
+            time.sleep(0.005)
+        (self.folder / (name + self.ASK)).unlink(missing_ok=True)
+        return None
+
+
+def _write_atomically(path: Path, value) -> None:
+    partial = path.with_name("." + path.name + ".partial")  # a name no ask or answer has
+    partial.write_text(json.dumps(value), encoding="utf-8")
+    os.replace(partial, path)
+
+
+def update(data: Path, home: IndexHome, *, paths=(), max_bytes: int = DEFAULT_MAX_BYTES,
+           progress: indexer.Progress | None = None, follow_links: bool = False,
+           every_problem: bool = False) -> indexer.Report:
+    """``indexer.update``; but for the whole data folder, if a watcher keeps
+    this index of it up to date (with the same options), the watcher's
+    catch-up instead: every change made before the call is indexed when it
+    returns, without a look at every file. Its report counts the index's
+    articles as the files, and lists only the problems of the files it read
+    now. ``every_problem``: the caller needs every skipped file listed
+    (``--strict``), which only a look at every file gives."""
+    if not paths and not every_problem:
+        report = catch_up(Path(data), home, max_bytes, follow_links)
+        if report is not None:
+            return report
+    return indexer.update(data, home, paths=paths, max_bytes=max_bytes, progress=progress,
+                          follow_links=follow_links)
+
+
+def catch_up(data: Path, home: IndexHome, max_bytes: int, follow_links: bool) -> indexer.Report | None:
+    """The running watcher's catch-up report, or None if no watcher (with these options) answers."""
+    started = time.perf_counter()
+    mailbox = Mailbox(home)
+    note = mailbox.watcher()
+    if (note is None or note.get("data") != os.path.realpath(data) or note.get("max_bytes") != max_bytes
+            or (follow_links and not note.get("follow_links"))):
+        return None
+    fields = mailbox.ask(ANSWER_SECONDS)
+    if fields is None:
+        return None
+    problems = [Problem(**problem) for problem in fields.pop("problems")]
+    report = indexer.Report(**{**fields, "problems": problems})
+    report.action = f"update (by the watcher, pid {note.get('pid')})"
+    report.data = str(data)
+    report.files = report.documents
+    report.unchanged = report.documents - report.indexed - report.updated
+    report.seconds = time.perf_counter() - started
+    return report

@@ -48,7 +48,7 @@ def test_loadcheck_serves_searches_without_errors():
 
 
 SCALE_FIGURES = {"articles", "build_s", "build_articles_per_s", "build_peak_rss_mb", "build_largest_process_mb",
-                 "build_processes", "index_mb", "update_s", "watch_ready_s", "watched_update_s", "open_s", "p50_ms", "p95_ms", "max_ms", "warm_p50_ms",
+                 "build_processes", "index_mb", "update_s", "watch_ready_s", "watched_update_s", "asked_update_s", "open_s", "p50_ms", "p95_ms", "max_ms", "warm_p50_ms",
                  "warm_p95_ms", "server_rss_open_mb", "server_rss_mb", "server_pss_mb", "server_processes", "cli_search_s",
                  "cli_help_s"}
 
@@ -66,6 +66,8 @@ def test_scale_reports_every_figure_and_leaves_the_archive_untouched(tmp_path):
     assert row["articles"] == 60
     assert row["update_counts"] == {"indexed": 10, "updated": 10, "removed": 10}
     assert row["watched_update_counts"] == {"indexed": 10, "updated": 10, "removed": 10}
+    assert row["asked_update_counts"] == {"indexed": 10, "updated": 10, "removed": 10}
+    assert row["asked_update_action"].startswith("update (by the watcher, pid ")
     assert row["p50_ms"] <= row["p95_ms"] <= row["max_ms"]
     # 54 fixed searches, then the 3 topics most counted in their facets, alone and with words.
     assert row["served_searches"] == 60 and len(set(row["topics"])) == 3

@@ -17,6 +17,7 @@ import pytest
 
 from search import watching
 from search.changes import Scope
+from search.documents import DEFAULT_MAX_BYTES
 from search.indexer import build, writer_lock
 from search.manifest import Manifest
 from search.store import IndexHome
@@ -34,7 +35,8 @@ WAIT = 20.0  # seconds an expected update may take on a loaded machine
 class Watcher:
     """``watching.watch`` in a thread, its reports in a queue."""
 
-    def __init__(self, data: Path, home: IndexHome) -> None:
+    def __init__(self, data: Path, home: IndexHome, settle: float = 0.05, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
+        self.settle, self.max_bytes = settle, max_bytes
         self.reports: queue.Queue = queue.Queue()
         self.busy: list[str] = []
         self.ready = threading.Event()
@@ -45,7 +47,8 @@ class Watcher:
     def _run(self, data: Path, home: IndexHome) -> None:
         try:
             watching.watch(data, home, on_report=self.reports.put, on_ready=lambda folders: self.ready.set(),
-                           on_busy=self.busy.append, should_stop=self.stop.is_set, settle=0.05, poll=0.05)
+                           on_busy=self.busy.append, should_stop=self.stop.is_set, settle=self.settle, poll=0.05,
+                           max_bytes=self.max_bytes)
         except BaseException as exc:  # shown by the test that waits
             self.failure = exc
             self.ready.set()
@@ -180,6 +183,53 @@ def test_waits_its_turn_while_another_writer_runs(archive):
     assert "2022/00/while-locked" in stored_documents(home)
 
 
+# ---------------------------------------------------------------- an update asks the watcher
+
+
+def test_an_update_asks_the_running_watcher_to_catch_up(archive, tmp_path):
+    data, home = archive
+    with Watcher(data, home, settle=60) as watcher:  # it would not update on its own within the test
+        write_article(data, "2021/00/story-0.md", title="Story rewritten", excerpt="zeppelin sighted")
+        write_article(data, "2022/02/added.md", title="Added", excerpt="walrus")
+        (data / "2022/01/story-1.md").unlink()
+        report = watching.update(data, home)
+        assert report.action.startswith("update (by the watcher, pid ")
+        assert counts(report) == (1, 1, 1) and (report.documents, report.files, report.unchanged) == (6, 6, 4)
+        documents = stored_documents(home)  # indexed when the update returns
+        assert documents["2021/00/story-0"]["title"] == "Story rewritten" and "2022/01/story-1" not in documents
+        assert_same_as_a_fresh_build(data, home, tmp_path)
+        assert counts(watcher.next_report()) == (1, 1, 1)  # the watcher reports its catch-up as usual
+        again = watching.update(data, home)  # nothing changed since
+        assert again.action.startswith("update (by the watcher") and counts(again) == (0, 0, 0)
+        assert watcher.reports.empty()  # ... and an update of nothing is not reported
+    assert watching.update(data, home).action == "update"  # it stopped: the update compares every file
+
+
+def test_an_update_the_watcher_cannot_answer_compares_every_file(archive):
+    data, home = archive
+    with Watcher(data, home, settle=60, max_bytes=50_000):
+        write_article(data, "2022/02/added.md", title="Added", excerpt="walrus")
+        assert watching.update(data, home).action == "update"  # another --max-size
+        assert watching.update(data, home, max_bytes=50_000, every_problem=True).action == "update"  # --strict
+        assert watching.update(data, home, max_bytes=50_000, paths=[data / "2021"]).action == "update"
+        assert watching.update(data, home, max_bytes=50_000, follow_links=True).action == "update"
+        assert watching.update(data, home, max_bytes=50_000).action.startswith("update (by the watcher")
+        with pytest.raises(watching.WatchUnavailable, match="another watcher"):
+            watching.watch(data, home, on_report=lambda report: None)
+
+
+def test_a_watcher_that_died_is_not_asked(archive):
+    data, home = archive
+    mailbox = home.path / ".watcher"
+    mailbox.mkdir()
+    (mailbox / "lock").touch()  # what a killed watcher leaves: no one holds the lock
+    (mailbox / "watcher.json").write_text(json.dumps({"pid": 999_999, "data": os.path.realpath(data),
+                                                      "follow_links": False, "max_bytes": DEFAULT_MAX_BYTES}))
+    started = time.monotonic()
+    assert watching.update(data, home).action == "update"
+    assert time.monotonic() - started < WAIT
+
+
 # ---------------------------------------------------------------- events to paths
 
 
@@ -208,7 +258,7 @@ def test_events_name_article_files_and_folders():
     note_event(pending, watches, 1, IN_CREATE | IN_ISDIR, "2030", 1.0)
     note_event(pending, watches, 1, IN_CREATE | IN_ISDIR, ".git", 1.0)
     note_event(pending, watches, 9, IN_DELETE, "unknown-watch.md", 1.0)
-    assert pending.take() == (False, ["2021/05/a.md", "2030"])
+    assert pending.take() == (False, ["2021/05/a.md", "2030"], [])
     assert watches.added == ["2030"]
     note_event(pending, watches, 1, IN_DELETE | IN_ISDIR, "2021", 2.0)
     assert "2021/05" not in watches.watch_of and watches.removed == [2] and pending.paths == {"2021"}
@@ -217,7 +267,7 @@ def test_events_name_article_files_and_folders():
 def test_lost_events_mean_a_whole_update():
     pending = Pending()
     note_event(pending, FakeWatches({1: ""}), -1, IN_Q_OVERFLOW, "", 1.0)
-    assert pending.take() == (True, [])
+    assert pending.take() == (True, [], [])
 
 
 def test_an_update_starts_when_changes_pause_or_after_the_longest_wait():
@@ -234,11 +284,25 @@ def test_an_update_starts_when_changes_pause_or_after_the_longest_wait():
     assert pending.paths == {"a.md"} and pending.due_in(20.6, 0.5, 5.0) == pytest.approx(0.4)
 
 
+def test_an_ask_makes_what_is_pending_due_at_once():
+    pending = Pending()
+    pending.note("a.md", 10.0)
+    pending.ask("1-2.ask")
+    assert pending.due_in(10.0, settle=0.5, longest=5.0) == 0.0
+    taken = pending.take()
+    assert taken == (False, ["a.md"], ["1-2.ask"]) and not pending
+    pending.give_back(taken, 11.0, not_before=12.0)  # the index was busy: the ask waits with the changes
+    assert pending.asks == ["1-2.ask"] and pending.due_in(11.0, 0.5, 5.0) == pytest.approx(1.0)
+    pending.take()
+    pending.ask("3-4.ask")  # nothing changed: still answered at once
+    assert pending.due_in(20.0, 0.5, 5.0) == 0.0 and pending.take() == (False, [], ["3-4.ask"])
+
+
 def test_too_many_paths_become_a_whole_update():
     pending = Pending()
     for n in range(watching.MAX_PATHS + 1):
         pending.note(f"{n}.md", 1.0)
-    assert pending.take() == (True, [])
+    assert pending.take() == (True, [], [])
 
 
 def test_a_scope_can_skip_paths_it_cannot_use(archive):
@@ -266,6 +330,12 @@ def test_index_watch_command(archive):
             write_article(data, "2022/00/live.md", title="Live", excerpt="l")
             second = json.loads(process.stdout.readline())
             assert (second["files"], second["indexed"], second["documents"]) == (1, 1, 7)
+            write_article(data, "2022/00/asked.md", title="Asked", excerpt="a")
+            asked = run_cli("index", "update", "--data", data, "--index", home.path, "--json")
+            assert asked.exit_code == 0, asked.output
+            answer = json.loads(asked.output)
+            assert answer["action"] == f"update (by the watcher, pid {process.pid})"
+            assert (answer["indexed"], answer["documents"]) == (1, 8)
         finally:
             process.send_signal(2)  # Ctrl-C
             assert process.wait(WAIT) == 0

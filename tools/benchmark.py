@@ -109,10 +109,12 @@ def bench_update(data: Path, index: Path) -> float:
     return newsearch_cli("index", "update", "--data", str(data), "--index", str(index))
 
 
-def thirty_files(data: Path) -> list[str]:
-    """30 article files spread over the folder (a walk of it: slow at a million)."""
+def thirty_files(data: Path, sets: int = 1) -> list[list[str]] | list[str]:
+    """30 article files spread over the folder (a walk of it: slow at a million);
+    with ``sets`` > 1, that many lists of 30, no file in two."""
     files = find_article_files(data)
-    return files[::max(1, len(files) // 40)][:30]
+    spread = files[::max(1, len(files) // (40 * sets))][:30 * sets]
+    return spread if sets == 1 else [spread[n::sets] for n in range(sets)]
 
 
 def change_thirty_files(data: Path, chosen: list[str] | None = None, added: str = "bench-added") -> None:

@@ -14,6 +14,8 @@ For each archive folder, in a scratch folder (the archive is never written):
    Then the same again under ``newsearch index watch``: 30 other changes,
    timed from the first of them to the watcher's report of the last
    (``measure_watched_update``), and how long the watcher took to start;
+   then 30 more, at once followed by ``newsearch index update``, which asks
+   the running watcher to catch up: that command timed as a whole;
 4. open: ``newsearch serve`` on a free loopback port, timed from process
    start to the first answered ``/api/search``;
 5. served: a fixed mix of 60 searches, one request at a time, collapsing
@@ -159,8 +161,10 @@ def measure_update(data: Path, index: Path) -> dict:
 def measure_watched_update(data: Path, index: Path, timeout: float = 120) -> dict:
     """Start ``newsearch index watch``; once it watches, make 30 changes (as
     ``measure_update``, other files) and time from the first of them to the
-    watcher's report of the last: from a change on disk to the change searchable."""
-    chosen = thirty_files(data)  # before the clock starts: a walk of the archive
+    watcher's report of the last: from a change on disk to the change searchable.
+    Then 30 more changes, at once followed by ``newsearch index update``,
+    which asks the watcher to catch up: that command timed as a whole."""
+    chosen, chosen_too = thirty_files(data, sets=2)  # before the clock starts: a walk of the archive
     settle()
     started = time.perf_counter()
     watcher = subprocess.Popen([*newsearch_command(), "index", "watch", "--data", str(data), "--index", str(index),
@@ -174,13 +178,9 @@ def measure_watched_update(data: Path, index: Path, timeout: float = 120) -> dic
             out.get()
         changed = time.perf_counter()
         change_thirty_files(data, chosen, added=f"watch-added-{time.time_ns()}")  # names no earlier run used
-        done, updates = {"indexed": 0, "updated": 0, "removed": 0}, 0
-        while sum(done.values()) < 30:
-            report = json.loads(out.get(timeout=timeout))
-            updates += 1
-            for key in done:
-                done[key] += report[key]
+        done, updates = _reports_until_thirty(out, timeout)
         seconds = time.perf_counter() - changed
+        asked = _asked_update(data, index, chosen_too, out, timeout)
     finally:
         watcher.send_signal(signal.SIGINT)
         try:
@@ -189,7 +189,33 @@ def measure_watched_update(data: Path, index: Path, timeout: float = 120) -> dic
             watcher.kill()
             watcher.wait()
     return {"watch_ready_s": ready_s, "watched_update_s": seconds, "watched_update_counts": done,
-            "watched_updates": updates}
+            "watched_updates": updates, **asked}
+
+
+def _reports_until_thirty(out: queue.Queue, timeout: float) -> tuple[dict, int]:
+    """The watcher's reports (lines of JSON) until they add up to 30 changes: their counts, and how many."""
+    done, updates = {"indexed": 0, "updated": 0, "removed": 0}, 0
+    while sum(done.values()) < 30:
+        report = json.loads(out.get(timeout=timeout))
+        updates += 1
+        for key in done:
+            done[key] += report[key]
+    return done, updates
+
+
+def _asked_update(data: Path, index: Path, chosen: list[str], out: queue.Queue, timeout: float) -> dict:
+    """30 changes, then at once ``newsearch index update``, timed; the watcher
+    reports each update before it answers, so all 30 must be reported by the
+    time the command ends (checked)."""
+    settle()
+    started = time.perf_counter()
+    change_thirty_files(data, chosen, added=f"asked-added-{time.time_ns()}")
+    done = subprocess.run([*newsearch_command(), "index", "update", "--data", str(data), "--index", str(index),
+                           "--json"], capture_output=True, timeout=timeout, check=True)
+    seconds = time.perf_counter() - started
+    answer = json.loads(done.stdout)
+    counts, _updates = _reports_until_thirty(out, timeout=1.0)  # a second's grace for the pipe
+    return {"asked_update_s": seconds, "asked_update_action": answer["action"], "asked_update_counts": counts}
 
 
 def _lines_of(stream) -> queue.Queue:
@@ -337,7 +363,8 @@ COLUMNS = [  # heading, key, width, format
     ("archive", "archive", 10, ""), ("articles", "articles", 10, ","), ("build s", "build_s", 9, ".1f"),
     ("art/s", "build_articles_per_s", 7, ".0f"), ("peak MB", "build_peak_rss_mb", 8, ".0f"),
     ("1proc MB", "build_largest_process_mb", 9, ".0f"), ("index MB", "index_mb", 9, ".0f"),
-    ("update s", "update_s", 9, ".2f"), ("watched s", "watched_update_s", 10, ".2f"), ("open s", "open_s", 7, ".2f"), ("p50 ms", "p50_ms", 7, ".0f"),
+    ("update s", "update_s", 9, ".2f"), ("watched s", "watched_update_s", 10, ".2f"),
+    ("asked s", "asked_update_s", 8, ".2f"), ("open s", "open_s", 7, ".2f"), ("p50 ms", "p50_ms", 7, ".0f"),
     ("p95 ms", "p95_ms", 7, ".0f"), ("max ms", "max_ms", 7, ".0f"), ("RSS MB", "server_rss_mb", 7, ".0f"),
     ("PSS MB", "server_pss_mb", 7, ".0f"),
     ("search s", "cli_search_s", 9, ".2f"), ("help s", "cli_help_s", 7, ".2f"),
