@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -406,6 +407,7 @@ def index_watch(data: Path, index: Path, max_size: int, follow_links: bool, sett
         click.echo(f"watching {folders:,} folder{'' if folders == 1 else 's'} of {_shown(str(data))} for changes "
                    "(Ctrl-C stops)", err=True)
 
+    signal.signal(signal.SIGTERM, _stop_on_term)  # a service manager's stop: the same clean exit as Ctrl-C
     try:
         with _writer_problems():
             watching.watch(data, indexer.IndexHome(index), on_report=report, on_ready=ready,
@@ -415,6 +417,10 @@ def index_watch(data: Path, index: Path, max_size: int, follow_links: bool, sett
         raise UsageProblem(str(exc), kind="watch") from None
     except KeyboardInterrupt:
         click.echo("stopped watching", err=True)
+
+
+def _stop_on_term(_signum, _frame) -> None:
+    raise KeyboardInterrupt
 
 
 @index_group.command("check")

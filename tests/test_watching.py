@@ -340,6 +340,18 @@ def test_index_watch_command(archive):
             process.send_signal(2)  # Ctrl-C
             assert process.wait(WAIT) == 0
         assert "stopped watching" in process.stderr.read()
+    assert not (home.path / ".watcher" / "watcher.json").exists()  # it says it no longer watches
+
+
+def test_index_watch_stops_cleanly_when_told_to_terminate(archive):
+    data, home = archive
+    command = [sys.executable, "-m", "search.cli", "index", "watch", "--data", str(data), "--index", str(home.path)]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as process:
+        assert "watching" in process.stderr.readline()
+        process.terminate()  # SIGTERM, as a service manager stops it
+        assert process.wait(WAIT) == 0
+        assert "stopped watching" in process.stderr.read()
+    assert not (home.path / ".watcher" / "watcher.json").exists()
 
 
 def test_the_systems_watch_limit_is_a_clear_message(archive, monkeypatch):
