@@ -224,7 +224,7 @@ _PIECES: dict[str, tuple] = {}
 def _piece_entry(piece: str) -> tuple:
     groups: list[tuple[tuple[str, ...], str | None]] = []
     for acronym, joined, number, word in TOKEN.findall(piece):
-        if word == CAPITAL_US:  # only in a text that was not lower-cased for it (see ``_index_lists``)
+        if word == CAPITAL_US:  # only in a text that was not lower-cased for it (see ``_piece_entries``)
             groups.append(((US_ACRONYM,), None))
         elif word:
             word = fold(word)
@@ -268,15 +268,12 @@ def index_terms(text: str, words: dict[str, int] | None = None) -> list[tuple[st
 
 def _index_lists(text: str, words: dict[str, int] | None = None) -> tuple[list[str], list[int]]:
     """``index_terms`` as two lists, terms and their positions (no tuple per token)."""
-    # ``US`` in capitals is a term of its own, so a text that has it keeps its case.
-    source = text.lower() if text.isascii() and CAPITAL_US not in text else text
     terms: list[str] = []
     positions: list[int] = []
     add, at = terms.append, positions.append
-    cache, entry_of, several, counts = _PIECES, _piece_entry, _SEVERAL, {} if words is None else words
+    several, counts = _SEVERAL, {} if words is None else words
     pos = 0
-    for piece in PIECE.findall(source):
-        term, word = cache.get(piece) or entry_of(piece)
+    for term, word in _piece_entries(text):
         if term is None:
             continue
         if term is not several:
@@ -293,6 +290,17 @@ def _index_lists(text: str, words: dict[str, int] | None = None) -> tuple[list[s
                 counts[counted] = counts.get(counted, 0) + 1
             pos += 1
     return terms, positions
+
+
+def _piece_entries(text: str) -> list[tuple]:
+    """The ``_PIECES`` entry of each piece of ``text``, in order (looked up in one call)."""
+    # ``US`` in capitals is a term of its own, so a text that has it keeps its case.
+    source = text.lower() if text.isascii() and CAPITAL_US not in text else text
+    pieces = PIECE.findall(source)
+    entries = list(map(_PIECES.get, pieces))
+    if None in entries:
+        entries = [entry or _piece_entry(piece) for entry, piece in zip(entries, pieces)]
+    return entries
 
 
 def term_positions(text: str) -> dict[str, list[int]]:
@@ -319,43 +327,75 @@ def weighted_term_positions(parts: list[tuple[str, float]],
     saturation is the BM25F of Robertson et al.: one posting list per term
     instead of one per field, which is also what makes searching fast.
     (Each value is a two-item list, updated in place, rather than a tuple
-    made again for every repeated word.)
+    made again for every repeated word.) Each part's pieces are placed
+    straight into the dict (``_place``), with no list of terms in between.
     """
     found: dict[str, list] = {}
-    get = found.get
-    offset = 0
-    analysed: list[tuple[str, list[str], list[int]]] = []
+    counts = {} if words is None else words
+    pos = 0
+    analysed: list[tuple[str, list[tuple], bool]] = []  # (text, its piece entries, whether it had terms)
     for text, weight in parts:
-        terms, positions = _terms_reusing(text, analysed, words)
-        analysed.append((text, terms, positions))
-        for term, pos in zip(terms, positions):
-            pos += offset
+        start = pos
+        entries = _reused_entries(text, analysed)
+        if entries is None:
+            entries = _piece_entries(text)
+            pos = _place(found, entries, weight, pos, counts)
+        else:
+            earlier, more = entries
+            pos = _place(found, earlier, weight, pos, {})  # already counted
+            pos = _place(found, more, weight, pos, counts)
+            entries = earlier + more
+        analysed.append((text, entries, pos > start))
+        pos += FIELD_GAP
+    return found
+
+
+def _reused_entries(text: str, analysed: list[tuple[str, list[tuple], bool]]) -> tuple[list, list] | None:
+    """(an earlier part's entries, those of the rest of ``text``) if ``text`` starts
+    with that part and a space, else None.
+
+    News bodies often open with the excerpt; its pieces are looked up once
+    and its words counted once (the same terms as analysing the whole text).
+    """
+    for earlier, entries, placed in analysed:
+        if placed and len(earlier) < len(text) and text.startswith(earlier) and text[len(earlier)].isspace():
+            return entries, _piece_entries(text[len(earlier):])
+    return None
+
+
+def _place(found: dict[str, list], entries: list[tuple], weight: float, pos: int, counts: dict[str, int]) -> int:
+    """Add the terms of ``entries`` (``_piece_entries``) from position ``pos`` on
+    to ``found`` (term: [positions, summed weight]), counting words in ``counts``;
+    returns the position after the last. A plain word is always at a new
+    position; only a piece of several terms can repeat a term at one."""
+    get, several = found.get, _SEVERAL
+    for term, word in entries:
+        if term is None:
+            continue
+        if term is not several:
             entry = get(term)
             if entry is None:
                 found[term] = [[pos], weight]
             else:
-                located = entry[0]
-                if located[-1] != pos:
-                    located.append(pos)
-                    entry[1] += weight
-        offset = (offset if not positions else positions[-1] + offset + 1) + FIELD_GAP
-    return found
-
-
-def _terms_reusing(text: str, analysed: list[tuple[str, list[str], list[int]]],
-                   words: dict[str, int] | None) -> tuple[list[str], list[int]]:
-    """``_index_lists(text, words)``, reusing an earlier part that ``text`` starts with.
-
-    News bodies usually open with the excerpt; analysing it once saves a
-    sixth of the indexing work and gives exactly the same terms (the
-    reused words are not counted again).
-    """
-    for earlier, terms, positions in analysed:
-        if terms and len(earlier) < len(text) and text.startswith(earlier) and text[len(earlier)].isspace():
-            shift = positions[-1] + 1
-            more_terms, more_positions = _index_lists(text[len(earlier):], words)
-            return terms + more_terms, positions + [pos + shift for pos in more_positions]
-    return _index_lists(text, words)
+                entry[0].append(pos)
+                entry[1] += weight
+            counts[word] = counts.get(word, 0) + 1
+            pos += 1
+            continue
+        for group, counted in word:
+            for term in group:
+                entry = get(term)
+                if entry is None:
+                    found[term] = [[pos], weight]
+                else:
+                    located = entry[0]
+                    if located[-1] != pos:
+                        located.append(pos)
+                        entry[1] += weight
+            if counted is not None:
+                counts[counted] = counts.get(counted, 0) + 1
+            pos += 1
+    return pos
 
 
 class NewsAnalyzer(Composable):

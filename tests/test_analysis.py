@@ -461,3 +461,38 @@ def test_index_terms_split_into_pieces_give_what_analyze_gives_over_the_corpora(
     for text in texts:
         for source in (text, text.upper()):
             assert analysis.index_terms(source) == [(term, pos) for term, pos, _, _ in analyze(source)]
+
+
+def weighted_by_analyze(parts: list[tuple[str, float]]) -> dict[str, list]:
+    """``weighted_term_positions`` the plain way: ``analyze`` each part, FIELD_GAP on after its last position."""
+    found: dict[str, list] = {}
+    offset = 0
+    for text, weight in parts:
+        last = None
+        for term, pos, _, _ in analyze(text):
+            last = pos = pos + offset
+            entry = found.setdefault(term, [[], 0.0])
+            if pos not in entry[0]:
+                entry[0].append(pos)
+                entry[1] += weight
+        offset = (offset if last is None else last + 1) + analysis.FIELD_GAP
+    return found
+
+
+@pytest.mark.parametrize("parts", [
+    [(MIXED, 4.0), ("covid-covid COVID-19 covid", 1.6), ("US rates, U.S. rates and us", 1.0)],
+    [("Oil rises", 4.0), ("The Oil-price index", 1.6), ("The Oil-price index rose 3.5% in the U.S. on oil", 1.0)],
+    [("Title", 4.0), ("the of", 1.6), ("the of and then 1,000 barrels", 1.0)],  # an excerpt without terms
+    [("Zürich", 4.0), ("Société Générale’s", 1.6), ("Société Générale’s rates, Zürich's AT&T", 1.0)],
+])
+def test_weighted_parts_agree_with_analyze_and_count_a_reused_part_once(parts):
+    # The body (last part) starts with the excerpt: its pieces are reused, not looked up or counted again.
+    words: dict[str, int] = {}
+    found = weighted(parts, words)
+    assert found == weighted_by_analyze(parts)
+    expected: dict[str, int] = {}
+    excerpt, body = parts[1][0], parts[2][0]
+    reused = body.startswith(excerpt + " ") and term_positions(excerpt)
+    for text in [parts[0][0], excerpt, body[len(excerpt):] if reused else body]:
+        analysis.index_terms(text, expected)
+    assert words == expected
