@@ -74,11 +74,22 @@ def folder_digest(stamps: Mapping[str, Stamp | None]) -> bytes:
     (``None``) gives a digest no manifest has (``b""``)."""
     names = sorted(stamps)
     try:
-        numbers = array.array("q", itertools.chain.from_iterable(map(stamps.__getitem__, names)))
-    except (TypeError, OverflowError):  # a None stamp, or a date beyond 2262
+        numbers = list(itertools.chain.from_iterable(map(stamps.__getitem__, names)))
+    except TypeError:  # a None stamp
+        return b""
+    return sorted_folder_digest(names, numbers)
+
+
+def sorted_folder_digest(names: Sequence[str], numbers: Sequence[int | None]) -> bytes:
+    """``folder_digest`` of the files ``names``, sorted, whose mtimes and sizes
+    are ``numbers`` in the same order (mtime, size, mtime, size...; ``None``
+    for a file that could not be stat'ed)."""
+    try:
+        packed = array.array("q", numbers).tobytes()  # packed, not formatted: most of the digest's cost was formatting
+    except (TypeError, OverflowError):  # a None, or a date beyond 2262
         return b""
     digest = hashlib.blake2b("\0".join(names).encode("utf-8", "surrogateescape"), digest_size=16)
-    digest.update(numbers.tobytes())  # packed, not formatted: most of the digest's cost was formatting
+    digest.update(packed)
     return digest.digest()
 
 

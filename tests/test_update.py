@@ -86,6 +86,21 @@ def test_a_folder_digest_changes_with_any_name_mtime_or_size() -> None:
               {"a": (1, 10), "b": (2, 21)}, {"a": (2, 20), "b": (1, 10)}]  # the last: two files swapped
     assert len({digest(base), *map(digest, others)}) == 1 + len(others)
     assert digest({"a": None}) == b""
+    assert digest({"a": (1 << 63, 10)}) == b""  # a date beyond 2262
+
+
+def test_a_scan_digests_a_folder_as_the_manifest_does(tmp_path: Path) -> None:
+    """Names in the order of their ids ("a" before "a-b"), not of their file names ("a-b.md" first)."""
+    data = tmp_path / "data"
+    for name in ["a", "a-b", "a b", "a.b", "B", "é", "z"]:
+        write_article(data / "2022", name, name)
+    (data / "2022/broken.md").symlink_to(data / "nowhere.md")
+    stamps = scan(data, "", {}).differing["2022"]
+    assert set(stamps) == {"a", "a-b", "a b", "a.b", "B", "é", "z", "broken"} and stamps["broken"] is None
+    (data / "2022/broken.md").unlink()
+    stamps = scan(data, "", {}).differing["2022"]
+    assert scan(data, "", {"2022": manifest.folder_digest(stamps)}).differing == {}
+    assert scan(data, "", {"2022": manifest.folder_digest({**stamps, "z": (1, 1)})}).differing == {"2022": stamps}
 
 
 def test_an_index_with_an_earlier_manifest_json_keeps_working(archive: Path, tmp_path: Path) -> None:
