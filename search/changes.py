@@ -13,7 +13,7 @@ The moving parts:
   the manifest holds for it (``manifest.folder_digest``) is unchanged and
   costs nothing more; for the others the listing is kept.
 * ``find_changes``: compares those listings with the manifest's rows of
-  their folders (``manifest.Manifest.entries_in``) and answers ``Changes``:
+  their folders (``manifest.Manifest.stamps_in``) and answers ``Changes``:
   files to read again (new, or with another mtime or size), indexed files
   whose mtime moved but content did not (``touched``, only their stamp is
   stored), and ids whose file is gone. A folder that cannot be listed is
@@ -286,11 +286,11 @@ def find_changes(data: Path, manifest: Manifest, scope: Scope, workers: int = 1,
         changes.files += sum(found.counts.values())
         changes.problems.extend(found.problems)
         for folder, stamps in sorted(found.differing.items()):
-            _compare(data, folder, stamps, manifest.entries_in(folder), changes)
+            _compare(data, folder, stamps, manifest.stamps_in(folder), manifest, changes)
         gone = [f for f in digests if f not in found.counts and is_under(f, top)
                 and not any(is_under(f, unreadable) for unreadable in found.unreadable)]
         for folder in sorted(gone):
-            changes.removed.extend(join_id(folder, name) for name in sorted(manifest.entries_in(folder)))
+            changes.removed.extend(join_id(folder, name) for name in sorted(manifest.stamps_in(folder)))
     for relpath in scope.files:
         doc_id = article_id(relpath)
         folder, name = split_id(doc_id)
@@ -298,7 +298,8 @@ def find_changes(data: Path, manifest: Manifest, scope: Scope, workers: int = 1,
         on_disk = os.path.lexists(full)
         known = manifest.entry(doc_id)
         changes.files += on_disk
-        _compare(data, folder, {name: _stat(full)} if on_disk else {}, {name: known} if known else {}, changes)
+        _compare(data, folder, {name: _stat(full)} if on_disk else {}, {name: known.stamp} if known else {},
+                 manifest, changes)
     changes.changed.sort()
     changes.removed.sort()
     return changes
@@ -312,20 +313,24 @@ def _stat(path: str) -> Stamp | None:
     return (st.st_mtime_ns, st.st_size)
 
 
-def _compare(data: Path, folder: str, stamps: dict[str, Stamp | None], indexed: dict[str, Entry],
-             changes: Changes) -> None:
-    """Sort one folder's files (``stamps``) against its indexed rows into ``changes``."""
+def _compare(data: Path, folder: str, stamps: dict[str, Stamp | None], indexed: dict[str, Stamp],
+             manifest: Manifest, changes: Changes) -> None:
+    """Sort one folder's files (``stamps``) against the stamps of its indexed ones into ``changes``."""
     for name, stamp in stamps.items():
+        indexed_stamp = indexed.get(name)
+        if indexed_stamp is None:
+            changes.changed.append(join_id(folder, name) + ".md")  # new
+            continue
+        if stamp == indexed_stamp:
+            continue
         doc_id = join_id(folder, name)
-        entry = indexed.get(name)
-        if entry is not None and stamp == entry.stamp:
-            continue
-        if entry is not None and stamp is not None and _same_content(os.path.join(data, doc_id + ".md"), entry.fingerprint):
-            changes.touched[doc_id] = Entry(stamp[0], stamp[1], entry.fingerprint)
-            continue
+        if stamp is not None:
+            fingerprint = manifest.entry(doc_id).fingerprint
+            if _same_content(os.path.join(data, doc_id + ".md"), fingerprint):
+                changes.touched[doc_id] = Entry(stamp[0], stamp[1], fingerprint)
+                continue
         changes.changed.append(doc_id + ".md")
-        if entry is not None:
-            changes.known.add(doc_id)
+        changes.known.add(doc_id)
     changes.removed.extend(join_id(folder, name) for name in indexed if name not in stamps)
 
 
