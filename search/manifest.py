@@ -23,12 +23,12 @@ cost must follow the change, not the archive. The moving parts:
 
 from __future__ import annotations
 
-import array
 import hashlib
 import itertools
 import json
 import os
 import sqlite3
+import struct
 from pathlib import Path
 from typing import Iterable, Mapping, NamedTuple, Sequence
 
@@ -84,9 +84,9 @@ def sorted_folder_digest(names: Sequence[str], numbers: Sequence[int | None]) ->
     """``folder_digest`` of the files ``names``, sorted, whose mtimes and sizes
     are ``numbers`` in the same order (mtime, size, mtime, size...; ``None``
     for a file that could not be stat'ed)."""
-    try:
-        packed = array.array("q", numbers).tobytes()  # packed, not formatted: most of the digest's cost was formatting
-    except (TypeError, OverflowError):  # a None, or a date beyond 2262
+    try:  # packed as native 64-bit integers, not formatted: most of the digest's cost was formatting
+        packed = struct.pack(f"{len(numbers)}q", *numbers)  # array.array("q", numbers).tobytes(), in less time
+    except struct.error:  # a None, or a date beyond 2262
         return b""
     digest = hashlib.blake2b("\0".join(names).encode("utf-8", "surrogateescape"), digest_size=16)
     digest.update(packed)

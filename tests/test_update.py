@@ -89,6 +89,12 @@ def test_a_folder_digest_changes_with_any_name_mtime_or_size() -> None:
     assert digest({"a": (1 << 63, 10)}) == b""  # a date beyond 2262
 
 
+def test_a_folder_digest_is_the_one_earlier_versions_stored() -> None:
+    """Manifests written before keep matching: the value folder_digest gave with array.array packing."""
+    stamps = {"2022-01-01-story": (1640995200123456789, 4096), "a-b": (-5, 0), "é": (2**63 - 1, 2**40)}
+    assert manifest.folder_digest(stamps).hex() == "d1f7c59dc6323af386180e0a46e712b1"
+
+
 def test_a_scan_digests_a_folder_as_the_manifest_does(tmp_path: Path) -> None:
     """Names in the order of their ids ("a" before "a-b"), not of their file names ("a-b.md" first)."""
     data = tmp_path / "data"
