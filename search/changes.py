@@ -13,7 +13,7 @@ The moving parts:
   the manifest holds for it (``manifest.folder_digest``) is unchanged and
   costs nothing more; for the others the listing is kept.
 * ``find_changes``: compares those listings with the manifest's rows of
-  their folders (``manifest.Manifest.entries_in``) and answers ``Changes``:
+  their folders (``manifest.Manifest.stamps_in``) and answers ``Changes``:
   files to read again (new, or with another mtime or size), indexed files
   whose mtime moved but content did not (``touched``, only their stamp is
   stored), and ids whose file is gone. A folder that cannot be listed is
@@ -34,7 +34,7 @@ from typing import Iterable
 
 from . import processes
 from .documents import Problem, article_id, is_article_name, sort_entries, unreadable_folder
-from .manifest import Entry, Manifest, Stamp, folder_digest, join_id, split_id
+from .manifest import Entry, Manifest, Stamp, join_id, sorted_folder_digest, split_id
 
 # Below this many indexed files one process scans about as fast as several
 # (20k: 0.06-0.10 s either way; 200k: 0.83 s alone, 0.59-0.72 s with two).
@@ -148,9 +148,16 @@ class Scan:
 
 @dataclass
 class _Listing:
-    stamps: dict[str, Stamp | None]  # the article files directly in the folder: {name without .md: stamp}
+    names: list[str]  # the article files directly in the folder, without .md, sorted
+    numbers: list[int | None]  # their mtimes and sizes: mtime, size, mtime, size... (None, None: no stat)
     subfolders: list[str]
     problems: list[Problem]
+
+    def stamps(self) -> dict[str, Stamp | None]:
+        """{name: stamp}, as a differing folder is kept."""
+        numbers = self.numbers
+        return {name: None if mtime is None else (mtime, size)
+                for name, mtime, size in zip(self.names, numbers[0::2], numbers[1::2])}
 
 
 def _list_folder(data: str, folder: str, follow_links: bool) -> _Listing:
@@ -159,24 +166,27 @@ def _list_folder(data: str, folder: str, follow_links: bool) -> _Listing:
     (``documents.sort_entries``). Raises OSError if the folder cannot be listed.
 
     Files are stat'ed relative to the open folder (``dir_fd``), not by their
-    whole path: a third less time per file, and the stat is most of a scan."""
+    whole path: a third less time per file, and the stat is most of a scan.
+    They are stat'ed in the digest's order, into the flat list it packs."""
     path = os.path.join(data, folder) if folder else data
     folder_fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0)) if _BY_FD else None
     try:
         with os.scandir(path if folder_fd is None else folder_fd) as entries:
             found = sort_entries(data, folder, entries, follow_links)
-        stamps: dict[str, Stamp | None] = {}
-        for name in found.files:
+        names = [name[:-3] for name in found.files]
+        names.sort()
+        numbers: list[int | None] = []
+        for name in names:
             try:
-                st = os.stat(name, dir_fd=folder_fd) if _BY_FD else os.stat(os.path.join(path, name))
+                st = os.stat(name + ".md", dir_fd=folder_fd) if _BY_FD else os.stat(os.path.join(path, name + ".md"))
             except OSError:
-                stamps[name[:-3]] = None
+                numbers += None, None
             else:
-                stamps[name[:-3]] = (st.st_mtime_ns, st.st_size)
+                numbers += st.st_mtime_ns, st.st_size
     finally:
         if folder_fd is not None:
             os.close(folder_fd)
-    return _Listing(stamps, found.folders, found.problems)
+    return _Listing(names, numbers, found.folders, found.problems)
 
 
 def _list_into(found: Scan, data: str, folder: str, digests: dict[str, bytes], follow_links: bool) -> list[str]:
@@ -190,7 +200,7 @@ def _list_into(found: Scan, data: str, folder: str, digests: dict[str, bytes], f
         found.problems.append(unreadable_folder(folder, exc, "its indexed articles are kept as they were"))
         return []
     found.problems.extend(listing.problems)
-    _note_folder(found, folder, listing.stamps, digests)
+    _note_folder(found, folder, listing, digests)
     return [join_id(folder, name) for name in listing.subfolders]
 
 
@@ -206,13 +216,13 @@ def _scan_tree(data: str, top: str, digests: dict[str, bytes], follow_links: boo
     return found
 
 
-def _note_folder(found: Scan, folder: str, stamps: dict[str, Stamp | None], digests: dict[str, bytes]) -> None:
+def _note_folder(found: Scan, folder: str, listing: _Listing, digests: dict[str, bytes]) -> None:
     known = digests.get(folder)
-    if not stamps and known is None:
+    if not listing.names and known is None:
         return  # no articles now or before: a folder of folders
-    found.counts[folder] = len(stamps)
-    if known is None or known != folder_digest(stamps):
-        found.differing[folder] = stamps
+    found.counts[folder] = len(listing.names)
+    if known is None or known != sorted_folder_digest(listing.names, listing.numbers):
+        found.differing[folder] = listing.stamps()
 
 
 _worker_digests: dict[str, bytes] = {}
@@ -276,11 +286,11 @@ def find_changes(data: Path, manifest: Manifest, scope: Scope, workers: int = 1,
         changes.files += sum(found.counts.values())
         changes.problems.extend(found.problems)
         for folder, stamps in sorted(found.differing.items()):
-            _compare(data, folder, stamps, manifest.entries_in(folder), changes)
+            _compare(data, folder, stamps, manifest.stamps_in(folder), manifest, changes)
         gone = [f for f in digests if f not in found.counts and is_under(f, top)
                 and not any(is_under(f, unreadable) for unreadable in found.unreadable)]
         for folder in sorted(gone):
-            changes.removed.extend(join_id(folder, name) for name in sorted(manifest.entries_in(folder)))
+            changes.removed.extend(join_id(folder, name) for name in sorted(manifest.stamps_in(folder)))
     for relpath in scope.files:
         doc_id = article_id(relpath)
         folder, name = split_id(doc_id)
@@ -288,7 +298,8 @@ def find_changes(data: Path, manifest: Manifest, scope: Scope, workers: int = 1,
         on_disk = os.path.lexists(full)
         known = manifest.entry(doc_id)
         changes.files += on_disk
-        _compare(data, folder, {name: _stat(full)} if on_disk else {}, {name: known} if known else {}, changes)
+        _compare(data, folder, {name: _stat(full)} if on_disk else {}, {name: known.stamp} if known else {},
+                 manifest, changes)
     changes.changed.sort()
     changes.removed.sort()
     return changes
@@ -302,20 +313,24 @@ def _stat(path: str) -> Stamp | None:
     return (st.st_mtime_ns, st.st_size)
 
 
-def _compare(data: Path, folder: str, stamps: dict[str, Stamp | None], indexed: dict[str, Entry],
-             changes: Changes) -> None:
-    """Sort one folder's files (``stamps``) against its indexed rows into ``changes``."""
+def _compare(data: Path, folder: str, stamps: dict[str, Stamp | None], indexed: dict[str, Stamp],
+             manifest: Manifest, changes: Changes) -> None:
+    """Sort one folder's files (``stamps``) against the stamps of its indexed ones into ``changes``."""
     for name, stamp in stamps.items():
+        indexed_stamp = indexed.get(name)
+        if indexed_stamp is None:
+            changes.changed.append(join_id(folder, name) + ".md")  # new
+            continue
+        if stamp == indexed_stamp:
+            continue
         doc_id = join_id(folder, name)
-        entry = indexed.get(name)
-        if entry is not None and stamp == entry.stamp:
-            continue
-        if entry is not None and stamp is not None and _same_content(os.path.join(data, doc_id + ".md"), entry.fingerprint):
-            changes.touched[doc_id] = Entry(stamp[0], stamp[1], entry.fingerprint)
-            continue
+        if stamp is not None:
+            fingerprint = manifest.entry(doc_id).fingerprint
+            if _same_content(os.path.join(data, doc_id + ".md"), fingerprint):
+                changes.touched[doc_id] = Entry(stamp[0], stamp[1], fingerprint)
+                continue
         changes.changed.append(doc_id + ".md")
-        if entry is not None:
-            changes.known.add(doc_id)
+        changes.known.add(doc_id)
     changes.removed.extend(join_id(folder, name) for name in indexed if name not in stamps)
 
 

@@ -172,6 +172,12 @@ def sort_entries(root: Path | str, folder: str, entries, follow_links: bool) -> 
             is_folder = entry.is_dir()
         except OSError:
             is_folder = False
+        # The usual entry, an article file, taken here without a call of its own (an update
+        # sorts every entry of the archive): what _why_left_out lets in, ASCII being UTF-8.
+        if (not is_folder and name[-3:] == ".md" and name[0] != "." and name.isascii()
+                and (len(name) != 9 or name.lower() != "readme.md")):  # lower() only for a name as long as README.md
+            found.files.append(name)
+            continue
         if not is_folder and name[-3:].lower() != ".md":
             continue  # neither a folder nor anything like an article
         problem = _why_left_out(root, folder, entry, is_folder, follow_links)

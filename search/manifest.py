@@ -11,8 +11,8 @@ cost must follow the change, not the archive. The moving parts:
   ``folders``: per folder, how many of its articles are indexed and the
   ``digest`` of their names, mtimes and sizes (``folder_digest``).
 * A folder whose files on disk have the digest stored for it holds exactly
-  the indexed files, unchanged; only the other folders' rows are read
-  (``Manifest.entries_in``). A skipped (unreadable) file has no row, so its
+  the indexed files, unchanged; only the other folders' names and stamps are
+  read (``Manifest.stamps_in``). A skipped (unreadable) file has no row, so its
   folder's digest differs and the file is retried, as a changed file is.
 * ``write`` stores a build's entries in one transaction; ``Manifest.apply``
   writes an update's changed rows (and the digests of their folders) in one.
@@ -23,12 +23,12 @@ cost must follow the change, not the archive. The moving parts:
 
 from __future__ import annotations
 
-import array
 import hashlib
 import itertools
 import json
 import os
 import sqlite3
+import struct
 from pathlib import Path
 from typing import Iterable, Mapping, NamedTuple, Sequence
 
@@ -74,11 +74,22 @@ def folder_digest(stamps: Mapping[str, Stamp | None]) -> bytes:
     (``None``) gives a digest no manifest has (``b""``)."""
     names = sorted(stamps)
     try:
-        numbers = array.array("q", itertools.chain.from_iterable(map(stamps.__getitem__, names)))
-    except (TypeError, OverflowError):  # a None stamp, or a date beyond 2262
+        numbers = list(itertools.chain.from_iterable(map(stamps.__getitem__, names)))
+    except TypeError:  # a None stamp
+        return b""
+    return sorted_folder_digest(names, numbers)
+
+
+def sorted_folder_digest(names: Sequence[str], numbers: Sequence[int | None]) -> bytes:
+    """``folder_digest`` of the files ``names``, sorted, whose mtimes and sizes
+    are ``numbers`` in the same order (mtime, size, mtime, size...; ``None``
+    for a file that could not be stat'ed)."""
+    try:  # packed as native 64-bit integers, not formatted: most of the digest's cost was formatting
+        packed = struct.pack(f"{len(numbers)}q", *numbers)  # array.array("q", numbers).tobytes(), in less time
+    except struct.error:  # a None, or a date beyond 2262
         return b""
     digest = hashlib.blake2b("\0".join(names).encode("utf-8", "surrogateescape"), digest_size=16)
-    digest.update(numbers.tobytes())  # packed, not formatted: most of the digest's cost was formatting
+    digest.update(packed)
     return digest.digest()
 
 
@@ -115,7 +126,7 @@ class Manifest:
 
     def __init__(self, db: sqlite3.Connection) -> None:
         self.db = db
-        self._read: dict[str, dict[str, Entry]] = {}  # the rows of folders read so far, as they are stored
+        self._read: dict[str, dict[str, Stamp]] = {}  # the stamps of folders read so far, as they are stored
 
     @classmethod
     def open(cls, gen: Path) -> "Manifest":
@@ -159,11 +170,12 @@ class Manifest:
         """How many articles are indexed."""
         return self.db.execute("SELECT coalesce(sum(files), 0) FROM folders").fetchone()[0]
 
-    def entries_in(self, folder: str) -> dict[str, Entry]:
-        """{name: Entry} of the indexed files directly in ``folder`` (not to be changed by the caller)."""
+    def stamps_in(self, folder: str) -> dict[str, Stamp]:
+        """{name: stamp} of the indexed files directly in ``folder`` (not to be changed by the caller).
+        Without their fingerprints (``entry``): an update needs those of the few changed files only."""
         if folder not in self._read:
-            rows = self.db.execute("SELECT name, mtime_ns, size, fingerprint FROM files WHERE folder = ?", (folder,))
-            self._read[folder] = {name: Entry(mtime, size, fingerprint) for name, mtime, size, fingerprint in rows}
+            rows = self.db.execute("SELECT name, mtime_ns, size FROM files WHERE folder = ?", (folder,))
+            self._read[folder] = {name: (mtime, size) for name, mtime, size in rows}
         return self._read[folder]
 
     def entry(self, doc_id: str) -> Entry | None:
@@ -183,18 +195,18 @@ class Manifest:
             changed.setdefault(folder, {})[name] = entry
         with self.db:
             for folder, names in changed.items():
-                rows = dict(self.entries_in(folder))  # read before the rows change (most were read to compare)
+                stamps = dict(self.stamps_in(folder))  # read before the rows change (most were read to compare)
                 for name, entry in names.items():
                     if entry is None:
-                        rows.pop(name, None)
+                        stamps.pop(name, None)
                         self.db.execute("DELETE FROM files WHERE folder = ? AND name = ?", (folder, name))
                     else:
-                        rows[name] = entry
+                        stamps[name] = entry.stamp
                         self.db.execute("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?)", (folder, name, *entry))
-                self._read[folder] = rows
-                if rows:
+                self._read[folder] = stamps
+                if stamps:
                     self.db.execute("INSERT OR REPLACE INTO folders VALUES (?, ?, ?)",
-                                    (folder, len(rows), _digest_of(rows)))
+                                    (folder, len(stamps), folder_digest(stamps)))
                 else:
                     self.db.execute("DELETE FROM folders WHERE folder = ?", (folder,))
 

@@ -128,6 +128,52 @@ def test_find_article_files_empty_folder(tmp_path):
     assert find_article_files(tmp_path) == []
 
 
+def sorted_entry_by_entry(root, folder, entries, follow_links):
+    """``sort_entries`` without its fast path for the usual article file: every entry through ``_why_left_out``."""
+    found = documents.SortedEntries()
+    for entry in entries:
+        try:
+            is_folder = entry.is_dir()
+        except OSError:
+            is_folder = False
+        if not is_folder and entry.name[-3:].lower() != ".md":
+            continue
+        problem = documents._why_left_out(root, folder, entry, is_folder, follow_links)
+        if problem is None:
+            (found.folders if is_folder else found.files).append(entry.name)
+        elif problem is not documents._README:
+            found.problems.append(problem)
+    return found
+
+
+@pytest.mark.parametrize("follow_links", [False, True])
+def test_sort_entries_fast_path_lets_in_and_leaves_out_what_the_rule_does(tmp_path, follow_links):
+    root = tmp_path / "data"
+    folder = root / "2022"
+    folder.mkdir(parents=True)
+    for name in ["plain.md", ".hidden.md", "..md", ".md", "README.md", "readme.md", "ReadMe.md", "readme.md.md",
+                 "UPPER.MD", "mixed.Md", "café.md", "notes.txt", "md", "x.md.txt", " spaced .md", "tab\t.md"]:
+        (folder / name).write_text("---\ntitle: t\n---\n")
+    os.close(os.open(os.path.join(os.fsencode(folder), b"caf\xe9.md"), os.O_CREAT | os.O_WRONLY))
+    for name in ["folder.md", "sub", ".git", "README.md.d"]:
+        (folder / name).mkdir()
+    os.mkfifo(folder / "pipe.md")
+    (folder / "alias.md").symlink_to(folder / "plain.md")
+    (folder / "broken.md").symlink_to(folder / "nowhere.md")
+    (folder / "loop.md").symlink_to(folder / "loop.md")  # stat fails with ELOOP, not "no such file"
+    (folder / "inner").symlink_to(folder / "sub")
+    (folder / "inner.md").symlink_to(folder / "sub")
+    (folder / "out.md").symlink_to(tmp_path)
+    with os.scandir(folder) as entries:
+        entries = list(entries)
+    fast = documents.sort_entries(root, "2022", entries, follow_links)
+    plain = sorted_entry_by_entry(root, "2022", entries, follow_links)
+    assert (fast.files, fast.folders, fast.problems) == (plain.files, plain.folders, plain.problems)
+    assert sorted(fast.files) == [" spaced .md", "alias.md", "broken.md", "café.md", "loop.md", "pipe.md",
+                                  "plain.md", "readme.md.md", "tab\t.md"]
+    assert len(fast.problems) == (7 if follow_links else 10)
+
+
 # ---------------------------------------------------------------- a full article
 
 

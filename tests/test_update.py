@@ -86,6 +86,27 @@ def test_a_folder_digest_changes_with_any_name_mtime_or_size() -> None:
               {"a": (1, 10), "b": (2, 21)}, {"a": (2, 20), "b": (1, 10)}]  # the last: two files swapped
     assert len({digest(base), *map(digest, others)}) == 1 + len(others)
     assert digest({"a": None}) == b""
+    assert digest({"a": (1 << 63, 10)}) == b""  # a date beyond 2262
+
+
+def test_a_folder_digest_is_the_one_earlier_versions_stored() -> None:
+    """Manifests written before keep matching: the value folder_digest gave with array.array packing."""
+    stamps = {"2022-01-01-story": (1640995200123456789, 4096), "a-b": (-5, 0), "é": (2**63 - 1, 2**40)}
+    assert manifest.folder_digest(stamps).hex() == "d1f7c59dc6323af386180e0a46e712b1"
+
+
+def test_a_scan_digests_a_folder_as_the_manifest_does(tmp_path: Path) -> None:
+    """Names in the order of their ids ("a" before "a-b"), not of their file names ("a-b.md" first)."""
+    data = tmp_path / "data"
+    for name in ["a", "a-b", "a b", "a.b", "B", "é", "z"]:
+        write_article(data / "2022", name, name)
+    (data / "2022/broken.md").symlink_to(data / "nowhere.md")
+    stamps = scan(data, "", {}).differing["2022"]
+    assert set(stamps) == {"a", "a-b", "a b", "a.b", "B", "é", "z", "broken"} and stamps["broken"] is None
+    (data / "2022/broken.md").unlink()
+    stamps = scan(data, "", {}).differing["2022"]
+    assert scan(data, "", {"2022": manifest.folder_digest(stamps)}).differing == {}
+    assert scan(data, "", {"2022": manifest.folder_digest({**stamps, "z": (1, 1)})}).differing == {"2022": stamps}
 
 
 def test_an_index_with_an_earlier_manifest_json_keeps_working(archive: Path, tmp_path: Path) -> None:
