@@ -468,6 +468,8 @@ def catch_up(data: Path, home: IndexHome, max_bytes: int, follow_links: bool) ->
     if (note is None or note.get("data") != os.path.realpath(data) or note.get("max_bytes") != max_bytes
             or (follow_links and not note.get("follow_links"))):
         return None
+    if home.building() not in (None, note.get("pid")):
+        return None  # a build or another update holds the index: the watcher would wait for it, the update says so
     fields = mailbox.ask(ANSWER_SECONDS)
     if fields is None:
         return None

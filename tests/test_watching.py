@@ -20,7 +20,7 @@ from search.changes import Scope
 from search.documents import DEFAULT_MAX_BYTES
 from search.indexer import build, writer_lock
 from search.manifest import Manifest
-from search.store import IndexHome
+from search.store import IndexBusy, IndexHome
 from search.watching import (IN_CLOSE_WRITE, IN_CREATE, IN_DELETE, IN_ISDIR, IN_MOVED_TO, IN_Q_OVERFLOW, Pending,
                              note_event)
 
@@ -216,6 +216,20 @@ def test_an_update_the_watcher_cannot_answer_compares_every_file(archive):
         assert watching.update(data, home, max_bytes=50_000).action.startswith("update (by the watcher")
         with pytest.raises(watching.WatchUnavailable, match="another watcher"):
             watching.watch(data, home, on_report=lambda report: None)
+
+
+def test_an_update_while_another_writer_runs_says_so_at_once(archive):
+    data, home = archive
+    with Watcher(data, home, settle=60), subprocess.Popen(["sleep", "60"]) as other:
+        try:
+            with writer_lock(home):
+                (home.path / ".writer.json").write_text(json.dumps({"action": "build", "pid": other.pid}))
+                started = time.monotonic()
+                with pytest.raises(IndexBusy, match="another build or update"):
+                    watching.update(data, home)
+                assert time.monotonic() - started < 5  # not the watcher's wait for the writer to finish
+        finally:
+            other.kill()
 
 
 def test_a_watcher_that_died_is_not_asked(archive):
