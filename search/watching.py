@@ -376,8 +376,9 @@ class Mailbox:
                 if old.name != self.LOCK:
                     old.unlink(missing_ok=True)
             self.watch = inotify.add(str(self.folder), IN_MOVED_TO | IN_ONLYDIR)
-            indexer.write_json(self.folder / self.NOTE, {"pid": os.getpid(), "data": os.path.realpath(data),
-                                                         "follow_links": follow_links, "max_bytes": max_bytes})
+            if self.watch is not None:  # otherwise no ask would be heard: updates compare every file
+                indexer.write_json(self.folder / self.NOTE, {"pid": os.getpid(), "data": os.path.realpath(data),
+                                                             "follow_links": follow_links, "max_bytes": max_bytes})
             yield self
         finally:
             (self.folder / self.NOTE).unlink(missing_ok=True)
@@ -390,6 +391,8 @@ class Mailbox:
     def answer(self, asks: list[str], report: indexer.Report) -> None:
         """Give each update that asked the report of the catch-up."""
         for name in asks:
+            if not (self.folder / name).exists():
+                continue  # the update stopped waiting
             _write_atomically(self.folder / (name[:-len(self.ASK)] + self.ANSWER), dataclasses.asdict(report))
             (self.folder / name).unlink(missing_ok=True)
 
@@ -406,8 +409,11 @@ class Mailbox:
         if not (self.folder / self.LOCK).exists():
             return False
         lock = FileLock(str(self.folder / self.LOCK))
-        if lock.acquire(blocking=False):
-            lock.release()
+        try:
+            if lock.acquire(blocking=False):
+                lock.release()
+                return False
+        except OSError:  # not ours to open (a read-only index folder): no asking
             return False
         return True
 

@@ -232,6 +232,18 @@ def test_an_update_while_another_writer_runs_says_so_at_once(archive):
             other.kill()
 
 
+def test_a_watcher_that_cannot_hear_asks_is_not_asked(archive, monkeypatch):
+    data, home = archive
+    real_add = watching.Inotify.add
+    monkeypatch.setattr(watching.Inotify, "add",
+                        lambda self, path, mask: None if path.endswith(".watcher") else real_add(self, path, mask))
+    with Watcher(data, home, settle=60):
+        assert not (home.path / ".watcher" / "watcher.json").exists()
+        started = time.monotonic()
+        assert watching.update(data, home).action == "update"
+        assert time.monotonic() - started < 5
+
+
 def test_a_watcher_that_died_is_not_asked(archive):
     data, home = archive
     mailbox = home.path / ".watcher"
