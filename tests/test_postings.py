@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import io
+import pickle
 import random
+import struct
+import zlib
 from pathlib import Path
 
 import pytest
 
+from whoosh.codec import whoosh3
 from whoosh.filedb.filestore import RamStorage
 from whoosh.writing import PostingPool, SegmentWriter
 
-from search.postings import BuildSegmentWriter, TermPostings
+from search.postings import BLOCK_PROTOCOL, BuildSegmentWriter, TermPostings
 
 
 def whoosh_pool(postings) -> list:
@@ -102,8 +106,54 @@ def test_the_build_writer_writes_the_same_segment_files_as_whoosh(tmp_path, monk
     assert used == [True]  # the flat writer can write a build's segment
     whoosh = segment_files(tmp_path, "whoosh", SegmentWriter, documents, compression)
     assert set(ours) == set(whoosh) and {".pst", ".trm"} <= set(ours)
+    assert decoded_blocks(ours[".pst"]) == decoded_blocks(whoosh[".pst"])  # the same postings, however pickled
+    assert term_stats(ours[".trm"]) == term_stats(whoosh[".trm"])
+    if flat:  # the same bytes as Whoosh's writer would write with our pickle protocol for a block's data
+        assert {pickled[:2] for pickled in block_data(ours[".pst"])} == {bytes((0x80, BLOCK_PROTOCOL))}
+        monkeypatch.setattr(whoosh3, "dumps", lambda value, protocol: pickle.dumps(
+            value, BLOCK_PROTOCOL if len(value) == 3 else protocol))  # a block's data, not its 6-item info
+        whoosh = segment_files(tmp_path, "whoosh-pickled-as-ours", SegmentWriter, documents, compression)
     for extension in whoosh:
         assert ours[extension] == whoosh[extension], extension
+
+
+def _blocks(pst: bytes):
+    """Each block of a Whoosh 3 postings file: (its info, its data as stored)."""
+    at = 0
+    while at < len(pst):
+        assert pst[at:at + 4] == whoosh3.WHOOSH3_HEADER_MAGIC, at  # a term's postings start
+        at += 4
+        last = False
+        while not last:
+            (length,) = struct.unpack(">i", pst[at:at + 4])
+            at, last, length = at + 4, length < 0, abs(length)
+            block = io.BytesIO(pst[at:at + length])
+            info = pickle.load(block)
+            yield info, block.read()
+            at += length
+
+
+def block_data(pst: bytes) -> list[bytes]:
+    """The pickled data of each block of a postings file (decompressed)."""
+    return [zlib.decompress(data) if info[3] else data for info, data in _blocks(pst)]
+
+
+def decoded_blocks(pst: bytes) -> list[tuple]:
+    """What a reader gets from each block of a postings file: its info (but for
+    whether the data is compressed: a smaller pickle may fall below the size
+    that is) and its (ids, weights, values)."""
+    return [(info[:3] + info[4:], pickle.loads(zlib.decompress(data) if info[3] else data))
+            for info, data in _blocks(pst)]
+
+
+def term_stats(trm: bytes) -> list[tuple[bytes, bytes]]:
+    """Each term of a term table with its info but for where its postings lie (the info's last 12 bytes)."""
+    from whoosh.filedb.filetables import HashReader
+    from whoosh.filedb.structfile import StructFile
+
+    items = list(HashReader(StructFile(io.BytesIO(trm)), len(trm)).items())
+    assert items
+    return [(key, value[:-12]) for key, value in items]
 
 
 # ---------------------------------------------------------------- the same files as the code before issue 11's speed-ups
@@ -185,7 +235,11 @@ def test_a_build_segment_has_the_same_files_as_before_the_speedups(tmp_path, dat
     if data == A20K:  # enough articles for words in termarrays.FREQUENT of them
         assert any(name.startswith("terms-") for name in now)
     assert set(now) == set(before)
-    for name in before:
+    # the same postings, now pickled with BLOCK_PROTOCOL, so they lie elsewhere in .pst
+    assert decoded_blocks(now[".pst"]) == decoded_blocks(before[".pst"])
+    assert term_stats(now[".trm"]) == term_stats(before[".trm"])
+    assert len(now[".pst"]) < len(before[".pst"]) * 0.8
+    for name in set(before) - {".pst", ".trm"}:
         assert now[name] == before[name], name
 
 
@@ -265,26 +319,6 @@ def test_a_block_info_is_pickled_as_pickle_does() -> None:
         if found is not None:
             made += 1
             assert found == pickle.dumps(info, 2), info
-    assert made > 1000
-
-
-def test_a_block_of_one_posting_is_pickled_as_pickle_does() -> None:
-    import pickle
-
-    from search.postings import _pickled_posting
-
-    rng = random.Random(12)
-    fragments: dict = {}
-    made = 0
-    for _ in range(5000):
-        value = bytes(rng.randrange(256) for _ in range(rng.choice([0, 1, 2, 5, 30, 300])))
-        values = rng.choice([None, (), (value,), (value, value), [value]])
-        weight = rng.choice([None, 1.5, 0.0, -1.0, 2.0**-30, 1])
-        docnum = rng.choice(NUMBERS)
-        found = _pickled_posting(docnum, weight, values, fragments)
-        if found is not None:
-            made += 1
-            assert found == pickle.dumps(((docnum,), weight, values), 2), (docnum, weight, values)
     assert made > 1000
 
 
