@@ -586,7 +586,29 @@ def _pager_option(command):
                         help="Page long text output on a terminal (never when piped).")(command)
 
 
-@main.command("search", context_settings={"ignore_unknown_options": True})
+class _WordsCommand(click.Command):
+    """A command whose WORDS may start with ``-`` (``-crude`` excludes a word),
+    so click must let unknown options through, but where ``--name`` that is
+    none of the command's options is a mistyped option, not a word to search
+    for (``newsearch search oil --data x``): "No such option", with the
+    nearest options named. A word after ``--`` is a word, whatever it is."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        takes_value = {}
+        for param in self.get_params(ctx):
+            if isinstance(param, click.Option):
+                for name in param.opts + param.secondary_opts:
+                    takes_value[name] = not param.is_flag and not param.count
+        at = 0
+        while at < len(args) and args[at] != "--":
+            name = args[at].split("=", 1)[0]
+            if name.startswith("--") and name not in takes_value:
+                raise click.NoSuchOption(name, possibilities=[n for n in takes_value if n.startswith("--")], ctx=ctx)
+            at += 2 if takes_value.get(name) and "=" not in args[at] else 1  # an option's value is not checked
+        return super().parse_args(ctx, args)
+
+
+@main.command("search", cls=_WordsCommand, context_settings={"ignore_unknown_options": True})
 @click.argument("words", nargs=-1, required=False)
 @index_option
 @click.option("--topic", "topics", multiple=True, help="Only articles with this topic (repeatable).")

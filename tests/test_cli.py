@@ -316,6 +316,22 @@ def test_search_minus_word_as_its_own_argument(built):
     assert [r["id"] for r in json.loads(result.stdout)["results"]] == [SHIPPING]
 
 
+def test_search_a_mistyped_option_is_an_error_not_a_word(built):
+    _, index = built
+    result = search(index, "oil", "--limt", "3")
+    assert result.exit_code == 2
+    assert "No such option '--limt'" in result.output and "--limit" in result.output
+    result = search(index, "oil", "--data", "x", "--json")
+    assert result.exit_code == 2
+    assert json.loads(result.stdout)["error"]["kind"] == "usage"
+    assert "--data" in json.loads(result.stdout)["error"]["message"]
+    # an option's value and anything after -- are not options
+    result = search(index, "oil", "--topic", "--energy", "--json")
+    assert json.loads(result.stdout)["query"]["filters"]["topics"] == ["--energy"]
+    result = run("search", "--index", index, "--json", "--limit=1", "--", "--oil")
+    assert result.exit_code in (0, 1) and json.loads(result.stdout)["query"]["text"] == "--oil"
+
+
 @pytest.mark.parametrize("args, expected", [
     (["oil*", "--topic", "Energy"], {CRUDE, OILFIELD}),
     (["oil*", "--topic", "energy", "--topic", "shipping"], {CRUDE, OILFIELD, SHIPPING}),
