@@ -331,6 +331,43 @@ def test_updates_merge_their_own_small_segments_and_never_the_builds(tmp_path: P
     assert search_for(Engine(home.path), "late story").total == 8
 
 
+def every_posting(home: IndexHome) -> list[tuple]:
+    """(field, term, article id, weight, encoded value) of every posting of the live index, sorted."""
+    ix = whoosh_index.open_dir(str(home.require_current()))
+    found = []
+    with ix.reader() as reader:
+        ids = {docnum: reader.stored_fields(docnum)["id"] for docnum in reader.all_doc_ids()}
+        for fieldname, text in reader.all_terms():
+            matcher = reader.postings(fieldname, text)
+            while matcher.is_active():
+                found.append((fieldname, text, ids[matcher.id()], matcher.weight(), matcher.value()))
+                matcher.next()
+    return sorted(found)
+
+
+def test_updates_that_merge_segments_hold_every_posting_a_fresh_build_holds(tmp_path: Path, monkeypatch) -> None:
+    """An update writes and merges segments with the build's writer (``postings.BuildSegmentWriter``)."""
+    monkeypatch.setattr(indexer, "SEGMENT_FILES", 8)
+    monkeypatch.setattr(indexer, "UPDATE_MERGE_LIMIT", 100)  # every segment is small: the build's are merged too
+    data, home = tmp_path / "data", IndexHome(tmp_path / "index")
+    make_archive(data, 40)
+    build(data, home, workers=1)
+    segments_built = len(whoosh_index.open_dir(str(home.require_current()))._segments())
+    for number in range(6):
+        write_article(data / "2022/12", f"late-{number}", f"Late story {number} about wind power",
+                      body=f"Turbine prices rose. Late number {number}. " * 3)
+        if number == 2:
+            (data / "2022/01/story-00000.md").unlink()
+            write_article(data / "2022/02", "story-00001", "Story 1 rewritten about solar power")
+        update(data, home)
+    assert len(whoosh_index.open_dir(str(home.require_current()))._segments()) < segments_built  # merged
+    fresh = IndexHome(tmp_path / "fresh")
+    build(data, fresh, workers=1)
+    postings = every_posting(home)
+    assert postings == every_posting(fresh)
+    assert {"late-5", "story-00001"} <= {posting[2].rsplit("/", 1)[-1] for posting in postings}
+
+
 def test_segment_runs_are_contiguous_even_and_bounded(monkeypatch) -> None:
     monkeypatch.setattr(indexer, "SEGMENT_FILES", 4)
     files = [f"{n:02d}.md" for n in range(10)]
