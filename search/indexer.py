@@ -563,7 +563,7 @@ def _apply_changes(gen: Path, data: Path, changes: Changes, max_bytes: int,
     if not changes.changed and not changes.removed:
         return {}, []
     ix = whoosh_index.open_dir(gen)
-    writer = BuildSegmentWriter(ix, **writer_options())  # ``ix.writer()``, but writing segments as a build does
+    writer = BuildSegmentWriter(ix, term_arrays=False, **writer_options())  # ``ix.writer()``, writing as a build does
     words: dict[str, int] = {}
     try:
         for doc_id in changes.removed:

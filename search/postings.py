@@ -400,14 +400,17 @@ class BuildSegmentWriter(SegmentWriter):
     pickled with ``BLOCK_PROTOCOL`` (tests/test_postings.py). With
     another codec or field writer it fills Whoosh's postings writer a block
     at a time and leaves the writing to Whoosh. The postings of the frequent
-    words of ``text`` are also saved as arrays (``termarrays``). It relies on the block
+    words of ``text`` are also saved as arrays (``termarrays``), unless
+    ``term_arrays`` is False (an update's writer: a segment it merges away would
+    leave them behind). It relies on the block
     attributes of whoosh3's ``W3PostingsWriter`` and on the formats of its
     blocks, term infos and term table (checked against 3.54.0).
     """
 
-    def __init__(self, ix, **kwargs):
+    def __init__(self, ix, term_arrays: bool = True, **kwargs):
         super().__init__(ix, **kwargs)
         self.pool = TermPostings()
+        self._term_arrays = term_arrays
         self._plain = all(not field.vector and not field.separate_spelling() for field in self.schema)
         # Fields whose one term is the value itself: Whoosh's own ``index`` with an
         # ``IDTokenizer`` and the ``Existence`` format gives, for a string, only
@@ -470,7 +473,7 @@ class BuildSegmentWriter(SegmentWriter):
                 fieldwriter.start_field(fieldname, self.schema[fieldname])
                 if type(fieldwriter._postwriter) is W3PostingsWriter:  # a new one for each field
                     fieldwriter._postwriter.__class__ = _BlockWriter
-                keep = frequent if fieldname == DEFAULT_FIELD else None
+                keep = frequent if fieldname == DEFAULT_FIELD and self._term_arrays else None
                 if flat:
                     _write_terms(fieldwriter, terms, lengths, keep)
                 else:

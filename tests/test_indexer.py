@@ -17,7 +17,7 @@ import pytest
 from whoosh import fields
 from whoosh import index as whoosh_index
 
-from search import indexer, vocabulary
+from search import indexer, termarrays, vocabulary
 from search.engine import Engine
 from search.manifest import Entry, join_id
 
@@ -348,24 +348,34 @@ def every_posting(home: IndexHome) -> list[tuple]:
 def test_updates_that_merge_segments_hold_every_posting_a_fresh_build_holds(tmp_path: Path, monkeypatch) -> None:
     """An update writes and merges segments with the build's writer (``postings.BuildSegmentWriter``)."""
     monkeypatch.setattr(indexer, "SEGMENT_FILES", 8)
-    monkeypatch.setattr(indexer, "UPDATE_MERGE_LIMIT", 100)  # every segment is small: the build's are merged too
+    monkeypatch.setattr(indexer, "UPDATE_MERGE_LIMIT", 5)  # at first no segment is small enough to merge
+    monkeypatch.setattr(termarrays, "FREQUENT", 2)
     data, home = tmp_path / "data", IndexHome(tmp_path / "index")
     make_archive(data, 40)
     build(data, home, workers=1)
-    segments_built = len(whoosh_index.open_dir(str(home.require_current()))._segments())
+    built = {segment.segment_id() for segment in whoosh_index.open_dir(str(home.require_current()))._segments()}
+    assert {folder.name for folder in (home.require_current() / termarrays.FOLDER).iterdir()} == built
     for number in range(6):
-        write_article(data / "2022/12", f"late-{number}", f"Late story {number} about wind power",
-                      body=f"Turbine prices rose. Late number {number}. " * 3)
+        for copy in range(3 if number == 0 else 1):  # the first update adds three at once
+            write_article(data / "2022/12", f"late-{number}-{copy}", f"Late story {number} about wind power",
+                          body=f"Turbine prices rose. Late number {number}. " * 3)
+        if number == 0:
+            update(data, home)  # an update's segment gets no term arrays (it may be merged away)
+            now = {segment.segment_id() for segment in whoosh_index.open_dir(str(home.require_current()))._segments()}
+            assert len(now - built) == 1
+            assert {folder.name for folder in (home.require_current() / termarrays.FOLDER).iterdir()} == built
+            monkeypatch.setattr(indexer, "UPDATE_MERGE_LIMIT", 100)  # every segment is small: the build's merged too
+            continue
         if number == 2:
             (data / "2022/01/story-00000.md").unlink()
             write_article(data / "2022/02", "story-00001", "Story 1 rewritten about solar power")
         update(data, home)
-    assert len(whoosh_index.open_dir(str(home.require_current()))._segments()) < segments_built  # merged
+    assert len(whoosh_index.open_dir(str(home.require_current()))._segments()) < len(built)  # merged
     fresh = IndexHome(tmp_path / "fresh")
     build(data, fresh, workers=1)
     postings = every_posting(home)
     assert postings == every_posting(fresh)
-    assert {"late-5", "story-00001"} <= {posting[2].rsplit("/", 1)[-1] for posting in postings}
+    assert {"late-0-2", "late-5-0", "story-00001"} <= {posting[2].rsplit("/", 1)[-1] for posting in postings}
 
 
 def test_segment_runs_are_contiguous_even_and_bounded(monkeypatch) -> None:
@@ -615,7 +625,7 @@ def test_a_really_full_disk_stops_build_and_update_with_the_live_index_intact(ar
     home = IndexHome(small_disk / "index")
     build(archive, home, workers=1)
     live = home.require_current()
-    make_archive(archive, 1500, prefix="bulk")  # an index of several MB
+    make_archive(archive, 4000, prefix="bulk")  # an index of several MB
     for command in (["update"], ["build", "--workers", "1"]):
         result = CliRunner().invoke(main, ["index", *command, "--data", str(archive), "--index", str(home.path)],
                                     env={"NEWSEARCH_DEBUG": None})
